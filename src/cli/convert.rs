@@ -1,0 +1,9 @@
+//! `radial convert` (not implemented yet).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let _ = args;
+    anyhow::bail!("`radial convert` is not implemented yet")
+}

@@ -1,0 +1,9 @@
+//! `radial inspect` (not implemented yet).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let _ = args;
+    anyhow::bail!("`radial inspect` is not implemented yet")
+}

@@ -1,0 +1,11 @@
+//! IBSI family: histogram (not implemented yet).
+
+use super::{FamilyInput, FeatureSet};
+use crate::Result;
+
+pub fn compute(input: &FamilyInput, out: &mut FeatureSet) -> Result<()> {
+    let _ = (input, out);
+    Err(crate::Error::data(
+        "the histogram family is not implemented yet",
+    ))
+}

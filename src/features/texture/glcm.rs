@@ -1,0 +1,9 @@
+//! IBSI family: glcm (not implemented yet).
+
+use crate::Result;
+use crate::features::{FamilyInput, FeatureSet};
+
+pub fn compute(input: &FamilyInput, out: &mut FeatureSet) -> Result<()> {
+    let _ = (input, out);
+    Err(crate::Error::data("the glcm family is not implemented yet"))
+}

@@ -1,0 +1,7 @@
+//! Volumes with geometry, and masks.
+
+pub mod mask;
+pub mod volume;
+
+pub use mask::{LabelCount, label_counts, select_label};
+pub use volume::{Geometry, Volume};

@@ -1,0 +1,4 @@
+//! DICOM: CT series, RTSTRUCT.
+
+pub mod rtstruct;
+pub mod series;

@@ -1,0 +1,1 @@
+//! RTSTRUCT rasterisation (not implemented yet).

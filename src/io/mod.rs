@@ -1,0 +1,102 @@
+//! Reading and writing images. [`read_image`] picks the reader from the path:
+//! a directory is a DICOM series, otherwise the file name's extension decides.
+
+pub mod atomic;
+pub mod dicom;
+pub mod nifti;
+pub mod nrrd;
+
+use std::path::{Path, PathBuf};
+
+use crate::image::Volume;
+use crate::{Error, Result};
+
+/// An image as read from disk: intensities as `f32` (after any rescale
+/// slope/intercept) on its grid, and what the file said about its type.
+#[derive(Debug, Clone)]
+pub struct LoadedImage {
+    pub volume: Volume<f32>,
+    /// The datatype stored in the file (`int16`, `float32`, ...).
+    pub datatype: String,
+    pub path: PathBuf,
+}
+
+/// The formats radial reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Nifti,
+    Nrrd,
+    DicomSeries,
+}
+
+/// Decides the format from the path alone (no reading), or says why it cannot.
+pub fn detect_format(path: &Path) -> Result<Format> {
+    if path.is_dir() {
+        return Ok(Format::DicomSeries);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        Ok(Format::Nifti)
+    } else if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
+        Ok(Format::Nrrd)
+    } else if !path.exists() {
+        Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        ))
+    } else {
+        Err(Error::format(
+            path,
+            "unknown image format: expected .nii, .nii.gz, .nrrd, .nhdr or a DICOM directory",
+        ))
+    }
+}
+
+/// Reads any supported image, checking that every voxel is finite.
+pub fn read_image(path: &Path) -> Result<LoadedImage> {
+    let image = match detect_format(path)? {
+        Format::Nifti => nifti::read(path)?,
+        Format::Nrrd => nrrd::read(path)?,
+        Format::DicomSeries => dicom::series::read(path)?,
+    };
+    check_finite(&image)?;
+    Ok(image)
+}
+
+fn check_finite(image: &LoadedImage) -> Result<()> {
+    let bad = image.volume.data.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(Error::format(
+            &image.path,
+            format!("{bad} voxels are NaN or infinite"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads an image and its label mask, and checks they share a grid. No
+/// silent resampling: a mismatch is an error that shows both geometries.
+pub fn read_image_and_mask(image: &Path, mask: &Path) -> Result<(LoadedImage, LoadedImage)> {
+    let img = read_image(image)?;
+    let msk = read_image(mask)?;
+    if let Some(details) = img.volume.grid_differences(&msk.volume) {
+        return Err(Error::GeometryMismatch {
+            first: image.to_path_buf(),
+            second: mask.to_path_buf(),
+            details,
+        });
+    }
+    Ok((img, msk))
+}
+
+/// Reads an image and the binary ROI of one label of its mask, with the grid
+/// check of [`read_image_and_mask`]. Errors name the mask file.
+pub fn read_case(image: &Path, mask: &Path, label: i64) -> Result<(LoadedImage, Volume<bool>)> {
+    let (img, msk) = read_image_and_mask(image, mask)?;
+    let roi = crate::image::select_label(&msk.volume, label)
+        .map_err(|e| Error::format(mask, e.to_string()))?;
+    Ok((img, roi))
+}

@@ -1,0 +1,1 @@
+//! learn (not implemented yet).
