@@ -2,3 +2,70 @@
 
 pub mod rtstruct;
 pub mod series;
+
+use std::path::Path;
+
+use dicom_core::Tag;
+use dicom_object::DefaultDicomObject;
+
+use crate::{Error, Result};
+
+fn element<'a>(
+    obj: &'a DefaultDicomObject,
+    path: &Path,
+    tag: Tag,
+    name: &str,
+) -> Result<&'a dicom_object::mem::InMemElement> {
+    obj.element(tag)
+        .map_err(|_| Error::format(path, format!("the attribute {name} {tag} is missing")))
+}
+
+/// A text attribute, trimmed of DICOM padding.
+pub(crate) fn attribute_str(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    tag: Tag,
+    name: &str,
+) -> Result<String> {
+    let e = element(obj, path, tag, name)?;
+    e.to_str()
+        .map(|s| {
+            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                .to_string()
+        })
+        .map_err(|err| Error::format(path, format!("{name} is not text: {err}")))
+}
+
+pub(crate) fn attribute_f64(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    tag: Tag,
+    name: &str,
+) -> Result<f64> {
+    element(obj, path, tag, name)?
+        .to_float64()
+        .map_err(|err| Error::format(path, format!("{name} is not a number: {err}")))
+}
+
+pub(crate) fn attribute_multi_f64(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    tag: Tag,
+    name: &str,
+) -> Result<Vec<f64>> {
+    element(obj, path, tag, name)?
+        .to_multi_float64()
+        .map_err(|err| Error::format(path, format!("{name} is not a list of numbers: {err}")))
+}
+
+pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}

@@ -1,1 +1,308 @@
-//! RTSTRUCT rasterisation (not implemented yet).
+//! RTSTRUCT: the closed planar contours of one ROI, rasterised onto an
+//! image grid.
+//!
+//! Each contour is mapped to continuous voxel indices, assigned to the slice
+//! with the nearest k, and filled with the even-odd rule across all contours
+//! of that slice (so a contour inside another is a hole). A voxel belongs to
+//! the ROI when its centre is inside.
+
+use std::path::Path;
+
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use ndarray::Array3;
+
+use crate::image::{Geometry, Volume};
+use crate::{Error, Result};
+
+/// How far (in slices) a contour's plane may be from a slice centre.
+const SLICE_TOLERANCE: f64 = 0.1;
+
+/// The closed planar contours of one ROI, in LPS millimetres.
+#[derive(Debug, Clone)]
+pub struct RoiContours {
+    pub name: String,
+    pub number: i64,
+    pub contours: Vec<Vec<[f64; 3]>>,
+}
+
+fn open(path: &Path) -> Result<DefaultDicomObject> {
+    OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|e| Error::format(path, format!("cannot read DICOM file: {e}")))
+}
+
+/// (ROI number, ROI name) of every entry of StructureSetROISequence.
+fn structure_set_rois(obj: &DefaultDicomObject, path: &Path) -> Result<Vec<(i64, String)>> {
+    let items = obj
+        .element(tags::STRUCTURE_SET_ROI_SEQUENCE)
+        .ok()
+        .and_then(|e| e.items())
+        .ok_or_else(|| Error::format(path, "no StructureSetROISequence: not an RTSTRUCT file"))?;
+    items
+        .iter()
+        .map(|item| {
+            let number = item_f64(item, path, tags::ROI_NUMBER, "ROINumber")? as i64;
+            let name = item
+                .element(tags::ROI_NAME)
+                .ok()
+                .and_then(|e| e.to_str().ok())
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default();
+            Ok((number, name))
+        })
+        .collect()
+}
+
+type Item = dicom_object::InMemDicomObject;
+
+fn item_f64(item: &Item, path: &Path, tag: dicom_core::Tag, name: &str) -> Result<f64> {
+    item.element(tag)
+        .ok()
+        .and_then(|e| e.to_float64().ok())
+        .ok_or_else(|| Error::format(path, format!("a sequence item lacks a numeric {name}")))
+}
+
+/// The ROI names of an RTSTRUCT file, in file order.
+pub fn roi_names(path: &Path) -> Result<Vec<String>> {
+    let obj = open(path)?;
+    Ok(structure_set_rois(&obj, path)?
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect())
+}
+
+/// The closed planar contours of the ROI called `roi_name`; an error listing
+/// the available names when there is none.
+pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
+    let obj = open(path)?;
+    let rois = structure_set_rois(&obj, path)?;
+    let Some(&(number, ref name)) = rois.iter().find(|(_, n)| n == roi_name) else {
+        let names: Vec<String> = rois.iter().map(|(_, n)| format!("{n:?}")).collect();
+        return Err(Error::format(
+            path,
+            format!(
+                "no ROI named {roi_name:?}; the ROIs are: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        ));
+    };
+    let roi_contours = obj
+        .element(tags::ROI_CONTOUR_SEQUENCE)
+        .ok()
+        .and_then(|e| e.items())
+        .ok_or_else(|| Error::format(path, "no ROIContourSequence"))?;
+    let entry = roi_contours
+        .iter()
+        .find(|item| {
+            item_f64(
+                item,
+                path,
+                tags::REFERENCED_ROI_NUMBER,
+                "ReferencedROINumber",
+            )
+            .is_ok_and(|n| n as i64 == number)
+        })
+        .ok_or_else(|| {
+            Error::format(
+                path,
+                format!("ROI {roi_name:?} (number {number}) has no contours"),
+            )
+        })?;
+    let mut contours = Vec::new();
+    for contour in entry
+        .element(tags::CONTOUR_SEQUENCE)
+        .ok()
+        .and_then(|e| e.items())
+        .unwrap_or_default()
+    {
+        let kind = contour
+            .element(tags::CONTOUR_GEOMETRIC_TYPE)
+            .ok()
+            .and_then(|e| e.to_str().ok())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        if kind != "CLOSED_PLANAR" {
+            continue; // points and open lines enclose no voxel
+        }
+        let data = contour
+            .element(tags::CONTOUR_DATA)
+            .ok()
+            .and_then(|e| e.to_multi_float64().ok())
+            .ok_or_else(|| {
+                Error::format(
+                    path,
+                    format!("a contour of ROI {roi_name:?} has no numeric ContourData"),
+                )
+            })?;
+        if data.len() % 3 != 0 || data.len() < 9 || data.iter().any(|v| !v.is_finite()) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "a contour of ROI {roi_name:?} has {} ContourData values: need finite (x, y, z) triplets, at least 3 points",
+                    data.len()
+                ),
+            ));
+        }
+        contours.push(data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect());
+    }
+    if contours.is_empty() {
+        return Err(Error::format(
+            path,
+            format!("ROI {roi_name:?} has no CLOSED_PLANAR contour"),
+        ));
+    }
+    Ok(RoiContours {
+        name: name.clone(),
+        number,
+        contours,
+    })
+}
+
+/// Reads the ROI and rasterises it onto the grid of `image`.
+pub fn read_mask<T>(path: &Path, roi_name: &str, image: &Volume<T>) -> Result<Volume<bool>> {
+    let roi = read_roi(path, roi_name)?;
+    rasterise(&roi, &image.geometry, image.dims())
+        .map_err(|e| Error::format(path, format!("ROI {roi_name:?}: {e}")))
+}
+
+/// Rasterises contours onto a grid of `dims` (x, y, z). Errors are plain
+/// messages; [`read_mask`] adds the file name.
+pub fn rasterise(roi: &RoiContours, geometry: &Geometry, dims: [usize; 3]) -> Result<Volume<bool>> {
+    let [nx, ny, nz] = dims;
+    // Polygons in (i, j) index coordinates, grouped by slice.
+    let mut per_slice: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); nz];
+    for (c, contour) in roi.contours.iter().enumerate() {
+        let indices: Vec<[f64; 3]> = contour
+            .iter()
+            .map(|&p| geometry.physical_to_index(p))
+            .collect();
+        let k_mean = indices.iter().map(|p| p[2]).sum::<f64>() / indices.len() as f64;
+        let k = k_mean.round();
+        let spread = indices.iter().map(|p| (p[2] - k).abs()).fold(0.0, f64::max);
+        if spread > SLICE_TOLERANCE {
+            let z = contour[0][2];
+            return Err(Error::data(format!(
+                "contour {c} (first point at z = {z:.3} mm, slice index {k_mean:.3}) lies between slices or is not parallel to them"
+            )));
+        }
+        if k < 0.0 || k >= nz as f64 {
+            return Err(Error::data(format!(
+                "contour {c} lies at slice index {k_mean:.3}, outside the image's {nz} slices"
+            )));
+        }
+        per_slice[k as usize].push(indices.iter().map(|p| [p[0], p[1]]).collect());
+    }
+    let mut data = Array3::from_elem((nz, ny, nx), false);
+    let mut crossings = Vec::new();
+    for (k, polygons) in per_slice.iter().enumerate() {
+        for j in 0..ny {
+            let y = j as f64;
+            crossings.clear();
+            for poly in polygons {
+                row_crossings(poly, y, &mut crossings);
+            }
+            crossings.sort_by(f64::total_cmp);
+            for pair in crossings.chunks_exact(2) {
+                // Voxel centres i with pair[0] <= i < pair[1] are inside.
+                let start = pair[0].ceil().max(0.0) as usize;
+                let end = (pair[1].ceil().max(0.0) as usize).min(nx);
+                for i in start..end {
+                    data[[k, j, i]] = true;
+                }
+            }
+        }
+    }
+    Ok(Volume::new(data, *geometry))
+}
+
+/// Abscissae where the polygon's edges cross the line at ordinate `y`. Each
+/// edge is half-open in y, so a vertex on the line is counted once and the
+/// number of crossings is even.
+fn row_crossings(poly: &[[f64; 2]], y: f64, out: &mut Vec<f64>) {
+    let n = poly.len();
+    for e in 0..n {
+        let [x0, y0] = poly[e];
+        let [x1, y1] = poly[(e + 1) % n];
+        if (y0 <= y) != (y1 <= y) {
+            out.push(x0 + (y - y0) * (x1 - x0) / (y1 - y0));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(v: &Volume<bool>) -> usize {
+        v.data.iter().filter(|&&b| b).count()
+    }
+
+    fn roi(contours: Vec<Vec<[f64; 3]>>) -> RoiContours {
+        RoiContours {
+            name: "t".into(),
+            number: 1,
+            contours,
+        }
+    }
+
+    fn square(lo: f64, hi: f64, z: f64) -> Vec<[f64; 3]> {
+        vec![[lo, lo, z], [hi, lo, z], [hi, hi, z], [lo, hi, z]]
+    }
+
+    #[test]
+    fn square_fills_the_centres_inside_it() {
+        // 1 mm voxels, origin 0: the square [1.5, 4.5]² contains centres 2, 3, 4.
+        let g = Geometry::new([1.0, 1.0, 2.0], [0.0, 0.0, 0.0]);
+        let m = rasterise(&roi(vec![square(1.5, 4.5, 2.0)]), &g, [8, 8, 3]).unwrap();
+        assert_eq!(count(&m), 9);
+        assert!(m.data[[1, 2, 2]] && m.data[[1, 4, 4]] && !m.data[[1, 5, 4]]);
+        assert!(!m.data[[0, 3, 3]] && !m.data[[2, 3, 3]]);
+    }
+
+    #[test]
+    fn inner_contour_is_a_hole() {
+        let g = Geometry::new([1.0; 3], [0.0; 3]);
+        let m = rasterise(
+            &roi(vec![square(0.5, 5.5, 0.0), square(2.5, 3.5, 0.0)]),
+            &g,
+            [7, 7, 1],
+        )
+        .unwrap();
+        assert_eq!(count(&m), 25 - 1);
+        assert!(!m.data[[0, 3, 3]]);
+    }
+
+    #[test]
+    fn flipped_axes_map_through_the_geometry() {
+        // x grows to the right (direction -x), as in many CT series.
+        let g = Geometry {
+            spacing: [0.5, 0.5, 1.0],
+            origin: [10.0, 0.0, 0.0],
+            direction: [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        };
+        // x in [8.2, 9.3] mm → i in [1.4, 3.6] → i = 2, 3; y in [0.2, 0.8] → j = 1.
+        let c = vec![
+            [8.2, 0.2, 0.0],
+            [9.3, 0.2, 0.0],
+            [9.3, 0.8, 0.0],
+            [8.2, 0.8, 0.0],
+        ];
+        let m = rasterise(&roi(vec![c]), &g, [6, 4, 1]).unwrap();
+        assert_eq!(count(&m), 2);
+        assert!(m.data[[0, 1, 2]] && m.data[[0, 1, 3]]);
+    }
+
+    #[test]
+    fn contours_between_or_outside_slices_are_errors() {
+        let g = Geometry::new([1.0, 1.0, 2.0], [0.0; 3]);
+        let e = rasterise(&roi(vec![square(1.0, 3.0, 3.0)]), &g, [5, 5, 3]).unwrap_err();
+        assert!(e.to_string().contains("between slices"), "{e}");
+        let e = rasterise(&roi(vec![square(1.0, 3.0, 10.0)]), &g, [5, 5, 3]).unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+    }
+}
