@@ -20,7 +20,7 @@ pub fn read(path: &Path) -> Result<LoadedImage> {
     check_not_truncated_plain(path)?;
     let object = ReaderOptions::new()
         .read_file(path)
-        .map_err(|e| Error::format(path, format!("cannot read NIfTI: {e}")))?;
+        .map_err(|e| Error::format(path, read_error_message(e)))?;
     let header = object.header().clone();
     let dims = spatial_dims(path, &header)?;
     let datatype = header
@@ -56,6 +56,18 @@ pub fn read(path: &Path) -> Result<LoadedImage> {
         datatype: datatype_name(datatype).to_string(),
         path: path.to_path_buf(),
     })
+}
+
+/// The `nifti` crate reports a truncated `.nii.gz` as a debug-printed I/O
+/// error; say what it means.
+fn read_error_message(e: nifti::NiftiError) -> String {
+    match e {
+        nifti::NiftiError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("truncated: the file ends before the data the header describes ({io})")
+        }
+        nifti::NiftiError::Io(io) => format!("cannot read NIfTI: {io}"),
+        other => format!("cannot read NIfTI: {other}"),
+    }
 }
 
 /// For an uncompressed file, a header promising more voxels than the file
