@@ -69,13 +69,11 @@ fn pyradiomics_samples_read_with_their_grids_and_labels() {
     for (image, mask, dims, spacing, labels) in CASES {
         let img = read_image(&dir.join(image)).unwrap();
         assert_eq!(img.volume.dims(), dims, "{image}");
-        for a in 0..3 {
-            assert!(
-                (img.volume.geometry.spacing[a] - spacing[a]).abs() < 1e-6,
-                "{image}: spacing {:?}",
-                img.volume.geometry.spacing
-            );
-        }
+        let got = img.volume.geometry.spacing;
+        assert!(
+            got.iter().zip(spacing).all(|(g, s)| (g - s).abs() < 1e-6),
+            "{image}: spacing {got:?}"
+        );
         let msk = read_image(&dir.join(mask)).unwrap();
         let counts: Vec<(i64, usize)> = label_counts(&msk.volume)
             .unwrap()
@@ -104,12 +102,12 @@ fn lps_geometry_is_kept_as_written() {
     assert_eq!(g.direction[0], [-1.0, 0.0, 0.0]);
     assert_eq!(g.direction[1], [0.0, -1.0, 0.0]);
     assert!(
-        (g.origin[0] - 15.683382511138916).abs() < 1e-9,
+        (g.origin[0] - 15.683_382_511_138_916).abs() < 1e-9,
         "{:?}",
         g.origin
     );
     assert!(
-        (g.origin[2] + 52.776130676269538).abs() < 1e-9,
+        (g.origin[2] + 52.776_130_676_269_54).abs() < 1e-9,
         "{:?}",
         g.origin
     );

@@ -26,16 +26,17 @@ pub fn read(path: &Path) -> Result<LoadedImage> {
     let fail = |message: String| Error::format(path, message);
     let (fields, data_start) = parse_header(&bytes).map_err(fail)?;
     let header = Header::from_fields(&fields).map_err(fail)?;
-    let (data_path, raw) = match &header.data_file {
-        None => (path.to_path_buf(), bytes[data_start..].to_vec()),
+    let detached;
+    let (data_path, stored): (PathBuf, &[u8]) = match &header.data_file {
+        None => (path.to_path_buf(), &bytes[data_start..]),
         Some(name) => {
             let p = detached_path(path, name);
-            let raw = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            (p, raw)
+            detached = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            (p, &detached)
         }
     };
     let decoded = header
-        .decode(&raw)
+        .decode(stored)
         .map_err(|m| Error::format(&data_path, m))?;
     let [nx, ny, nz] = header.sizes;
     let data = Array3::from_shape_vec((nz, ny, nx), decoded)

@@ -67,6 +67,8 @@ struct SliceHeader {
     pixel_spacing: [f64; 2],
     rows: usize,
     columns: usize,
+    /// SpacingBetweenSlices, else SliceThickness: the step of a lone slice.
+    nominal_step: Option<f64>,
 }
 
 /// Image slice headers of the directory's files (sorted by name), and the
@@ -139,7 +141,7 @@ fn read_slice_header(path: &Path) -> Result<Option<SliceHeader>> {
         attribute_multi_f64(&obj, path, tags::PIXEL_SPACING, "PixelSpacing")?,
         "PixelSpacing",
     )?;
-    if pixel_spacing.iter().any(|&s| !(s > 0.0)) {
+    if pixel_spacing.iter().any(|&s| s <= 0.0) {
         return Err(Error::format(
             path,
             format!("invalid PixelSpacing {pixel_spacing:?}"),
@@ -164,6 +166,10 @@ fn read_slice_header(path: &Path) -> Result<Option<SliceHeader>> {
         pixel_spacing,
         rows: attribute_f64(&obj, path, tags::ROWS, "Rows")? as usize,
         columns: attribute_f64(&obj, path, tags::COLUMNS, "Columns")? as usize,
+        nominal_step: [tags::SPACING_BETWEEN_SLICES, tags::SLICE_THICKNESS]
+            .iter()
+            .find_map(|&t| obj.element(t).ok().and_then(|e| e.to_float64().ok()))
+            .filter(|s| s.is_finite() && *s > 0.0),
     }))
 }
 
@@ -182,7 +188,7 @@ fn fixed<const N: usize>(path: &Path, v: Vec<f64>, name: &str) -> Result<[f64; N
 
 fn unit(path: &Path, v: [f64; 3]) -> Result<[f64; 3]> {
     let n = dot(v, v).sqrt();
-    if !(n > 0.5 && n < 1.5) {
+    if !(0.5..1.5).contains(&n) {
         return Err(Error::format(
             path,
             format!("ImageOrientationPatient vector {v:?} is not a unit vector"),
@@ -322,8 +328,8 @@ impl SeriesLayout {
 /// positions around every irregular gap (missing or duplicate slices).
 fn slice_step(dir: &Path, slices: &[SliceHeader], heights: &[f64]) -> Result<f64> {
     if heights.len() == 1 {
-        // A single slice has no step: its nominal thickness stands in.
-        return Ok(1.0);
+        // A single slice has no step: its nominal one stands in.
+        return Ok(slices[0].nominal_step.unwrap_or(1.0));
     }
     let steps: Vec<f64> = heights.windows(2).map(|w| w[1] - w[0]).collect();
     let mut sorted = steps.clone();
