@@ -170,3 +170,50 @@ fn rtstruct_without_the_named_roi_lists_the_names() {
     let err = rtstruct::read_roi(&img, "GTV-1").unwrap_err().to_string();
     assert!(err.contains("not an RTSTRUCT"), "{err}");
 }
+
+#[test]
+fn contours_outside_the_image_or_in_another_frame_are_errors() {
+    let Some(dir) = phantom("contours_outside_the_image_or_in_another_frame") else {
+        return;
+    };
+    let rs = dir.join("dicom/mask/DCM_RS_00060.dcm");
+    let images = dir.join("dicom/image");
+    let full = series::load(&images, None).unwrap();
+    assert!(full.frame_of_reference_uid.is_some());
+    // Keep the 20 lowest slices: GTV-1 extends beyond them.
+    let mut by_height: Vec<(f64, PathBuf)> = slice_files(&images)
+        .into_iter()
+        .map(|f| {
+            let obj = dicom_object::open_file(&f).unwrap();
+            let ipp = obj
+                .element(tags::IMAGE_POSITION_PATIENT)
+                .unwrap()
+                .to_multi_float64()
+                .unwrap();
+            (ipp[2], f)
+        })
+        .collect();
+    by_height.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let lowest: Vec<PathBuf> = by_height.into_iter().take(20).map(|(_, f)| f).collect();
+    let tmp = copy_series(&images, |_, src, _| lowest.iter().any(|f| f == src));
+    let part = series::load(tmp.path(), None).unwrap();
+    assert_eq!(part.image.volume.dims()[2], 20);
+    let err = rtstruct::read_mask_for_series(&rs, "GTV-1", &part)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("DCM_RS_00060.dcm") && err.contains("outside the image's 20 slices"),
+        "{err}"
+    );
+
+    let mut other = full.clone();
+    other.frame_of_reference_uid = Some("1.2.3".into());
+    let err = rtstruct::read_mask_for_series(&rs, "GTV-1", &other)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("frame of reference") && err.contains("1.2.3"),
+        "{err}"
+    );
+    assert!(rtstruct::read_mask_for_series(&rs, "GTV-1", &full).is_ok());
+}

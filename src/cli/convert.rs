@@ -8,7 +8,8 @@ use anyhow::bail;
 
 use super::inspect::load_image;
 use crate::image::{Volume, select_label};
-use crate::io::{dicom::rtstruct, nifti};
+use crate::io::dicom::{self, rtstruct};
+use crate::io::nifti;
 
 /// Convert any supported image (or an RTSTRUCT ROI) to NIfTI.
 #[derive(clap::Args, Debug)]
@@ -33,13 +34,25 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     check_output_name(&args.output)?;
-    let image = load_image(&args.input, args.series.as_deref())?;
-    let (what, count) = if let (Some(rs), Some(roi)) = (&args.rtstruct, &args.roi) {
-        let mask = rtstruct::read_mask(rs, roi, &image.volume)?;
-        (
-            format!("ROI {roi:?} of {}", rs.display()),
-            write_mask(&args.output, &mask)?,
-        )
+    let series = args.series.as_deref();
+    let (image, roi_mask) = match (&args.rtstruct, &args.roi) {
+        (Some(rs), Some(roi)) if args.input.is_dir() => {
+            // A DICOM series can be checked against the RTSTRUCT's frame of reference.
+            let series = dicom::series::load(&args.input, series)?;
+            let mask = rtstruct::read_mask_for_series(rs, roi, &series)?;
+            let what = format!("ROI {roi:?} of {}", rs.display());
+            (series.image, Some((what, mask)))
+        }
+        (Some(rs), Some(roi)) => {
+            let image = load_image(&args.input, series)?;
+            let mask = rtstruct::read_mask(rs, roi, &image.volume)?;
+            let what = format!("ROI {roi:?} of {}", rs.display());
+            (image, Some((what, mask)))
+        }
+        _ => (load_image(&args.input, series)?, None),
+    };
+    let (what, count) = if let Some((what, mask)) = roi_mask {
+        (what, write_mask(&args.output, &mask)?)
     } else if let Some(label) = args.label {
         let mask = select_label(&image.volume, label)
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;

@@ -23,6 +23,8 @@ const SLICE_TOLERANCE: f64 = 0.1;
 pub struct RoiContours {
     pub name: String,
     pub number: i64,
+    /// ReferencedFrameOfReferenceUID of the ROI, when given.
+    pub frame_of_reference_uid: Option<String>,
     pub contours: Vec<Vec<[f64; 3]>>,
 }
 
@@ -32,8 +34,25 @@ fn open(path: &Path) -> Result<DefaultDicomObject> {
         .map_err(|e| Error::format(path, format!("cannot read DICOM file: {e}")))
 }
 
-/// (ROI number, ROI name) of every entry of StructureSetROISequence.
-fn structure_set_rois(obj: &DefaultDicomObject, path: &Path) -> Result<Vec<(i64, String)>> {
+/// One entry of StructureSetROISequence.
+struct RoiEntry {
+    number: i64,
+    name: String,
+    frame_of_reference_uid: Option<String>,
+}
+
+fn item_str(item: &Item, tag: dicom_core::Tag) -> Option<String> {
+    item.element(tag)
+        .ok()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| {
+            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                .to_string()
+        })
+        .filter(|s| !s.is_empty())
+}
+
+fn structure_set_rois(obj: &DefaultDicomObject, path: &Path) -> Result<Vec<RoiEntry>> {
     let items = obj
         .element(tags::STRUCTURE_SET_ROI_SEQUENCE)
         .ok()
@@ -42,14 +61,11 @@ fn structure_set_rois(obj: &DefaultDicomObject, path: &Path) -> Result<Vec<(i64,
     items
         .iter()
         .map(|item| {
-            let number = item_f64(item, path, tags::ROI_NUMBER, "ROINumber")? as i64;
-            let name = item
-                .element(tags::ROI_NAME)
-                .ok()
-                .and_then(|e| e.to_str().ok())
-                .map(|s| s.trim().to_string())
-                .unwrap_or_default();
-            Ok((number, name))
+            Ok(RoiEntry {
+                number: item_f64(item, path, tags::ROI_NUMBER, "ROINumber")? as i64,
+                name: item_str(item, tags::ROI_NAME).unwrap_or_default(),
+                frame_of_reference_uid: item_str(item, tags::REFERENCED_FRAME_OF_REFERENCE_UID),
+            })
         })
         .collect()
 }
@@ -68,7 +84,7 @@ pub fn roi_names(path: &Path) -> Result<Vec<String>> {
     let obj = open(path)?;
     Ok(structure_set_rois(&obj, path)?
         .into_iter()
-        .map(|(_, n)| n)
+        .map(|r| r.name)
         .collect())
 }
 
@@ -77,8 +93,8 @@ pub fn roi_names(path: &Path) -> Result<Vec<String>> {
 pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
     let obj = open(path)?;
     let rois = structure_set_rois(&obj, path)?;
-    let Some(&(number, ref name)) = rois.iter().find(|(_, n)| n == roi_name) else {
-        let names: Vec<String> = rois.iter().map(|(_, n)| format!("{n:?}")).collect();
+    let Some(entry) = rois.iter().find(|r| r.name == roi_name) else {
+        let names: Vec<String> = rois.iter().map(|r| format!("{:?}", r.name)).collect();
         return Err(Error::format(
             path,
             format!(
@@ -96,7 +112,8 @@ pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
         .ok()
         .and_then(|e| e.items())
         .ok_or_else(|| Error::format(path, "no ROIContourSequence"))?;
-    let entry = roi_contours
+    let number = entry.number;
+    let contour_entry = roi_contours
         .iter()
         .find(|item| {
             item_f64(
@@ -114,7 +131,7 @@ pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
             )
         })?;
     let mut contours = Vec::new();
-    for contour in entry
+    for contour in contour_entry
         .element(tags::CONTOUR_SEQUENCE)
         .ok()
         .and_then(|e| e.items())
@@ -157,8 +174,9 @@ pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
         ));
     }
     Ok(RoiContours {
-        name: name.clone(),
+        name: entry.name.clone(),
         number,
+        frame_of_reference_uid: entry.frame_of_reference_uid.clone(),
         contours,
     })
 }
@@ -166,8 +184,36 @@ pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
 /// Reads the ROI and rasterises it onto the grid of `image`.
 pub fn read_mask<T>(path: &Path, roi_name: &str, image: &Volume<T>) -> Result<Volume<bool>> {
     let roi = read_roi(path, roi_name)?;
-    rasterise(&roi, &image.geometry, image.dims())
-        .map_err(|e| Error::format(path, format!("ROI {roi_name:?}: {e}")))
+    rasterise_from(path, &roi, image)
+}
+
+/// [`rasterise`] with errors naming the RTSTRUCT file and the ROI.
+fn rasterise_from<T>(path: &Path, roi: &RoiContours, image: &Volume<T>) -> Result<Volume<bool>> {
+    rasterise(roi, &image.geometry, image.dims())
+        .map_err(|e| Error::format(path, format!("ROI {:?}: {e}", roi.name)))
+}
+
+/// Reads the ROI and rasterises it onto a DICOM series, first checking that
+/// both are in the same frame of reference (when both say which).
+pub fn read_mask_for_series(
+    path: &Path,
+    roi_name: &str,
+    series: &super::series::Series,
+) -> Result<Volume<bool>> {
+    let roi = read_roi(path, roi_name)?;
+    if let (Some(theirs), Some(ours)) =
+        (&roi.frame_of_reference_uid, &series.frame_of_reference_uid)
+        && theirs != ours
+    {
+        return Err(Error::format(
+            path,
+            format!(
+                "ROI {roi_name:?} is drawn in the frame of reference {theirs}, but the series {} is in {ours}",
+                series.image.path.display()
+            ),
+        ));
+    }
+    rasterise_from(path, &roi, &series.image.volume)
 }
 
 /// Rasterises contours onto a grid of `dims` (x, y, z). Errors are plain
@@ -246,6 +292,7 @@ mod tests {
         RoiContours {
             name: "t".into(),
             number: 1,
+            frame_of_reference_uid: None,
             contours,
         }
     }

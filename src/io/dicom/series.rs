@@ -35,14 +35,35 @@ pub fn read(dir: &Path) -> Result<LoadedImage> {
 /// the only one present (several series without a selection is an error
 /// listing them).
 pub fn read_series(dir: &Path, series_uid: Option<&str>) -> Result<LoadedImage> {
+    load(dir, series_uid).map(|s| s.image)
+}
+
+/// An image series with the identifiers that tie other objects (RTSTRUCT)
+/// to it.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub image: LoadedImage,
+    pub series_uid: String,
+    /// FrameOfReferenceUID of the slices, when they carry one.
+    pub frame_of_reference_uid: Option<String>,
+}
+
+/// [`read_series`], keeping the series' identifiers.
+pub fn load(dir: &Path, series_uid: Option<&str>) -> Result<Series> {
     let (slices, _) = scan_directory(dir)?;
     let mut by_series: BTreeMap<String, Vec<SliceHeader>> = BTreeMap::new();
     for s in slices {
         by_series.entry(s.series_uid.clone()).or_default().push(s);
     }
     let slices = select_series(dir, by_series, series_uid)?;
+    let series_uid = slices[0].series_uid.clone();
+    let frame_of_reference_uid = slices[0].frame_of_reference_uid.clone();
     let layout = SeriesLayout::from_slices(dir, slices)?;
-    layout.load(dir)
+    Ok(Series {
+        image: layout.load(dir)?,
+        series_uid,
+        frame_of_reference_uid,
+    })
 }
 
 /// The image series UIDs of a directory with their slice counts.
@@ -60,6 +81,7 @@ pub fn list_series(dir: &Path) -> Result<Vec<(String, usize)>> {
 struct SliceHeader {
     path: PathBuf,
     series_uid: String,
+    frame_of_reference_uid: Option<String>,
     position: [f64; 3],
     row_direction: [f64; 3],
     column_direction: [f64; 3],
@@ -160,6 +182,14 @@ fn read_slice_header(path: &Path) -> Result<Option<SliceHeader>> {
     Ok(Some(SliceHeader {
         path: path.to_path_buf(),
         series_uid: attribute_str(&obj, path, tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?,
+        frame_of_reference_uid: attribute_str(
+            &obj,
+            path,
+            tags::FRAME_OF_REFERENCE_UID,
+            "FrameOfReferenceUID",
+        )
+        .ok()
+        .filter(|s| !s.is_empty()),
         position,
         row_direction,
         column_direction,
