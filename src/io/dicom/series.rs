@@ -50,7 +50,7 @@ pub struct Series {
 
 /// [`read_series`], keeping the series' identifiers.
 pub fn load(dir: &Path, series_uid: Option<&str>) -> Result<Series> {
-    let (slices, _) = scan_directory(dir)?;
+    let slices = scan_directory(dir)?;
     let mut by_series: BTreeMap<String, Vec<SliceHeader>> = BTreeMap::new();
     for s in slices {
         by_series.entry(s.series_uid.clone()).or_default().push(s);
@@ -68,7 +68,7 @@ pub fn load(dir: &Path, series_uid: Option<&str>) -> Result<Series> {
 
 /// The image series UIDs of a directory with their slice counts.
 pub fn list_series(dir: &Path) -> Result<Vec<(String, usize)>> {
-    let (slices, _) = scan_directory(dir)?;
+    let slices = scan_directory(dir)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for s in slices {
         *counts.entry(s.series_uid).or_default() += 1;
@@ -93,9 +93,9 @@ struct SliceHeader {
     nominal_step: Option<f64>,
 }
 
-/// Image slice headers of the directory's files (sorted by name), and the
-/// number of files skipped as not DICOM or not an image.
-fn scan_directory(dir: &Path) -> Result<(Vec<SliceHeader>, usize)> {
+/// Image slice headers of the directory's files (sorted by name); files
+/// that are not DICOM images are skipped.
+fn scan_directory(dir: &Path) -> Result<Vec<SliceHeader>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -108,14 +108,13 @@ fn scan_directory(dir: &Path) -> Result<(Vec<SliceHeader>, usize)> {
         .collect::<Result<_>>()?;
     let total = headers.len();
     let slices: Vec<SliceHeader> = headers.into_iter().flatten().collect();
-    let skipped = total - slices.len();
     if slices.is_empty() {
         return Err(Error::format(
             dir,
             format!("no DICOM image slice found ({total} files, none a DICOM image)"),
         ));
     }
-    Ok((slices, skipped))
+    Ok(slices)
 }
 
 /// `None` for a file that is not DICOM or not an image (RTSTRUCT, ...);
@@ -139,30 +138,18 @@ fn read_slice_header(path: &Path) -> Result<Option<SliceHeader>> {
         return Ok(None);
     }
     let position = fixed::<3>(
+        &obj,
         path,
-        attribute_multi_f64(
-            &obj,
-            path,
-            tags::IMAGE_POSITION_PATIENT,
-            "ImagePositionPatient",
-        )?,
+        tags::IMAGE_POSITION_PATIENT,
         "ImagePositionPatient",
     )?;
     let iop = fixed::<6>(
+        &obj,
         path,
-        attribute_multi_f64(
-            &obj,
-            path,
-            tags::IMAGE_ORIENTATION_PATIENT,
-            "ImageOrientationPatient",
-        )?,
+        tags::IMAGE_ORIENTATION_PATIENT,
         "ImageOrientationPatient",
     )?;
-    let pixel_spacing = fixed::<2>(
-        path,
-        attribute_multi_f64(&obj, path, tags::PIXEL_SPACING, "PixelSpacing")?,
-        "PixelSpacing",
-    )?;
+    let pixel_spacing = fixed::<2>(&obj, path, tags::PIXEL_SPACING, "PixelSpacing")?;
     if pixel_spacing.iter().any(|&s| s <= 0.0) {
         return Err(Error::format(
             path,
@@ -203,7 +190,14 @@ fn read_slice_header(path: &Path) -> Result<Option<SliceHeader>> {
     }))
 }
 
-fn fixed<const N: usize>(path: &Path, v: Vec<f64>, name: &str) -> Result<[f64; N]> {
+/// A numeric attribute that must have exactly `N` finite values.
+fn fixed<const N: usize>(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    tag: dicom_core::Tag,
+    name: &str,
+) -> Result<[f64; N]> {
+    let v = attribute_multi_f64(obj, path, tag, name)?;
     v.as_slice()
         .try_into()
         .ok()
