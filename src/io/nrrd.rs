@@ -232,6 +232,16 @@ impl Header {
             ));
         }
         let sizes = parse_sizes(required(fields, "sizes")?)?;
+        let fits = sizes
+            .iter()
+            .try_fold(scalar.size(), |acc, &n| acc.checked_mul(n))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if !fits {
+            return Err(format!(
+                "`sizes: {} {} {}` describe more data than can be addressed",
+                sizes[0], sizes[1], sizes[2]
+            ));
+        }
         let encoding = match required(fields, "encoding")? {
             "raw" => Encoding::Raw,
             "gzip" | "gz" => Encoding::Gzip,
@@ -308,7 +318,11 @@ impl Header {
         let (bytes, what) = match self.encoding {
             Encoding::Raw => (stored, "raw data"),
             Encoding::Gzip => {
-                unpacked = gunzip(stored, expected + self.byte_skip as usize)?;
+                // Deflate cannot expand more than ~1032:1, so a header
+                // claiming more is not trusted with the allocation.
+                let hint = (expected.saturating_add(self.byte_skip as usize))
+                    .min(stored.len().saturating_mul(1032));
+                unpacked = gunzip(stored, hint)?;
                 (unpacked.as_slice(), "decompressed data")
             }
         };
@@ -319,7 +333,13 @@ impl Header {
             &bytes[bytes.len() - expected..]
         } else {
             let skip = self.byte_skip as usize;
-            if bytes.len() != skip + expected {
+            if skip > bytes.len() {
+                return Err(format!(
+                    "`byte skip: {skip}` is larger than the {what} ({} bytes)",
+                    bytes.len()
+                ));
+            }
+            if bytes.len() != skip.saturating_add(expected) {
                 return Err(size_mismatch(self, what, bytes.len().saturating_sub(skip)));
             }
             &bytes[skip..]
@@ -587,6 +607,24 @@ mod tests {
         bytes.extend([0; 4]);
         let e = error_of("long.nrrd", &bytes);
         assert!(e.contains("50 bytes"), "{e}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_errors_not_panics() {
+        let e = error_of(
+            "huge.nrrd",
+            b"NRRD0004\ntype: double\ndimension: 3\nsizes: 4294967296 4294967296 4294967296\nendian: little\nencoding: gzip\n\n",
+        );
+        assert!(e.contains("more data than can be addressed"), "{e}");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[0; 10]).unwrap();
+        let mut bytes = b"NRRD0004\ntype: double\ndimension: 3\nsizes: 100000 100000 1000\nendian: little\nencoding: gzip\nbyte skip: 9000000000000000000\n\n".to_vec();
+        bytes.extend(gz.finish().unwrap());
+        let e = error_of("skip.nrrd", &bytes);
+        assert!(
+            e.contains("larger than the decompressed data (10 bytes)"),
+            "{e}"
+        );
     }
 
     #[test]
