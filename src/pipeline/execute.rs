@@ -16,7 +16,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::filehash::FileHashes;
-use super::key::KeyBuilder;
+use super::key::{InputOutputs, task_key};
 use super::plan::{Plan, PlannedStage};
 use super::stages::{InputData, Scope, TaskData};
 use super::store::Store;
@@ -187,10 +187,6 @@ impl Executor<'_> {
         }
     }
 
-    fn read(&self, hash: &str) -> Result<Arc<Vec<u8>>> {
-        Ok(Arc::new(self.store.read_object(hash)?))
-    }
-
     /// The per-case stages of one case, in plan order.
     fn run_case(&self, c: usize, per_case: &[usize]) -> Vec<TaskRecord> {
         let plan = self.plan;
@@ -216,33 +212,12 @@ impl Executor<'_> {
             } else if self.abort.load(Ordering::SeqCst) {
                 rec.status = TaskStatus::NotStarted;
             } else {
-                let params = stage.params_text();
-                let mut kb = KeyBuilder::new(stage.kind.as_ref(), &params);
-                if stage.kind.reads_case_files()
-                    && let Some((img, msk)) = &self.input_hashes[c]
-                {
-                    kb = kb.case_files(case, img, msk);
-                }
-                for (pos, r) in inputs.iter().enumerate() {
-                    kb = kb.input(pos, r.output.as_deref().unwrap_or_default());
-                }
-                let key = kb.finish();
-                self.run_task(stage, &mut rec, key, || {
-                    let mut data = Vec::new();
-                    for (&i, r) in stage.inputs.iter().zip(&inputs) {
-                        let bytes = self.read(r.output.as_deref().unwrap_or_default())?;
-                        data.push(InputData {
-                            stage_id: plan.stages[i].id.clone(),
-                            kind: plan.stages[i].kind.name().to_string(),
-                            items: vec![(case.case_id.clone(), bytes)],
-                        });
-                    }
-                    Ok(TaskData {
-                        case: Some(case),
-                        manifest: &plan.manifest,
-                        inputs: data,
-                    })
-                });
+                let items: InputOutputs = inputs
+                    .iter()
+                    .map(|r| vec![(case.case_id.clone(), r.output.clone().unwrap_or_default())])
+                    .collect();
+                let key = task_key(plan, s, Some(c), self.input_hashes[c].as_ref(), &items, &[]);
+                self.run_task(stage, &mut rec, key, || task_data(plan, self.store, s, Some(c), &items));
             }
             self.bars[s].inc(1);
             records.push(rec);
@@ -281,50 +256,64 @@ impl Executor<'_> {
                 n - included.len()
             ));
         } else {
-            let items_of = |i: usize| -> Vec<(&str, &str)> {
-                match plan.stages[i].scope {
-                    Scope::Cohort => vec![("*", by_stage[i][0].output.as_deref().unwrap_or_default())],
-                    Scope::PerCase => included
-                        .iter()
-                        .map(|&c| {
-                            (
-                                plan.manifest.cases[c].case_id.as_str(),
-                                by_stage[i][c].output.as_deref().unwrap_or_default(),
-                            )
-                        })
-                        .collect(),
-                }
-            };
-            let params = stage.params_text();
-            let mut kb = KeyBuilder::new(stage.kind.as_ref(), &params);
-            for (pos, &i) in stage.inputs.iter().enumerate() {
-                kb = kb.cohort_input(pos, items_of(i));
-            }
-            let cases: Vec<_> = included.iter().map(|&c| &plan.manifest.cases[c]).collect();
-            let key = kb.outcomes(&plan.manifest.outcome_columns, &cases).finish();
-            self.run_task(stage, &mut rec, key, || {
-                let mut data = Vec::new();
-                for &i in &stage.inputs {
-                    let items = items_of(i)
-                        .into_par_iter()
-                        .map(|(c, h)| Ok((c.to_string(), self.read(h)?)))
-                        .collect::<Result<Vec<_>>>()?;
-                    data.push(InputData {
-                        stage_id: plan.stages[i].id.clone(),
-                        kind: plan.stages[i].kind.name().to_string(),
-                        items,
-                    });
-                }
-                Ok(TaskData {
-                    case: None,
-                    manifest: &plan.manifest,
-                    inputs: data,
-                })
+            let items = cohort_inputs(plan, s, &included, |i, c| {
+                by_stage[i][c].output.clone().unwrap_or_default()
             });
+            let key = task_key(plan, s, None, None, &items, &included);
+            self.run_task(stage, &mut rec, key, || task_data(plan, self.store, s, None, &items));
         }
         self.bars[s].inc(1);
         rec
     }
+}
+
+/// The input items of cohort stage `s` over the `included` cases;
+/// `output(stage, case)` gives a per-case output (case 0 for a cohort stage).
+pub fn cohort_inputs(
+    plan: &Plan,
+    s: usize,
+    included: &[usize],
+    output: impl Fn(usize, usize) -> String,
+) -> InputOutputs {
+    plan.stages[s]
+        .inputs
+        .iter()
+        .map(|&i| match plan.stages[i].scope {
+            Scope::Cohort => vec![("*".to_string(), output(i, 0))],
+            Scope::PerCase => included
+                .iter()
+                .map(|&c| (plan.manifest.cases[c].case_id.clone(), output(i, c)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Reads a task's inputs from the store.
+pub fn task_data<'p>(
+    plan: &'p Plan,
+    store: &Store,
+    s: usize,
+    case: Option<usize>,
+    inputs: &InputOutputs,
+) -> Result<TaskData<'p>> {
+    let stage = &plan.stages[s];
+    let mut data = Vec::new();
+    for (&i, items) in stage.inputs.iter().zip(inputs) {
+        let items = items
+            .par_iter()
+            .map(|(c, h)| Ok((c.clone(), Arc::new(store.read_object(h)?))))
+            .collect::<Result<Vec<_>>>()?;
+        data.push(InputData {
+            stage_id: plan.stages[i].id.clone(),
+            kind: plan.stages[i].kind.name().to_string(),
+            items,
+        });
+    }
+    Ok(TaskData {
+        case: case.map(|c| &plan.manifest.cases[c]),
+        manifest: &plan.manifest,
+        inputs: data,
+    })
 }
 
 fn progress_bars(plan: &Plan, show: bool) -> (MultiProgress, Vec<ProgressBar>) {
@@ -388,6 +377,7 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     let clock = Instant::now();
     let run_id = new_run_id(started);
     let store = Store::open(&plan.store_dir)?;
+    let _shared = store.lock_shared()?;
     let hashes = FileHashes::load(&store.root.join("file-hashes.tsv"));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))

@@ -56,3 +56,46 @@ impl KeyBuilder {
         sha256_hex(self.text.as_bytes())
     }
 }
+
+/// The outputs a task reads: per input stage, `(case id, output hash)`
+/// items (one for a per-case task or a cohort input, one per included case
+/// for a cohort task reading a per-case stage; `*` names a cohort output).
+pub type InputOutputs = Vec<Vec<(String, String)>>;
+
+/// The key of task (stage `s`, case `case`) of a plan. `files` are the
+/// case's (image, mask) content hashes; `included` the cases a cohort task
+/// covers.
+pub fn task_key(
+    plan: &super::plan::Plan,
+    s: usize,
+    case: Option<usize>,
+    files: Option<&(String, String)>,
+    inputs: &InputOutputs,
+    included: &[usize],
+) -> String {
+    let stage = &plan.stages[s];
+    let params = stage.params_text();
+    let mut kb = KeyBuilder::new(stage.kind.as_ref(), &params);
+    match case {
+        Some(c) => {
+            if stage.kind.reads_case_files()
+                && let Some((img, msk)) = files
+            {
+                kb = kb.case_files(&plan.manifest.cases[c], img, msk);
+            }
+            for (pos, items) in inputs.iter().enumerate() {
+                for (_, h) in items {
+                    kb = kb.input(pos, h);
+                }
+            }
+            kb.finish()
+        }
+        None => {
+            for (pos, items) in inputs.iter().enumerate() {
+                kb = kb.cohort_input(pos, items.iter().map(|(c, h)| (c.as_str(), h.as_str())));
+            }
+            let cases: Vec<&Case> = included.iter().map(|&c| &plan.manifest.cases[c]).collect();
+            kb.outcomes(&plan.manifest.outcome_columns, &cases).finish()
+        }
+    }
+}

@@ -104,6 +104,30 @@ impl Store {
         Ok(TaskLock { _file: file })
     }
 
+    fn store_lock_file(&self) -> Result<File> {
+        let p = self.root.join("store.lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| Error::io(&p, e))
+    }
+
+    /// Held (shared) by every run for its whole duration.
+    pub fn lock_shared(&self) -> Result<TaskLock> {
+        let file = self.store_lock_file()?;
+        file.lock_shared().map_err(|e| Error::io(self.root.join("store.lock"), e))?;
+        Ok(TaskLock { _file: file })
+    }
+
+    /// Held by gc: no run is in progress while it is held.
+    pub fn lock_exclusive(&self) -> Result<TaskLock> {
+        let file = self.store_lock_file()?;
+        file.lock().map_err(|e| Error::io(self.root.join("store.lock"), e))?;
+        Ok(TaskLock { _file: file })
+    }
+
     /// Every object hash present, in sorted order.
     pub fn object_hashes(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
