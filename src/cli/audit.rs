@@ -27,10 +27,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let is_record = target.extension().is_some_and(|e| e == "json") || !target.exists();
     if is_record {
         // A run: re-plan its pipeline with its manifest, store and parameters.
-        let store = args.plan.store.clone().unwrap_or_else(|| PathBuf::from(".radial"));
+        let store = args
+            .plan
+            .store
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".radial"));
         let record = read_run_record(&target.to_string_lossy(), &store)?;
         plan_args.pipeline = PathBuf::from(&record.pipeline.path);
-        plan_args.manifest.get_or_insert(PathBuf::from(&record.manifest.path));
+        plan_args
+            .manifest
+            .get_or_insert(PathBuf::from(&record.manifest.path));
         plan_args.store.get_or_insert(PathBuf::from(&record.store));
         let mut sets = Vec::new();
         for st in &record.stages {
@@ -46,7 +52,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             record
                 .tasks
                 .iter()
-                .filter_map(|t| Some(((t.stage.clone(), t.case.clone().unwrap_or("*".into())), t.output.clone()?)))
+                .filter_map(|t| {
+                    Some((
+                        (t.stage.clone(), t.case.clone().unwrap_or("*".into())),
+                        t.output.clone()?,
+                    ))
+                })
                 .collect(),
         );
     }

@@ -121,7 +121,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         for s in &summary.stages {
-            println!("{:<20} run {:>5}  cached {:>5}  failed {:>5}", s.id, s.run, s.cached, s.failed);
+            println!(
+                "{:<20} run {:>5}  cached {:>5}  failed {:>5}",
+                s.id, s.run, s.cached, s.failed
+            );
             for o in &s.outputs {
                 println!("{:<20}   -> {o}", "");
             }
@@ -146,7 +149,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if failed > 0 {
         anyhow::bail!(
             "{failed} task(s) failed{}",
-            if not_started > 0 { format!(", {not_started} not started (use --keep-going)") } else { String::new() }
+            if not_started > 0 {
+                format!(", {not_started} not started (use --keep-going)")
+            } else {
+                String::new()
+            }
         );
     }
     Ok(())

@@ -10,9 +10,7 @@ use ndarray::Array3;
 
 use crate::features::FeatureSet;
 use crate::image::{Geometry, Volume};
-use crate::processing::{
-    DiscretisationSettings, Discretised, ResegmentationSettings, RoiImage,
-};
+use crate::processing::{DiscretisationSettings, Discretised, ResegmentationSettings, RoiImage};
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 6] = b"RADIAL";
@@ -95,12 +93,14 @@ impl Encoder {
     fn f32_array(&mut self, a: &Array3<f32>) {
         self.shape(a);
         self.0.reserve(a.len() * 4);
-        a.iter().for_each(|x| self.0.extend_from_slice(&x.to_le_bytes()));
+        a.iter()
+            .for_each(|x| self.0.extend_from_slice(&x.to_le_bytes()));
     }
     fn u32_array(&mut self, a: &Array3<u32>) {
         self.shape(a);
         self.0.reserve(a.len() * 4);
-        a.iter().for_each(|x| self.0.extend_from_slice(&x.to_le_bytes()));
+        a.iter()
+            .for_each(|x| self.0.extend_from_slice(&x.to_le_bytes()));
     }
     fn bool_array(&mut self, a: &Array3<bool>) {
         self.shape(a);
@@ -204,21 +204,31 @@ impl<'a> Decoder<'a> {
         Ok(Geometry {
             spacing: [v[0], v[1], v[2]],
             origin: [v[3], v[4], v[5]],
-            direction: [[v[6], v[7], v[8]], [v[9], v[10], v[11]], [v[12], v[13], v[14]]],
+            direction: [
+                [v[6], v[7], v[8]],
+                [v[9], v[10], v[11]],
+                [v[12], v[13], v[14]],
+            ],
         })
     }
     fn f32_array(&mut self) -> Result<Array3<f32>> {
         let shape = self.shape(4)?;
         let n = shape.0 * shape.1 * shape.2;
         let raw = self.take(n * 4)?;
-        let v = raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let v = raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         Array3::from_shape_vec(shape, v).map_err(|_| corrupt("array shape"))
     }
     fn u32_array(&mut self) -> Result<Array3<u32>> {
         let shape = self.shape(4)?;
         let n = shape.0 * shape.1 * shape.2;
         let raw = self.take(n * 4)?;
-        let v = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        let v = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         Array3::from_shape_vec(shape, v).map_err(|_| corrupt("array shape"))
     }
     fn bool_array(&mut self) -> Result<Array3<bool>> {
@@ -346,7 +356,10 @@ mod tests {
 
     fn roi() -> RoiArtifact {
         let g = Geometry::new([0.5, 1.0, 2.0], [1.0, -2.0, 3.0]);
-        let image = Volume::new(Array3::from_shape_fn((2, 3, 4), |(k, j, i)| (k * 12 + j * 4 + i) as f32 - 0.5), g);
+        let image = Volume::new(
+            Array3::from_shape_fn((2, 3, 4), |(k, j, i)| (k * 12 + j * 4 + i) as f32 - 0.5),
+            g,
+        );
         let mut morph = Array3::from_elem((2, 3, 4), false);
         morph[[1, 2, 3]] = true;
         RoiArtifact {
@@ -374,7 +387,10 @@ mod tests {
         // count, name length, 'a', 1.5 little-endian
         assert_eq!(bytes.len(), 8 + 8 + 8 + 1 + 8);
         assert_eq!(&bytes[25..], &1.5f64.to_le_bytes());
-        assert_eq!(decode_features(&bytes).unwrap().values, vec![("a".to_string(), 1.5)]);
+        assert_eq!(
+            decode_features(&bytes).unwrap().values,
+            vec![("a".to_string(), 1.5)]
+        );
     }
 
     #[test]

@@ -60,16 +60,38 @@ impl AuditReport {
             }
         };
         section(
-            format!("objects: {} checked, {} corrupt", self.objects_checked, self.corrupt_objects.len()),
+            format!(
+                "objects: {} checked, {} corrupt",
+                self.objects_checked,
+                self.corrupt_objects.len()
+            ),
             &self.corrupt_objects,
         );
-        section(format!("inputs vs lock: {} problem(s)", self.input_problems.len()), &self.input_problems);
-        section(format!("tasks missing from the store: {}", self.missing.len()), &self.missing);
         section(
-            format!("recomputed: {} task(s), {} differ", self.recomputed, self.mismatches.len()),
+            format!("inputs vs lock: {} problem(s)", self.input_problems.len()),
+            &self.input_problems,
+        );
+        section(
+            format!("tasks missing from the store: {}", self.missing.len()),
+            &self.missing,
+        );
+        section(
+            format!(
+                "recomputed: {} task(s), {} differ",
+                self.recomputed,
+                self.mismatches.len()
+            ),
             &self.mismatches,
         );
-        let _ = writeln!(s, "{}", if self.ok() { "audit passed" } else { "AUDIT FAILED" });
+        let _ = writeln!(
+            s,
+            "{}",
+            if self.ok() {
+                "audit passed"
+            } else {
+                "AUDIT FAILED"
+            }
+        );
         s
     }
 }
@@ -96,23 +118,37 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
         .cases
         .par_iter()
         .map(|c| -> Result<_> {
-            Ok(if reads_files { Some((sha256_file(&c.image)?, sha256_file(&c.mask)?)) } else { None })
+            Ok(if reads_files {
+                Some((sha256_file(&c.image)?, sha256_file(&c.mask)?))
+            } else {
+                None
+            })
         })
         .collect::<Result<_>>()?;
     let lock = read_lock(&plan.lock_path)?;
     match &lock {
-        None => report.input_problems.push(format!("no lock file at {}", plan.lock_path.display())),
+        None => report
+            .input_problems
+            .push(format!("no lock file at {}", plan.lock_path.display())),
         Some(lock) => {
             let manifest_sha = sha256_file(&plan.manifest.path)?;
             if lock.manifest.sha256 != manifest_sha {
-                report.input_problems.push(format!("manifest {} differs from the lock", plan.manifest.path.display()));
+                report.input_problems.push(format!(
+                    "manifest {} differs from the lock",
+                    plan.manifest.path.display()
+                ));
             }
             for (case, f) in plan.manifest.cases.iter().zip(&files) {
                 let Some((img, msk)) = f else { continue };
                 match lock.inputs.get(&case.case_id) {
-                    None => report.input_problems.push(format!("case `{}` is not in the lock", case.case_id)),
+                    None => report
+                        .input_problems
+                        .push(format!("case `{}` is not in the lock", case.case_id)),
                     Some(l) => {
-                        for (path, now, then) in [(&case.image, img, &l.image.sha256), (&case.mask, msk, &l.mask.sha256)] {
+                        for (path, now, then) in [
+                            (&case.image, img, &l.image.sha256),
+                            (&case.mask, msk, &l.mask.sha256),
+                        ] {
                             if now != then {
                                 report.input_problems.push(format!(
                                     "case `{}`: {} hashes to {now}, the lock says {then}",
@@ -126,10 +162,14 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
             }
             for st in &plan.stages {
                 match lock.stages.get(&st.id) {
-                    None => report.input_problems.push(format!("stage `{}` is not in the lock", st.id)),
+                    None => report
+                        .input_problems
+                        .push(format!("stage `{}` is not in the lock", st.id)),
                     Some(l) => {
                         for c in param_changes(&l.params, &st.params) {
-                            report.input_problems.push(format!("stage `{}`: {c} (lock → now)", st.id));
+                            report
+                                .input_problems
+                                .push(format!("stage `{}`: {c} (lock → now)", st.id));
                         }
                         if l.version != st.kind.version() {
                             report.input_problems.push(format!(
@@ -149,7 +189,11 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
         None => lock
             .iter()
             .flat_map(|l| l.stages.iter())
-            .flat_map(|(id, st)| st.tasks.iter().map(move |(c, t)| ((id.clone(), c.clone()), t.output.clone())))
+            .flat_map(|(id, st)| {
+                st.tasks
+                    .iter()
+                    .map(move |(c, t)| ((id.clone(), c.clone()), t.output.clone()))
+            })
             .collect(),
     };
 
@@ -158,15 +202,23 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
     for (s, stage) in plan.stages.iter().enumerate() {
         for (k, r) in resolved[s].iter().enumerate() {
             let case = (stage.scope == Scope::PerCase).then_some(k);
-            let name = case.map(|c| plan.manifest.cases[c].case_id.clone()).unwrap_or("*".into());
+            let name = case
+                .map(|c| plan.manifest.cases[c].case_id.clone())
+                .unwrap_or("*".into());
             let want = expected.get(&(stage.id.clone(), name.clone()));
             match &r.cached {
-                None => report.missing.push(format!("{}/{name}: no stored output for its current key", stage.id)),
+                None => report.missing.push(format!(
+                    "{}/{name}: no stored output for its current key",
+                    stage.id
+                )),
                 Some(h) => {
                     if let Some(w) = want
                         && w != h
                     {
-                        report.mismatches.push(format!("{}/{name}: stored output {h}, recorded {w}", stage.id));
+                        report.mismatches.push(format!(
+                            "{}/{name}: stored output {h}, recorded {w}",
+                            stage.id
+                        ));
                     }
                     candidates.push((s, case, h.clone(), name));
                 }
@@ -182,7 +234,9 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
         }
         _ => (0..candidates.len()).collect(),
     };
-    let scratch_dir = store.root.join(format!("audit-scratch-{}", std::process::id()));
+    let scratch_dir = store
+        .root
+        .join(format!("audit-scratch-{}", std::process::id()));
     let scratch = Store::open(&scratch_dir)?;
     let results: Vec<Option<String>> = chosen
         .par_iter()
@@ -190,13 +244,22 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
             let (s, case, want, name) = &candidates[i];
             let stage = &plan.stages[*s];
             let outcome = (|| -> Result<String> {
-                let data = task_data(plan, &store, *s, *case, &resolved[*s][case.unwrap_or(0)].inputs)?;
+                let data = task_data(
+                    plan,
+                    &store,
+                    *s,
+                    *case,
+                    &resolved[*s][case.unwrap_or(0)].inputs,
+                )?;
                 let bytes = stage.kind.run(&data, &stage.params)?;
                 scratch.put_object(&bytes)
             })();
             match outcome {
                 Ok(h) if h == *want => None,
-                Ok(h) => Some(format!("{}/{name}: recomputed output {h}, stored {want}", stage.id)),
+                Ok(h) => Some(format!(
+                    "{}/{name}: recomputed output {h}, stored {want}",
+                    stage.id
+                )),
                 Err(e) => Some(format!("{}/{name}: recomputation failed: {e}", stage.id)),
             }
         })

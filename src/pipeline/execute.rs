@@ -198,7 +198,12 @@ impl Executor<'_> {
             let inputs: Vec<&TaskRecord> = stage
                 .inputs
                 .iter()
-                .map(|i| &records[per_case.iter().position(|p| p == i).expect("per-case input")])
+                .map(|i| {
+                    &records[per_case
+                        .iter()
+                        .position(|p| p == i)
+                        .expect("per-case input")]
+                })
                 .collect();
             if let Some(bad) = inputs.iter().find(|r| !r.ok()) {
                 rec.status = if bad.status == TaskStatus::NotStarted {
@@ -207,7 +212,10 @@ impl Executor<'_> {
                     TaskStatus::Skipped
                 };
                 rec.error = (rec.status == TaskStatus::Skipped).then(|| {
-                    format!("case `{}`, stage `{}`: input stage `{}` failed", case.case_id, stage.id, bad.stage)
+                    format!(
+                        "case `{}`, stage `{}`: input stage `{}` failed",
+                        case.case_id, stage.id, bad.stage
+                    )
                 });
             } else if self.abort.load(Ordering::SeqCst) {
                 rec.status = TaskStatus::NotStarted;
@@ -217,7 +225,9 @@ impl Executor<'_> {
                     .map(|r| vec![(case.case_id.clone(), r.output.clone().unwrap_or_default())])
                     .collect();
                 let key = task_key(plan, s, Some(c), self.input_hashes[c].as_ref(), &items, &[]);
-                self.run_task(stage, &mut rec, key, || task_data(plan, self.store, s, Some(c), &items));
+                self.run_task(stage, &mut rec, key, || {
+                    task_data(plan, self.store, s, Some(c), &items)
+                });
             }
             self.bars[s].inc(1);
             records.push(rec);
@@ -247,7 +257,10 @@ impl Executor<'_> {
             rec.status = TaskStatus::NotStarted;
         } else if let Some(&i) = failed_input {
             rec.status = TaskStatus::Skipped;
-            rec.error = Some(format!("stage `{}`: input stage `{}` failed", stage.id, plan.stages[i].id));
+            rec.error = Some(format!(
+                "stage `{}`: input stage `{}` failed",
+                stage.id, plan.stages[i].id
+            ));
         } else if included.is_empty() || (included.len() < n && !self.keep_going) {
             rec.status = TaskStatus::Skipped;
             rec.error = Some(format!(
@@ -260,7 +273,9 @@ impl Executor<'_> {
                 by_stage[i][c].output.clone().unwrap_or_default()
             });
             let key = task_key(plan, s, None, None, &items, &included);
-            self.run_task(stage, &mut rec, key, || task_data(plan, self.store, s, None, &items));
+            self.run_task(stage, &mut rec, key, || {
+                task_data(plan, self.store, s, None, &items)
+            });
         }
         self.bars[s].inc(1);
         rec
@@ -344,7 +359,9 @@ fn progress_bars(plan: &Plan, show: bool) -> (MultiProgress, Vec<ProgressBar>) {
 
 /// A sortable, file-name-safe run id: UTC time and process id.
 pub fn new_run_id(now: std::time::SystemTime) -> String {
-    let d = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let (y, mo, day, h, mi, s) = civil_time(d.as_secs() as i64);
     format!(
         "{y:04}{mo:02}{day:02}T{h:02}{mi:02}{s:02}.{:03}Z-{}",
@@ -367,7 +384,14 @@ pub fn civil_time(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 /// Runs a planned pipeline: hashes inputs, executes, materialises cohort
@@ -480,7 +504,10 @@ fn materialise(plan: &Plan, store: &Store, s: usize, hash: &str) -> Result<Vec<P
 
 /// The output paths of a stage as strings (for summaries).
 pub fn display_paths(paths: &[PathBuf]) -> Vec<String> {
-    paths.iter().map(|p: &PathBuf| Path::new(p).display().to_string()).collect()
+    paths
+        .iter()
+        .map(|p: &PathBuf| Path::new(p).display().to_string())
+        .collect()
 }
 
 #[cfg(test)]

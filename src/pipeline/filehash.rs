@@ -52,11 +52,19 @@ impl FileHashes {
         for line in std::fs::read_to_string(file).unwrap_or_default().lines() {
             let f: Vec<&str> = line.split('\t').collect();
             if let [size, mtime, inode, hash, path] = f[..]
-                && let (Ok(size), Ok(mtime_ns), Ok(inode)) = (size.parse(), mtime.parse(), inode.parse())
+                && let (Ok(size), Ok(mtime_ns), Ok(inode)) =
+                    (size.parse(), mtime.parse(), inode.parse())
             {
                 entries.insert(
                     PathBuf::from(path),
-                    (Stamp { size, mtime_ns, inode }, hash.to_string()),
+                    (
+                        Stamp {
+                            size,
+                            mtime_ns,
+                            inode,
+                        },
+                        hash.to_string(),
+                    ),
                 );
             }
         }
@@ -78,7 +86,8 @@ impl FileHashes {
             return Ok(h.clone());
         }
         let h = sha256_file(&abs)?;
-        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.entries.lock().unwrap().insert(abs, (st, h.clone()));
         *self.changed.lock().unwrap() = true;
         Ok(h)
@@ -94,7 +103,15 @@ impl FileHashes {
         let mut lines: Vec<String> = entries
             .iter()
             .filter(|(p, _)| !p.to_string_lossy().contains(['\t', '\n']))
-            .map(|(p, (s, h))| format!("{}\t{}\t{}\t{h}\t{}", s.size, s.mtime_ns, s.inode, p.display()))
+            .map(|(p, (s, h))| {
+                format!(
+                    "{}\t{}\t{}\t{h}\t{}",
+                    s.size,
+                    s.mtime_ns,
+                    s.inode,
+                    p.display()
+                )
+            })
             .collect();
         lines.sort();
         lines.push(String::new());

@@ -38,7 +38,9 @@ pub fn gc(store: &Store, opts: &GcOptions) -> Result<GcReport> {
             }
         }
     }
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     let cutoff = now.as_secs_f64() - opts.keep_days * 86_400.0;
     for path in list_runs(&store.root) {
         let record = read_run_record(&path.to_string_lossy(), &store.root)?;
@@ -73,8 +75,13 @@ pub fn gc(store: &Store, opts: &GcOptions) -> Result<GcReport> {
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
     for dir in ["objects", "actions"] {
         for p in files_under(&store.root.join(dir))? {
-            let is_tmp = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".tmp-"));
-            let old = std::fs::metadata(&p).and_then(|m| m.modified()).is_ok_and(|t| t < hour_ago);
+            let is_tmp = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(".tmp-"));
+            let old = std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < hour_ago);
             if is_tmp && old {
                 remove(&p)?;
                 report.temporaries_removed += 1;

@@ -43,7 +43,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 
 /// Whether `s` looks like a hex SHA-256 (guards paths built from hashes).
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// Canonical JSON: object keys sorted at every level, no whitespace, numbers
@@ -101,8 +103,10 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
-        let a: Value = serde_json::from_str(r#"{"b": 1.5, "a": {"y": [2, 1], "x": null}}"#).unwrap();
-        let b: Value = serde_json::from_str(r#"{"a": {"x": null, "y": [2, 1]}, "b": 1.5}"#).unwrap();
+        let a: Value =
+            serde_json::from_str(r#"{"b": 1.5, "a": {"y": [2, 1], "x": null}}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"a": {"x": null, "y": [2, 1]}, "b": 1.5}"#).unwrap();
         assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[2,1]},"b":1.5}"#);
         assert_eq!(canonical_json(&a), canonical_json(&b));
     }

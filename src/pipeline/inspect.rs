@@ -27,12 +27,22 @@ pub struct Resolved {
 
 /// Resolves every task of a plan against a store (per stage; per case, or
 /// one entry for a cohort stage).
-pub fn resolve(plan: &Plan, store: &Store, files: &[Option<(String, String)>]) -> Vec<Vec<Resolved>> {
+pub fn resolve(
+    plan: &Plan,
+    store: &Store,
+    files: &[Option<(String, String)>],
+) -> Vec<Vec<Resolved>> {
     let mut by_stage: Vec<Vec<Resolved>> = Vec::with_capacity(plan.stages.len());
     let n = plan.manifest.cases.len();
     for (s, stage) in plan.stages.iter().enumerate() {
         let out_of = |by: &Vec<Vec<Resolved>>, i: usize, c: usize| -> Option<String> {
-            by[i][if plan.stages[i].scope == Scope::Cohort { 0 } else { c }].cached.clone()
+            by[i][if plan.stages[i].scope == Scope::Cohort {
+                0
+            } else {
+                c
+            }]
+            .cached
+            .clone()
         };
         let resolved = match stage.scope {
             Scope::PerCase => (0..n)
@@ -40,21 +50,34 @@ pub fn resolve(plan: &Plan, store: &Store, files: &[Option<(String, String)>]) -
                     let inputs: Option<InputOutputs> = stage
                         .inputs
                         .iter()
-                        .map(|&i| out_of(&by_stage, i, c).map(|h| vec![(plan.manifest.cases[c].case_id.clone(), h)]))
+                        .map(|&i| {
+                            out_of(&by_stage, i, c)
+                                .map(|h| vec![(plan.manifest.cases[c].case_id.clone(), h)])
+                        })
                         .collect();
-                    resolved_task(store, inputs, |inputs| task_key(plan, s, Some(c), files[c].as_ref(), inputs, &[]))
+                    resolved_task(store, inputs, |inputs| {
+                        task_key(plan, s, Some(c), files[c].as_ref(), inputs, &[])
+                    })
                 })
                 .collect(),
             Scope::Cohort => {
                 let all: Vec<usize> = (0..n).collect();
                 let known = stage.inputs.iter().all(|&i| {
-                    (0..if plan.stages[i].scope == Scope::Cohort { 1 } else { n })
+                    (0..if plan.stages[i].scope == Scope::Cohort {
+                        1
+                    } else {
+                        n
+                    })
                         .all(|c| by_stage[i][c].cached.is_some())
                 });
                 let inputs = known.then(|| {
-                    cohort_inputs(plan, s, &all, |i, c| out_of(&by_stage, i, c).unwrap_or_default())
+                    cohort_inputs(plan, s, &all, |i, c| {
+                        out_of(&by_stage, i, c).unwrap_or_default()
+                    })
                 });
-                vec![resolved_task(store, inputs, |inputs| task_key(plan, s, None, None, inputs, &all))]
+                vec![resolved_task(store, inputs, |inputs| {
+                    task_key(plan, s, None, None, inputs, &all)
+                })]
             }
         };
         by_stage.push(resolved);
@@ -62,7 +85,11 @@ pub fn resolve(plan: &Plan, store: &Store, files: &[Option<(String, String)>]) -
     by_stage
 }
 
-fn resolved_task(store: &Store, inputs: Option<InputOutputs>, key: impl FnOnce(&InputOutputs) -> String) -> Resolved {
+fn resolved_task(
+    store: &Store,
+    inputs: Option<InputOutputs>,
+    key: impl FnOnce(&InputOutputs) -> String,
+) -> Resolved {
     match inputs {
         Some(inputs) => {
             let key = key(&inputs);
@@ -85,7 +112,11 @@ pub fn flatten(value: &Value, prefix: &str, out: &mut BTreeMap<String, String>) 
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(v, &p, out);
             }
         }
@@ -106,7 +137,9 @@ pub fn param_changes(old: &Value, new: &Value) -> Vec<String> {
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
         .map(|k| {
-            let show = |m: &BTreeMap<String, String>| m.get(k).cloned().unwrap_or_else(|| "(absent)".into());
+            let show = |m: &BTreeMap<String, String>| {
+                m.get(k).cloned().unwrap_or_else(|| "(absent)".into())
+            };
             format!("parameter {k}: {} → {}", show(&a), show(&b))
         })
         .collect()
@@ -169,7 +202,10 @@ pub fn status(plan: &Plan) -> Result<Vec<TaskState>> {
             let lock_task = locked.and_then(|l| l.tasks.get(case_id.as_deref().unwrap_or("*")));
             if let Some(c) = case {
                 let cid = &plan.manifest.cases[c].case_id;
-                let in_lock = lock.as_ref().is_some_and(|l| l.inputs.contains_key(cid) || l.stages.values().any(|st| st.tasks.contains_key(cid)));
+                let in_lock = lock.as_ref().is_some_and(|l| {
+                    l.inputs.contains_key(cid)
+                        || l.stages.values().any(|st| st.tasks.contains_key(cid))
+                });
                 if lock.is_some() && !in_lock {
                     reasons.push("new case".into());
                 }
@@ -178,21 +214,36 @@ pub fn status(plan: &Plan) -> Result<Vec<TaskState>> {
                     && let Some(prev) = l.inputs.get(cid)
                 {
                     if prev.image.sha256 != *img {
-                        reasons.push(format!("changed input file {}", plan.manifest.cases[c].image.display()));
+                        reasons.push(format!(
+                            "changed input file {}",
+                            plan.manifest.cases[c].image.display()
+                        ));
                     }
                     if prev.mask.sha256 != *msk {
-                        reasons.push(format!("changed input file {}", plan.manifest.cases[c].mask.display()));
+                        reasons.push(format!(
+                            "changed input file {}",
+                            plan.manifest.cases[c].mask.display()
+                        ));
                     }
                 }
             } else if let Some(l) = &lock {
-                let now: Vec<&str> = plan.manifest.cases.iter().map(|c| c.case_id.as_str()).collect();
+                let now: Vec<&str> = plan
+                    .manifest
+                    .cases
+                    .iter()
+                    .map(|c| c.case_id.as_str())
+                    .collect();
                 let added = now.iter().filter(|c| !l.inputs.contains_key(**c)).count();
                 if added > 0 && !l.inputs.is_empty() {
                     reasons.push(format!("{added} new case(s) in the cohort"));
                 }
             }
             for &i in &stage.inputs {
-                let idx = if plan.stages[i].scope == Scope::Cohort { 0 } else { k };
+                let idx = if plan.stages[i].scope == Scope::Cohort {
+                    0
+                } else {
+                    k
+                };
                 if resolved[i].get(idx).is_some_and(|r| r.cached.is_none()) {
                     reasons.push(format!(
                         "input stage `{}` would run (this task is skipped if its output comes out unchanged)",
@@ -225,17 +276,34 @@ pub fn status_text(plan: &Plan, states: &[TaskState]) -> String {
     for stage in &plan.stages {
         let tasks: Vec<&TaskState> = states.iter().filter(|t| t.stage == stage.id).collect();
         let run = tasks.iter().filter(|t| t.would_run).count();
-        let _ = writeln!(s, "{}: {run} to run, {} cached", stage.id, tasks.len() - run);
+        let _ = writeln!(
+            s,
+            "{}: {run} to run, {} cached",
+            stage.id,
+            tasks.len() - run
+        );
         let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for t in tasks.iter().filter(|t| t.would_run) {
             for r in &t.reasons {
-                reasons.entry(r).or_default().push(t.case.as_deref().unwrap_or("*"));
+                reasons
+                    .entry(r)
+                    .or_default()
+                    .push(t.case.as_deref().unwrap_or("*"));
             }
         }
         for (reason, cases) in reasons {
             let some: Vec<&str> = cases.iter().take(5).copied().collect();
-            let more = if cases.len() > 5 { format!(", … {} more", cases.len() - 5) } else { String::new() };
-            let _ = writeln!(s, "  {reason} [{} task(s): {}{more}]", cases.len(), some.join(", "));
+            let more = if cases.len() > 5 {
+                format!(", … {} more", cases.len() - 5)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "  {reason} [{} task(s): {}{more}]",
+                cases.len(),
+                some.join(", ")
+            );
         }
     }
     s
@@ -256,8 +324,18 @@ pub fn dag_text(plan: &Plan) -> String {
             Scope::PerCase => format!("per case ×{}", plan.manifest.cases.len()),
             Scope::Cohort => "cohort".into(),
         };
-        let inputs: Vec<&str> = st.inputs.iter().map(|&i| plan.stages[i].id.as_str()).collect();
-        let _ = write!(s, "{} [{} v{}, {scope}]", st.id, st.kind.name(), st.kind.version());
+        let inputs: Vec<&str> = st
+            .inputs
+            .iter()
+            .map(|&i| plan.stages[i].id.as_str())
+            .collect();
+        let _ = write!(
+            s,
+            "{} [{} v{}, {scope}]",
+            st.id,
+            st.kind.name(),
+            st.kind.version()
+        );
         if !inputs.is_empty() {
             let _ = write!(s, " <- {}", inputs.join(", "));
         }
@@ -272,7 +350,10 @@ fn dot_id(s: &str) -> String {
 
 /// The stage graph (or, with `tasks`, the task graph) in Graphviz dot.
 pub fn dag_dot(plan: &Plan, tasks: bool) -> String {
-    let mut s = format!("digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n", dot_id(&plan.spec.name));
+    let mut s = format!(
+        "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
+        dot_id(&plan.spec.name)
+    );
     if tasks {
         let g = plan.task_graph();
         for n in g.node_indices() {
@@ -280,13 +361,23 @@ pub fn dag_dot(plan: &Plan, tasks: bool) -> String {
         }
         for e in g.edge_indices() {
             if let Some((a, b)) = g.edge_endpoints(e) {
-                let _ = writeln!(s, "  {} -> {};", dot_id(&plan.task_name(g[a])), dot_id(&plan.task_name(g[b])));
+                let _ = writeln!(
+                    s,
+                    "  {} -> {};",
+                    dot_id(&plan.task_name(g[a])),
+                    dot_id(&plan.task_name(g[b]))
+                );
             }
         }
     } else {
         for st in &plan.stages {
             let count = plan.tasks_of(plan.stage_index(&st.id).unwrap_or(0)).len();
-            let _ = writeln!(s, "  {} [label={}];", dot_id(&st.id), dot_id(&format!("{}\n{} ×{count}", st.id, st.kind.name())));
+            let _ = writeln!(
+                s,
+                "  {} [label={}];",
+                dot_id(&st.id),
+                dot_id(&format!("{}\n{} ×{count}", st.id, st.kind.name()))
+            );
             for &i in &st.inputs {
                 let _ = writeln!(s, "  {} -> {};", dot_id(&plan.stages[i].id), dot_id(&st.id));
             }
@@ -306,20 +397,40 @@ pub fn diff_runs(a: &RunRecord, b: &RunRecord) -> (String, bool) {
         let _ = writeln!(s, "{text}");
     };
     if a.pipeline.sha256 != b.pipeline.sha256 {
-        line(&mut s, format!("pipeline file changed ({} → {})", a.pipeline.path, b.pipeline.path));
+        line(
+            &mut s,
+            format!(
+                "pipeline file changed ({} → {})",
+                a.pipeline.path, b.pipeline.path
+            ),
+        );
     }
     if a.manifest.sha256 != b.manifest.sha256 {
-        line(&mut s, format!("manifest changed ({} → {})", a.manifest.path, b.manifest.path));
+        line(
+            &mut s,
+            format!(
+                "manifest changed ({} → {})",
+                a.manifest.path, b.manifest.path
+            ),
+        );
     }
     if a.radial_version != b.radial_version {
-        line(&mut s, format!("radial version {} → {}", a.radial_version, b.radial_version));
+        line(
+            &mut s,
+            format!("radial version {} → {}", a.radial_version, b.radial_version),
+        );
     }
     let stages_a: BTreeMap<&str, _> = a.stages.iter().map(|s| (s.id.as_str(), s)).collect();
     let stages_b: BTreeMap<&str, _> = b.stages.iter().map(|s| (s.id.as_str(), s)).collect();
     let outputs = |r: &RunRecord| -> BTreeMap<(String, String), String> {
         r.tasks
             .iter()
-            .filter_map(|t| Some(((t.stage.clone(), t.case.clone().unwrap_or("*".into())), t.output.clone()?)))
+            .filter_map(|t| {
+                Some((
+                    (t.stage.clone(), t.case.clone().unwrap_or("*".into())),
+                    t.output.clone()?,
+                ))
+            })
             .collect()
     };
     let (out_a, out_b) = (outputs(a), outputs(b));
@@ -333,19 +444,33 @@ pub fn diff_runs(a: &RunRecord, b: &RunRecord) -> (String, bool) {
             (Some(x), Some(y)) => {
                 let mut notes = Vec::new();
                 if x.kind != y.kind || x.version != y.version {
-                    notes.push(format!("kind {} v{} → {} v{}", x.kind, x.version, y.kind, y.version));
+                    notes.push(format!(
+                        "kind {} v{} → {} v{}",
+                        x.kind, x.version, y.kind, y.version
+                    ));
                 }
                 notes.extend(param_changes(&x.params, &y.params));
                 let cases = |m: &BTreeMap<(String, String), String>| -> BTreeMap<String, String> {
-                    m.iter().filter(|((st, _), _)| st == id).map(|((_, c), h)| (c.clone(), h.clone())).collect()
+                    m.iter()
+                        .filter(|((st, _), _)| st == id)
+                        .map(|((_, c), h)| (c.clone(), h.clone()))
+                        .collect()
                 };
                 let (ca, cb) = (cases(&out_a), cases(&out_b));
-                let changed: Vec<&String> = ca.iter().filter(|(c, h)| cb.get(*c).is_some_and(|g| g != *h)).map(|(c, _)| c).collect();
+                let changed: Vec<&String> = ca
+                    .iter()
+                    .filter(|(c, h)| cb.get(*c).is_some_and(|g| g != *h))
+                    .map(|(c, _)| c)
+                    .collect();
                 let only_a = ca.keys().filter(|c| !cb.contains_key(*c)).count();
                 let only_b = cb.keys().filter(|c| !ca.contains_key(*c)).count();
                 if !changed.is_empty() {
                     let some: Vec<&str> = changed.iter().take(5).map(|c| c.as_str()).collect();
-                    notes.push(format!("{} output(s) differ ({})", changed.len(), some.join(", ")));
+                    notes.push(format!(
+                        "{} output(s) differ ({})",
+                        changed.len(),
+                        some.join(", ")
+                    ));
                 }
                 if only_a > 0 {
                     notes.push(format!("{only_a} output(s) only in run A"));

@@ -17,7 +17,11 @@ impl KeyBuilder {
     pub fn new(kind: &dyn StageKind, params_canonical: &str) -> Self {
         let mut text = String::with_capacity(256);
         text.push_str("radial task key 1\n");
-        text.push_str(&format!("kind {}\nversion {}\nparams {params_canonical}\n", kind.name(), kind.version()));
+        text.push_str(&format!(
+            "kind {}\nversion {}\nparams {params_canonical}\n",
+            kind.name(),
+            kind.version()
+        ));
         KeyBuilder { text }
     }
 
@@ -32,12 +36,17 @@ impl KeyBuilder {
 
     /// The output of one input stage (per-case task).
     pub fn input(mut self, position: usize, output_hash: &str) -> Self {
-        self.text.push_str(&format!("input {position} {output_hash}\n"));
+        self.text
+            .push_str(&format!("input {position} {output_hash}\n"));
         self
     }
 
     /// The outputs of one input stage over the cohort (cohort task).
-    pub fn cohort_input<'a>(mut self, position: usize, items: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+    pub fn cohort_input<'a>(
+        mut self,
+        position: usize,
+        items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
         self.text.push_str(&format!("input {position}\n"));
         for (case_id, hash) in items {
             self.text.push_str(&format!("  case {case_id:?} {hash}\n"));
@@ -47,8 +56,12 @@ impl KeyBuilder {
 
     /// Manifest columns a cohort task may read (outcomes, covariates).
     pub fn outcomes(mut self, columns: &[String], cases: &[&Case]) -> Self {
-        let table: Vec<(&str, &Vec<String>)> = cases.iter().map(|c| (c.case_id.as_str(), &c.outcomes)).collect();
-        self.text.push_str(&format!("outcomes {columns:?} {table:?}\n"));
+        let table: Vec<(&str, &Vec<String>)> = cases
+            .iter()
+            .map(|c| (c.case_id.as_str(), &c.outcomes))
+            .collect();
+        self.text
+            .push_str(&format!("outcomes {columns:?} {table:?}\n"));
         self
     }
 

@@ -70,7 +70,11 @@ pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()
                 LockStage {
                     kind: s.kind.name().to_string(),
                     version: s.kind.version(),
-                    inputs: s.inputs.iter().map(|&i| plan.stages[i].id.clone()).collect(),
+                    inputs: s
+                        .inputs
+                        .iter()
+                        .map(|&i| plan.stages[i].id.clone())
+                        .collect(),
                     params: s.params.clone(),
                     tasks: BTreeMap::new(),
                 },

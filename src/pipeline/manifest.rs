@@ -97,14 +97,20 @@ impl Manifest {
             let file = |c: usize, name: &str| -> Result<PathBuf> {
                 let v = row[c].trim();
                 if v.is_empty() {
-                    return Err(err(*line, format!("case `{case_id}` has an empty {name} path")));
+                    return Err(err(
+                        *line,
+                        format!("case `{case_id}` has an empty {name} path"),
+                    ));
                 }
                 Ok(base.join(v))
             };
             let label = match get(c_label) {
                 None => 1,
                 Some(v) => v.parse::<i64>().map_err(|_| {
-                    err(*line, format!("case `{case_id}`: label `{v}` is not an integer"))
+                    err(
+                        *line,
+                        format!("case `{case_id}`: label `{v}` is not an integer"),
+                    )
                 })?,
             };
             let sha = |c: Option<usize>, name: &str| -> Result<Option<String>> {
@@ -231,11 +237,20 @@ mod tests {
     #[test]
     fn empty_path_duplicate_id_and_missing_column_are_errors_with_line() {
         let p = Path::new("m.csv");
-        let e = Manifest::parse(p, "case_id,image,mask\nA,a.nii,\n").unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("empty mask path") && e.contains("`A`"), "{e}");
-        let e = Manifest::parse(p, "case_id,image,mask\nA,a,b\nA,c,d\n").unwrap_err().to_string();
+        let e = Manifest::parse(p, "case_id,image,mask\nA,a.nii,\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("empty mask path") && e.contains("`A`"),
+            "{e}"
+        );
+        let e = Manifest::parse(p, "case_id,image,mask\nA,a,b\nA,c,d\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("twice"), "{e}");
-        let e = Manifest::parse(p, "case_id,image\nA,a\n").unwrap_err().to_string();
+        let e = Manifest::parse(p, "case_id,image\nA,a\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mask"), "{e}");
     }
 }

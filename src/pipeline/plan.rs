@@ -66,7 +66,10 @@ impl Plan {
             spec.apply_override(o)?;
         }
         let stages = resolve_stages(&spec, registry)?;
-        let manifest_path = opts.manifest.clone().unwrap_or_else(|| spec.manifest.clone());
+        let manifest_path = opts
+            .manifest
+            .clone()
+            .unwrap_or_else(|| spec.manifest.clone());
         let manifest = Manifest::read(&manifest_path)?;
         if stages.iter().any(|s| s.kind.reads_case_files()) {
             check_case_files(&manifest)?;
@@ -112,7 +115,10 @@ impl Plan {
     /// A readable task name: `stage/case_id` or `stage`.
     pub fn task_name(&self, t: TaskId) -> String {
         match t.case {
-            Some(c) => format!("{}/{}", self.stages[t.stage].id, self.manifest.cases[c].case_id),
+            Some(c) => format!(
+                "{}/{}",
+                self.stages[t.stage].id, self.manifest.cases[c].case_id
+            ),
             None => self.stages[t.stage].id.clone(),
         }
     }
@@ -122,7 +128,11 @@ impl Plan {
         let mut g = DiGraph::new();
         let mut nodes: Vec<Vec<NodeIndex>> = Vec::new();
         for s in 0..self.stages.len() {
-            let ids: Vec<NodeIndex> = self.tasks_of(s).into_iter().map(|t| g.add_node(t)).collect();
+            let ids: Vec<NodeIndex> = self
+                .tasks_of(s)
+                .into_iter()
+                .map(|t| g.add_node(t))
+                .collect();
             for &i in &self.stages[s].inputs {
                 for (k, &n) in ids.iter().enumerate() {
                     match (self.stages[i].scope, self.stages[s].scope) {
@@ -177,7 +187,12 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
         let kind = registry.get(&s.kind).ok_or_else(|| {
             located(
                 &s.kind_origin,
-                format!("stage `{}`: unknown kind `{}` (known: {})", s.id, s.kind, registry.names().join(", ")),
+                format!(
+                    "stage `{}`: unknown kind `{}` (known: {})",
+                    s.id,
+                    s.kind,
+                    registry.names().join(", ")
+                ),
             )
         })?;
         kinds.push(kind.clone());
@@ -193,7 +208,10 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
                 )
             })?;
             if ins.contains(&i) {
-                return Err(located(origin, format!("stage `{}` lists input `{name}` twice", s.id)));
+                return Err(located(
+                    origin,
+                    format!("stage `{}` lists input `{name}` twice", s.id),
+                ));
             }
             ins.push(i);
         }
@@ -215,10 +233,16 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             .unwrap_or_default();
         let mut members: Vec<usize> = scc.iter().map(|&n| g[n]).collect();
         members.sort();
-        let names: Vec<&str> = members.iter().map(|&m| spec.stages[m].id.as_str()).collect();
+        let names: Vec<&str> = members
+            .iter()
+            .map(|&m| spec.stages[m].id.as_str())
+            .collect();
         located(
             &spec.stages[s].origin,
-            format!("stages form a cycle: {} read from each other", names.join(", ")),
+            format!(
+                "stages form a cycle: {} read from each other",
+                names.join(", ")
+            ),
         )
     })?;
     let order: Vec<usize> = order.into_iter().map(|n| g[n]).collect();
@@ -228,12 +252,20 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
     for &s in &order {
         let st = &spec.stages[s];
         let kind = &kinds[s];
-        let input_kinds: Vec<&str> = inputs[s].iter().map(|&i| spec.stages[i].kind.as_str()).collect();
+        let input_kinds: Vec<&str> = inputs[s]
+            .iter()
+            .map(|&i| spec.stages[i].kind.as_str())
+            .collect();
         kind.check_inputs(&input_kinds).map_err(|m| {
-            located(&st.origin, format!("stage `{}` (kind `{}`) {m}", st.id, st.kind))
+            located(
+                &st.origin,
+                format!("stage `{}` (kind `{}`) {m}", st.id, st.kind),
+            )
         })?;
         if kind.scope() == Scope::PerCase
-            && let Some(&c) = inputs[s].iter().find(|&&i| kinds[i].scope() == Scope::Cohort)
+            && let Some(&c) = inputs[s]
+                .iter()
+                .find(|&&i| kinds[i].scope() == Scope::Cohort)
         {
             return Err(located(
                 &st.origin,
@@ -273,15 +305,23 @@ fn validate_params(stage: &StageSpec, kind: &dyn StageKind) -> Result<Value> {
         .split('`')
         .nth(1)
         .filter(|_| message.starts_with("unknown field") || message.starts_with("unknown variant"));
-    let culprit = stage.params.iter().rev().find(|p| Some(p.name.as_str()) == named).or_else(|| {
-        // The parameter whose removal changes the error is the one at fault.
-        stage.params.iter().rev().find(|p| {
-            let mut without = all.clone();
-            without.as_object_mut().map(|m| m.remove(&p.name));
-            kind.canonical_params(&without).err().as_deref() != Some(message.as_str())
-        })
-    });
-    let what = format!("stage `{}` (kind `{}`): parameters: {message}", stage.id, stage.kind);
+    let culprit = stage
+        .params
+        .iter()
+        .rev()
+        .find(|p| Some(p.name.as_str()) == named)
+        .or_else(|| {
+            // The parameter whose removal changes the error is the one at fault.
+            stage.params.iter().rev().find(|p| {
+                let mut without = all.clone();
+                without.as_object_mut().map(|m| m.remove(&p.name));
+                kind.canonical_params(&without).err().as_deref() != Some(message.as_str())
+            })
+        });
+    let what = format!(
+        "stage `{}` (kind `{}`): parameters: {message}",
+        stage.id, stage.kind
+    );
     Err(match culprit {
         Some(p) => match &p.origin {
             Origin::Override(_) if message.starts_with("unknown field") => located(

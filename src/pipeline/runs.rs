@@ -81,7 +81,11 @@ pub fn stage_records(plan: &Plan) -> Vec<StageRecord> {
             kind: s.kind.name().to_string(),
             version: s.kind.version(),
             scope: s.scope,
-            inputs: s.inputs.iter().map(|&i| plan.stages[i].id.clone()).collect(),
+            inputs: s
+                .inputs
+                .iter()
+                .map(|&i| plan.stages[i].id.clone())
+                .collect(),
             params: s.params.clone(),
         })
         .collect()

@@ -225,13 +225,19 @@ impl PipelineSpec {
             if s.id.value.is_empty() || s.id.value.contains(['/', '.', ' ']) {
                 return Err(located(
                     &id_origin,
-                    format!("stage id `{}` must be non-empty, without '/', '.' or spaces", s.id.value),
+                    format!(
+                        "stage id `{}` must be non-empty, without '/', '.' or spaces",
+                        s.id.value
+                    ),
                 ));
             }
             if let Some(first) = stages.iter().find(|st| st.id == s.id.value) {
                 return Err(located(
                     &id_origin,
-                    format!("duplicate stage id `{}` (first defined at {})", s.id.value, first.origin),
+                    format!(
+                        "duplicate stage id `{}` (first defined at {})",
+                        s.id.value, first.origin
+                    ),
                 ));
             }
             let mut params = Vec::new();
@@ -297,12 +303,20 @@ impl PipelineSpec {
             .stages
             .iter_mut()
             .find(|s| s.id == stage_id)
-            .ok_or_else(|| bad(format!("no stage `{stage_id}` in the pipeline (stages: {known})")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "no stage `{stage_id}` in the pipeline (stages: {known})"
+                ))
+            })?;
         let value: Value = if value_text.trim().is_empty() {
             Value::Null
         } else {
-            serde_saphyr::from_str(value_text)
-                .map_err(|e| bad(format!("cannot parse the value: {}", first_line(&e.to_string()))))?
+            serde_saphyr::from_str(value_text).map_err(|e| {
+                bad(format!(
+                    "cannot parse the value: {}",
+                    first_line(&e.to_string())
+                ))
+            })?
         };
         let mut keys = path.split('.');
         let top = keys.next().unwrap_or_default().to_string();
@@ -325,7 +339,9 @@ impl PipelineSpec {
                 let Value::Object(map) = node else {
                     return Err(bad(format!("`{}` is not a mapping", rest[..i].join("."))));
                 };
-                node = map.entry(k.to_string()).or_insert(Value::Object(Default::default()));
+                node = map
+                    .entry(k.to_string())
+                    .or_insert(Value::Object(Default::default()));
             }
             *node = value;
             root
@@ -372,14 +388,21 @@ mod tests {
             "name: x\nmanifest: m.csv\nstages:\n  - id: a\n    kind: load\n  - id: a\n    kind: load\n",
         );
         let e = PipelineSpec::read(&p).unwrap_err().to_string();
-        assert!(e.contains("p.yaml:6:") && e.contains("duplicate stage id `a`"), "{e}");
+        assert!(
+            e.contains("p.yaml:6:") && e.contains("duplicate stage id `a`"),
+            "{e}"
+        );
         assert!(e.contains("p.yaml:4:"), "{e}");
     }
 
     #[test]
     fn include_merges_shared_settings_under_stage_params() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "shared.yaml", "settings:\n  tex:\n    distance: 2\n    ngldm_alpha: 1\n");
+        write(
+            dir.path(),
+            "shared.yaml",
+            "settings:\n  tex:\n    distance: 2\n    ngldm_alpha: 1\n",
+        );
         let p = write(
             dir.path(),
             "p.yaml",
@@ -389,7 +412,12 @@ mod tests {
         let params = spec.stages[0].params_object();
         assert_eq!(params["distance"], 3);
         assert_eq!(params["ngldm_alpha"], 1);
-        assert!(spec.stages[0].params[0].origin.to_string().contains("shared.yaml:3:"));
+        assert!(
+            spec.stages[0].params[0]
+                .origin
+                .to_string()
+                .contains("shared.yaml:3:")
+        );
     }
 
     #[test]
@@ -406,6 +434,9 @@ mod tests {
         spec.apply_override("d.extra.depth=1").unwrap();
         assert_eq!(spec.stages[0].params_object()["extra"]["depth"], 1);
         let e = spec.apply_override("nope.x=1").unwrap_err().to_string();
-        assert!(e.contains("no stage `nope`") && e.contains("stages: d"), "{e}");
+        assert!(
+            e.contains("no stage `nope`") && e.contains("stages: d"),
+            "{e}"
+        );
     }
 }

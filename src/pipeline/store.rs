@@ -88,7 +88,10 @@ impl Store {
     }
 
     pub fn set_action(&self, key: &str, output_hash: &str) -> Result<()> {
-        write_bytes(&self.action_path(key), format!("{output_hash}\n").as_bytes())
+        write_bytes(
+            &self.action_path(key),
+            format!("{output_hash}\n").as_bytes(),
+        )
     }
 
     /// Blocks until this process holds the lock of task `key`.
@@ -117,14 +120,16 @@ impl Store {
     /// Held (shared) by every run for its whole duration.
     pub fn lock_shared(&self) -> Result<TaskLock> {
         let file = self.store_lock_file()?;
-        file.lock_shared().map_err(|e| Error::io(self.root.join("store.lock"), e))?;
+        file.lock_shared()
+            .map_err(|e| Error::io(self.root.join("store.lock"), e))?;
         Ok(TaskLock { _file: file })
     }
 
     /// Held by gc: no run is in progress while it is held.
     pub fn lock_exclusive(&self) -> Result<TaskLock> {
         let file = self.store_lock_file()?;
-        file.lock().map_err(|e| Error::io(self.root.join("store.lock"), e))?;
+        file.lock()
+            .map_err(|e| Error::io(self.root.join("store.lock"), e))?;
         Ok(TaskLock { _file: file })
     }
 
@@ -213,7 +218,11 @@ mod tests {
         store.set_action(&key, &h).unwrap();
         assert_eq!(store.action(&key), Some(h.clone()));
         std::fs::remove_file(store.object_path(&h)).unwrap();
-        assert_eq!(store.action(&key), None, "an action without its object is a miss");
+        assert_eq!(
+            store.action(&key),
+            None,
+            "an action without its object is a miss"
+        );
         assert!(store.read_object("../../etc/passwd").is_err());
     }
 }

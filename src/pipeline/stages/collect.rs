@@ -69,7 +69,13 @@ impl Table {
                     .then(|| {
                         cells
                             .iter()
-                            .map(|s| if s.is_empty() { Some(None) } else { s.parse().ok().map(Some) })
+                            .map(|s| {
+                                if s.is_empty() {
+                                    Some(None)
+                                } else {
+                                    s.parse().ok().map(Some)
+                                }
+                            })
                             .collect()
                     })
                     .flatten();
@@ -107,7 +113,11 @@ impl StageKind for Collect {
         if input_kinds.is_empty() || input_kinds.iter().any(|k| IMAGE_KINDS.contains(k)) {
             return Err(format!(
                 "expects one or more feature-family input stages (got: {})",
-                if input_kinds.is_empty() { "none".to_string() } else { input_kinds.join(", ") }
+                if input_kinds.is_empty() {
+                    "none".to_string()
+                } else {
+                    input_kinds.join(", ")
+                }
             ));
         }
         Ok(())
@@ -118,12 +128,14 @@ impl StageKind for Collect {
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let p: CollectParams = typed(params).map_err(|e| Error::setting("params", e))?;
         let manifest = task.manifest;
-        let outcome_idx: Vec<usize> = match &p.outcomes {
-            None => (0..manifest.outcome_columns.len()).collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    manifest.outcome_columns.iter().position(|c| c == n).ok_or_else(|| {
+        let outcome_idx: Vec<usize> =
+            match &p.outcomes {
+                None => (0..manifest.outcome_columns.len()).collect(),
+                Some(names) => {
+                    names
+                        .iter()
+                        .map(|n| {
+                            manifest.outcome_columns.iter().position(|c| c == n).ok_or_else(|| {
                         Error::setting(
                             "outcomes",
                             format!(
@@ -132,16 +144,25 @@ impl StageKind for Collect {
                             ),
                         )
                     })
-                })
-                .collect::<Result<_>>()?,
-        };
+                        })
+                        .collect::<Result<_>>()?
+                }
+            };
         // Cases present in every input (all of them unless some failed under --keep-going).
-        let case_ids: Vec<&str> = task.inputs[0].items.iter().map(|(c, _)| c.as_str()).collect();
+        let case_ids: Vec<&str> = task.inputs[0]
+            .items
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
         let mut header = vec!["case_id".to_string()];
         let mut per_case: Vec<Vec<(String, f64)>> = vec![Vec::new(); case_ids.len()];
         for input in &task.inputs {
             if input.items.len() != case_ids.len()
-                || input.items.iter().zip(&case_ids).any(|((c, _), id)| c != id)
+                || input
+                    .items
+                    .iter()
+                    .zip(&case_ids)
+                    .any(|((c, _), id)| c != id)
             {
                 return Err(Error::data("collect inputs disagree on the cases"));
             }
@@ -228,7 +249,11 @@ mod tests {
     fn table_csv_round_trips_exact_values_and_quotes() {
         let t = Table {
             header: vec!["case_id".into(), "f".into(), "note".into()],
-            rows: vec![vec!["a".into(), format_number(0.1 + 0.2), "x, \"y\"".into()]],
+            rows: vec![vec![
+                "a".into(),
+                format_number(0.1 + 0.2),
+                "x, \"y\"".into(),
+            ]],
         };
         let csv = t.to_csv();
         assert_eq!(

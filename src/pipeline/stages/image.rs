@@ -46,7 +46,9 @@ impl StageKind for Load {
         if let Some(roi) = &case.roi {
             return Err(Error::setting(
                 "roi",
-                format!("RTSTRUCT ROI `{roi}`: loading RTSTRUCT masks in pipelines is not supported yet"),
+                format!(
+                    "RTSTRUCT ROI `{roi}`: loading RTSTRUCT masks in pipelines is not supported yet"
+                ),
             ));
         }
         let (image, mask) = crate::io::read_case(&case.image, &case.mask, case.label)?;

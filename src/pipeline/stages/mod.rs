@@ -84,7 +84,9 @@ pub trait StageKind: Send + Sync {
 
 /// Deserialises parameters into the kind's struct (unknown keys rejected by
 /// the struct) and serialises them back: the canonical form.
-pub fn canonical<P: Serialize + DeserializeOwned>(params: &Value) -> std::result::Result<Value, String> {
+pub fn canonical<P: Serialize + DeserializeOwned>(
+    params: &Value,
+) -> std::result::Result<Value, String> {
     let p: P = typed(params)?;
     serde_json::to_value(&p).map_err(|e| e.to_string())
 }
@@ -105,7 +107,11 @@ pub fn one_input_of(input_kinds: &[&str], accepted: &[&str]) -> std::result::Res
         _ => Err(format!(
             "expects exactly one input stage of kind {} (got: {})",
             accepted.join(" or "),
-            if input_kinds.is_empty() { "none".to_string() } else { input_kinds.join(", ") }
+            if input_kinds.is_empty() {
+                "none".to_string()
+            } else {
+                input_kinds.join(", ")
+            }
         )),
     }
 }
