@@ -46,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
-        sets.extend(plan_args.set.drain(..));
+        sets.append(&mut plan_args.set);
         plan_args.set = sets;
         expected = Some(
             record

@@ -147,9 +147,12 @@ impl Manifest {
     }
 }
 
+/// A CSV row with its 1-based line number.
+pub type CsvRow = (usize, Vec<String>);
+
 /// Splits CSV text (RFC 4180 quoting) into rows with their 1-based line
 /// numbers; blank lines are skipped.
-pub fn parse_csv(text: &str) -> std::result::Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+pub fn parse_csv(text: &str) -> std::result::Result<Vec<CsvRow>, (usize, String)> {
     let mut rows = Vec::new();
     let mut line = 1;
     let mut chars = text.chars().peekable();

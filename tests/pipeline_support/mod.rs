@@ -77,13 +77,16 @@ pub struct Counters {
     pub runs: AtomicUsize,
 }
 
+/// What a test kind computes from its single input and its parameters.
+pub type Body = fn(&[u8], &Value) -> radial::Result<Vec<(String, f64)>>;
+
 /// A test kind with an optional failure for one case and an optional delay.
 pub struct TestKind {
     pub name: &'static str,
     pub counters: Arc<Counters>,
     pub delay_ms: u64,
     pub fail_case: Option<String>,
-    pub body: fn(&[u8], &Value) -> radial::Result<Vec<(String, f64)>>,
+    pub body: Body,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -180,14 +183,7 @@ impl StageKind for TestKind {
 /// The standard registry plus the test kinds.
 pub fn registry(counters: &Arc<Counters>, delay_ms: u64, fail_case: Option<&str>) -> Registry {
     let mut r = Registry::standard();
-    for (name, body) in [
-        (
-            "t_stat",
-            stat as fn(&[u8], &Value) -> radial::Result<Vec<(String, f64)>>,
-        ),
-        ("t_disc", disc),
-        ("t_tex", tex),
-    ] {
+    for (name, body) in [("t_stat", stat as Body), ("t_disc", disc), ("t_tex", tex)] {
         r = r.with_kind(Arc::new(TestKind {
             name,
             counters: counters.clone(),
