@@ -1,9 +1,15 @@
 //! The `radial` command line. One file per subcommand, each with its `Args`
 //! and a `run` function; this module only dispatches.
 
+pub mod audit;
 pub mod convert;
+pub mod dag;
+pub mod diff;
 pub mod extract;
+pub mod gc;
 pub mod inspect;
+pub mod run;
+pub mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +32,18 @@ pub enum Command {
     Convert(convert::Args),
     /// Extract IBSI features of one case into a one-row table.
     Extract(extract::Args),
+    /// Run a pipeline: compute what changed, reuse what did not.
+    Run(run::Args),
+    /// Say which tasks a run would compute and why.
+    Status(status::Args),
+    /// Print a pipeline's graph (text or Graphviz dot).
+    Dag(dag::Args),
+    /// Compare the parameters and results of two runs.
+    Diff(diff::Args),
+    /// Verify stored results against their hashes, the lock and a recomputation.
+    Audit(audit::Args),
+    /// Remove store objects no lock file or recent run refers to.
+    Gc(gc::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -35,5 +53,11 @@ pub fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Dag(args) => dag::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Gc(args) => gc::run(args),
     }
 }

@@ -1,0 +1,142 @@
+//! Content hashes of input files, remembered by (path, size, mtime, inode)
+//! so that an unchanged cohort is never re-read: a cached run only stats.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::hash::sha256_file;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Stamp {
+    size: u64,
+    mtime_ns: i128,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Result<Stamp> {
+    let md = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !md.is_file() {
+        return Err(Error::format(path, "not a regular file"));
+    }
+    let mtime_ns = md
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(-1);
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&md);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Ok(Stamp {
+        size: md.len(),
+        mtime_ns,
+        inode,
+    })
+}
+
+/// The cache, loaded from and saved to one TSV file in the store.
+pub struct FileHashes {
+    file: PathBuf,
+    entries: Mutex<HashMap<PathBuf, (Stamp, String)>>,
+    changed: Mutex<bool>,
+    /// Number of files actually read (hashed) by this instance.
+    pub reads: std::sync::atomic::AtomicUsize,
+}
+
+impl FileHashes {
+    pub fn load(file: &Path) -> FileHashes {
+        let mut entries = HashMap::new();
+        for line in std::fs::read_to_string(file).unwrap_or_default().lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            if let [size, mtime, inode, hash, path] = f[..]
+                && let (Ok(size), Ok(mtime_ns), Ok(inode)) =
+                    (size.parse(), mtime.parse(), inode.parse())
+            {
+                entries.insert(
+                    PathBuf::from(path),
+                    (
+                        Stamp {
+                            size,
+                            mtime_ns,
+                            inode,
+                        },
+                        hash.to_string(),
+                    ),
+                );
+            }
+        }
+        FileHashes {
+            file: file.to_path_buf(),
+            entries: Mutex::new(entries),
+            changed: Mutex::new(false),
+            reads: Default::default(),
+        }
+    }
+
+    /// SHA-256 of a file's content, read only when its stamp changed.
+    pub fn hash(&self, path: &Path) -> Result<String> {
+        let abs = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        let st = stamp(&abs)?;
+        if let Some((s, h)) = self.entries.lock().unwrap().get(&abs)
+            && *s == st
+        {
+            return Ok(h.clone());
+        }
+        let h = sha256_file(&abs)?;
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.entries.lock().unwrap().insert(abs, (st, h.clone()));
+        *self.changed.lock().unwrap() = true;
+        Ok(h)
+    }
+
+    /// Writes the cache back when it changed (atomically; with concurrent
+    /// runs the last writer wins, which only costs a re-hash later).
+    pub fn save(&self) -> Result<()> {
+        if !*self.changed.lock().unwrap() {
+            return Ok(());
+        }
+        let entries = self.entries.lock().unwrap();
+        let mut lines: Vec<String> = entries
+            .iter()
+            .filter(|(p, _)| !p.to_string_lossy().contains(['\t', '\n']))
+            .map(|(p, (s, h))| {
+                format!(
+                    "{}\t{}\t{}\t{h}\t{}",
+                    s.size,
+                    s.mtime_ns,
+                    s.inode,
+                    p.display()
+                )
+            })
+            .collect();
+        lines.sort();
+        lines.push(String::new());
+        crate::io::atomic::write_bytes(&self.file, lines.join("\n").as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rehashes_only_when_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.bin");
+        std::fs::write(&f, b"one").unwrap();
+        let cache_file = dir.path().join("cache.tsv");
+        let c = FileHashes::load(&cache_file);
+        let h1 = c.hash(&f).unwrap();
+        c.save().unwrap();
+        let c = FileHashes::load(&cache_file);
+        assert_eq!(c.hash(&f).unwrap(), h1);
+        assert_eq!(c.reads.load(std::sync::atomic::Ordering::Relaxed), 0);
+        std::fs::write(&f, b"two!").unwrap();
+        assert_ne!(c.hash(&f).unwrap(), h1);
+        assert_eq!(c.reads.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+}

@@ -1,0 +1,114 @@
+//! Task keys: SHA-256 over the stage kind and its implementation version,
+//! the canonical declared parameters, and the content hashes of the task's
+//! inputs. Stage ids and case ids of per-case tasks are not part of a key:
+//! renaming a stage reruns nothing, and identical inputs share a result.
+
+use super::hash::sha256_hex;
+use super::manifest::Case;
+use super::stages::StageKind;
+
+/// Builds the text a key hashes; one line per element, so no two different
+/// input lists can produce the same text.
+pub struct KeyBuilder {
+    text: String,
+}
+
+impl KeyBuilder {
+    pub fn new(kind: &dyn StageKind, params_canonical: &str) -> Self {
+        let mut text = String::with_capacity(256);
+        text.push_str("radial task key 1\n");
+        text.push_str(&format!(
+            "kind {}\nversion {}\nparams {params_canonical}\n",
+            kind.name(),
+            kind.version()
+        ));
+        KeyBuilder { text }
+    }
+
+    /// The image and mask files of a case (for stages that read them).
+    pub fn case_files(mut self, case: &Case, image_sha: &str, mask_sha: &str) -> Self {
+        self.text.push_str(&format!(
+            "image {image_sha}\nmask {mask_sha}\nlabel {}\nroi {:?}\n",
+            case.label, case.roi
+        ));
+        self
+    }
+
+    /// The output of one input stage (per-case task).
+    pub fn input(mut self, position: usize, output_hash: &str) -> Self {
+        self.text
+            .push_str(&format!("input {position} {output_hash}\n"));
+        self
+    }
+
+    /// The outputs of one input stage over the cohort (cohort task).
+    pub fn cohort_input<'a>(
+        mut self,
+        position: usize,
+        items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        self.text.push_str(&format!("input {position}\n"));
+        for (case_id, hash) in items {
+            self.text.push_str(&format!("  case {case_id:?} {hash}\n"));
+        }
+        self
+    }
+
+    /// Manifest columns a cohort task may read (outcomes, covariates).
+    pub fn outcomes(mut self, columns: &[String], cases: &[&Case]) -> Self {
+        let table: Vec<(&str, &Vec<String>)> = cases
+            .iter()
+            .map(|c| (c.case_id.as_str(), &c.outcomes))
+            .collect();
+        self.text
+            .push_str(&format!("outcomes {columns:?} {table:?}\n"));
+        self
+    }
+
+    pub fn finish(self) -> String {
+        sha256_hex(self.text.as_bytes())
+    }
+}
+
+/// The outputs a task reads: per input stage, `(case id, output hash)`
+/// items (one for a per-case task or a cohort input, one per included case
+/// for a cohort task reading a per-case stage; `*` names a cohort output).
+pub type InputOutputs = Vec<Vec<(String, String)>>;
+
+/// The key of task (stage `s`, case `case`) of a plan. `files` are the
+/// case's (image, mask) content hashes; `included` the cases a cohort task
+/// covers.
+pub fn task_key(
+    plan: &super::plan::Plan,
+    s: usize,
+    case: Option<usize>,
+    files: Option<&(String, String)>,
+    inputs: &InputOutputs,
+    included: &[usize],
+) -> String {
+    let stage = &plan.stages[s];
+    let params = stage.params_text();
+    let mut kb = KeyBuilder::new(stage.kind.as_ref(), &params);
+    match case {
+        Some(c) => {
+            if stage.kind.reads_case_files()
+                && let Some((img, msk)) = files
+            {
+                kb = kb.case_files(&plan.manifest.cases[c], img, msk);
+            }
+            for (pos, items) in inputs.iter().enumerate() {
+                for (_, h) in items {
+                    kb = kb.input(pos, h);
+                }
+            }
+            kb.finish()
+        }
+        None => {
+            for (pos, items) in inputs.iter().enumerate() {
+                kb = kb.cohort_input(pos, items.iter().map(|(c, h)| (c.as_str(), h.as_str())));
+            }
+            let cases: Vec<&Case> = included.iter().map(|&c| &plan.manifest.cases[c]).collect();
+            kb.outcomes(&plan.manifest.outcome_columns, &cases).finish()
+        }
+    }
+}

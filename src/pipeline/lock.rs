@@ -1,0 +1,132 @@
+//! `PIPELINE.lock`: beside the pipeline file, meant to be committed. It
+//! holds what a reviewer wants to see change in a diff (resolved parameters,
+//! input file hashes, every task's key and output hash) and nothing that
+//! changes between identical runs (no times, no host, no run id).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::execute::RunOutcome;
+use super::plan::Plan;
+use super::runs::{FileRef, manifest_ref};
+use super::store::Store;
+use crate::{Error, Result};
+
+pub const LOCK_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LockFile {
+    pub radial_lock: u32,
+    pub pipeline: String,
+    pub manifest: FileRef,
+    /// Per case: the image and mask read by the pipeline.
+    pub inputs: BTreeMap<String, CaseInputs>,
+    pub stages: BTreeMap<String, LockStage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CaseInputs {
+    pub image: FileRef,
+    pub mask: FileRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LockStage {
+    pub kind: String,
+    pub version: u32,
+    pub inputs: Vec<String>,
+    pub params: Value,
+    /// Case id (`*` for a cohort task) → key and output.
+    pub tasks: BTreeMap<String, LockTask>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LockTask {
+    pub key: String,
+    pub output: String,
+}
+
+pub fn read_lock(path: &Path) -> Result<Option<LockFile>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::format(path, format!("not a radial lock file: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Writes the lock of a run: the successful tasks and the current settings.
+pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()> {
+    let mut stages: BTreeMap<String, LockStage> = plan
+        .stages
+        .iter()
+        .map(|s| {
+            (
+                s.id.clone(),
+                LockStage {
+                    kind: s.kind.name().to_string(),
+                    version: s.kind.version(),
+                    inputs: s
+                        .inputs
+                        .iter()
+                        .map(|&i| plan.stages[i].id.clone())
+                        .collect(),
+                    params: s.params.clone(),
+                    tasks: BTreeMap::new(),
+                },
+            )
+        })
+        .collect();
+    for t in &outcome.tasks {
+        if let (Some(key), Some(output)) = (&t.key, &t.output)
+            && let Some(st) = stages.get_mut(&t.stage)
+        {
+            st.tasks.insert(
+                t.case.clone().unwrap_or_else(|| "*".into()),
+                LockTask {
+                    key: key.clone(),
+                    output: output.clone(),
+                },
+            );
+        }
+    }
+    let inputs = plan
+        .manifest
+        .cases
+        .iter()
+        .zip(&outcome.input_hashes)
+        .filter_map(|(c, h)| {
+            let (img, msk) = h.as_ref()?;
+            Some((
+                c.case_id.clone(),
+                CaseInputs {
+                    image: FileRef {
+                        path: c.image.display().to_string(),
+                        sha256: img.clone(),
+                    },
+                    mask: FileRef {
+                        path: c.mask.display().to_string(),
+                        sha256: msk.clone(),
+                    },
+                },
+            ))
+        })
+        .collect();
+    let lock = LockFile {
+        radial_lock: LOCK_FORMAT,
+        pipeline: plan.spec.name.clone(),
+        manifest: manifest_ref(plan)?,
+        inputs,
+        stages,
+    };
+    let mut text = serde_json::to_string_pretty(&lock).map_err(|e| Error::data(e.to_string()))?;
+    text.push('\n');
+    if std::fs::read_to_string(&plan.lock_path).ok().as_deref() != Some(text.as_str()) {
+        crate::io::atomic::write_bytes(&plan.lock_path, text.as_bytes())?;
+    }
+    store.register_lock_file(&plan.lock_path)
+}

@@ -1,0 +1,259 @@
+//! Data manifests: one CSV row per case (`case_id`, `image`, `mask`, optional
+//! `label`, `roi`, `image_sha256`, `mask_sha256`; every other column is an
+//! outcome or covariate). Paths are relative to the manifest file.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// One case of a manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub case_id: String,
+    pub image: PathBuf,
+    pub mask: PathBuf,
+    pub label: i64,
+    /// RTSTRUCT ROI name, when the mask is an RTSTRUCT.
+    pub roi: Option<String>,
+    pub image_sha256: Option<String>,
+    pub mask_sha256: Option<String>,
+    /// Outcome/covariate values, in the order of [`Manifest::outcome_columns`].
+    pub outcomes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    pub outcome_columns: Vec<String>,
+    pub cases: Vec<Case>,
+}
+
+const RESERVED: [&str; 7] = [
+    "case_id",
+    "image",
+    "mask",
+    "label",
+    "roi",
+    "image_sha256",
+    "mask_sha256",
+];
+
+impl Manifest {
+    /// Reads and checks a manifest: required columns, unique non-empty case
+    /// ids, non-empty paths, integer labels. Files are not opened here.
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Manifest> {
+        let err = |line: usize, msg: String| Error::format(path, format!("line {line}: {msg}"));
+        let rows = parse_csv(text).map_err(|(line, msg)| err(line, msg))?;
+        let Some((header_line, header)) = rows.first() else {
+            return Err(Error::format(path, "the manifest is empty (no header row)"));
+        };
+        let column = |name: &str| header.iter().position(|h| h == name);
+        let mut seen = BTreeSet::new();
+        for h in header {
+            if !seen.insert(h.as_str()) {
+                return Err(err(*header_line, format!("column `{h}` appears twice")));
+            }
+        }
+        let (Some(c_id), Some(c_image), Some(c_mask)) =
+            (column("case_id"), column("image"), column("mask"))
+        else {
+            return Err(err(
+                *header_line,
+                format!(
+                    "the header must have the columns case_id, image and mask (found: {})",
+                    header.join(", ")
+                ),
+            ));
+        };
+        let (c_label, c_roi) = (column("label"), column("roi"));
+        let (c_isha, c_msha) = (column("image_sha256"), column("mask_sha256"));
+        let outcome_idx: Vec<usize> = (0..header.len())
+            .filter(|&i| !RESERVED.contains(&header[i].as_str()))
+            .collect();
+        let base = path.parent().unwrap_or(Path::new(""));
+        let mut ids = BTreeSet::new();
+        let mut cases = Vec::new();
+        for (line, row) in &rows[1..] {
+            if row.len() != header.len() {
+                return Err(err(
+                    *line,
+                    format!("{} fields where the header has {}", row.len(), header.len()),
+                ));
+            }
+            let get = |c: Option<usize>| c.map(|c| row[c].trim()).filter(|v| !v.is_empty());
+            let case_id = row[c_id].trim().to_string();
+            if case_id.is_empty() {
+                return Err(err(*line, "empty case_id".into()));
+            }
+            if !ids.insert(case_id.clone()) {
+                return Err(err(*line, format!("case_id `{case_id}` appears twice")));
+            }
+            let file = |c: usize, name: &str| -> Result<PathBuf> {
+                let v = row[c].trim();
+                if v.is_empty() {
+                    return Err(err(
+                        *line,
+                        format!("case `{case_id}` has an empty {name} path"),
+                    ));
+                }
+                Ok(base.join(v))
+            };
+            let label = match get(c_label) {
+                None => 1,
+                Some(v) => v.parse::<i64>().map_err(|_| {
+                    err(
+                        *line,
+                        format!("case `{case_id}`: label `{v}` is not an integer"),
+                    )
+                })?,
+            };
+            let sha = |c: Option<usize>, name: &str| -> Result<Option<String>> {
+                match get(c) {
+                    None => Ok(None),
+                    Some(v) if super::hash::is_sha256_hex(&v.to_ascii_lowercase()) => {
+                        Ok(Some(v.to_ascii_lowercase()))
+                    }
+                    Some(v) => Err(err(
+                        *line,
+                        format!("case `{case_id}`: {name} `{v}` is not a SHA-256 hex digest"),
+                    )),
+                }
+            };
+            cases.push(Case {
+                image: file(c_image, "image")?,
+                mask: file(c_mask, "mask")?,
+                label,
+                roi: get(c_roi).map(str::to_string),
+                image_sha256: sha(c_isha, "image_sha256")?,
+                mask_sha256: sha(c_msha, "mask_sha256")?,
+                outcomes: outcome_idx.iter().map(|&i| row[i].clone()).collect(),
+                case_id,
+            });
+        }
+        if cases.is_empty() {
+            return Err(Error::format(path, "the manifest has no case rows"));
+        }
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            outcome_columns: outcome_idx.iter().map(|&i| header[i].clone()).collect(),
+            cases,
+        })
+    }
+}
+
+/// A CSV row with its 1-based line number.
+pub type CsvRow = (usize, Vec<String>);
+
+/// Splits CSV text (RFC 4180 quoting) into rows with their 1-based line
+/// numbers; blank lines are skipped.
+pub fn parse_csv(text: &str) -> std::result::Result<Vec<CsvRow>, (usize, String)> {
+    let mut rows = Vec::new();
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while chars.peek().is_some() {
+        let start_line = line;
+        let mut row = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut was_quoted = false;
+        loop {
+            let Some(c) = chars.next() else {
+                if quoted {
+                    return Err((start_line, "unterminated quoted field".into()));
+                }
+                break;
+            };
+            if quoted {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        field.push('"');
+                    } else {
+                        quoted = false;
+                    }
+                } else {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+                continue;
+            }
+            match c {
+                '"' if field.is_empty() && !was_quoted => {
+                    quoted = true;
+                    was_quoted = true;
+                }
+                ',' => {
+                    row.push(std::mem::take(&mut field));
+                    was_quoted = false;
+                }
+                '\r' => {}
+                '\n' => {
+                    line += 1;
+                    break;
+                }
+                c => field.push(c),
+            }
+        }
+        row.push(field);
+        if !(row.len() == 1 && row[0].trim().is_empty() && !was_quoted) {
+            rows.push((start_line, row));
+        }
+    }
+    Ok(rows)
+}
+
+/// Quotes a CSV field when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths_relative_to_the_manifest_and_outcomes() {
+        let m = Manifest::parse(
+            Path::new("/data/m.csv"),
+            "case_id,image,mask,label,phenotype\nA,img/a.nii,msk/a.nii,,\"x, y\"\n\nB,b.nii,bm.nii,2,0\n",
+        )
+        .unwrap();
+        assert_eq!(m.outcome_columns, vec!["phenotype"]);
+        assert_eq!(m.cases[0].image, Path::new("/data/img/a.nii"));
+        assert_eq!(m.cases[0].label, 1);
+        assert_eq!(m.cases[0].outcomes, vec!["x, y"]);
+        assert_eq!(m.cases[1].label, 2);
+    }
+
+    #[test]
+    fn empty_path_duplicate_id_and_missing_column_are_errors_with_line() {
+        let p = Path::new("m.csv");
+        let e = Manifest::parse(p, "case_id,image,mask\nA,a.nii,\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("empty mask path") && e.contains("`A`"),
+            "{e}"
+        );
+        let e = Manifest::parse(p, "case_id,image,mask\nA,a,b\nA,c,d\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("twice"), "{e}");
+        let e = Manifest::parse(p, "case_id,image\nA,a\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mask"), "{e}");
+    }
+}

@@ -1,0 +1,338 @@
+//! Planning: a pipeline file, its overrides and its manifest become a
+//! validated list of stages in dependency order, which expands to a DAG of
+//! tasks (one per case for per-case stages, one for a cohort stage).
+//! Every check here runs before any task does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde_json::Value;
+
+use super::manifest::Manifest;
+use super::spec::{Origin, PipelineSpec, StageSpec, located};
+use super::stages::{Registry, Scope, StageKind};
+use crate::{Error, Result};
+
+/// Overrides of the pipeline's own settings (the command-line options).
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `STAGE.PARAM=VALUE`, applied in order.
+    pub overrides: Vec<String>,
+    pub manifest: Option<PathBuf>,
+    pub store: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+}
+
+pub struct PlannedStage {
+    pub id: String,
+    pub kind: Arc<dyn StageKind>,
+    /// Canonical parameters (declared keys only, defaults filled in).
+    pub params: Value,
+    /// Indices (into [`Plan::stages`]) of the input stages, in declared order.
+    pub inputs: Vec<usize>,
+    pub scope: Scope,
+}
+
+impl PlannedStage {
+    pub fn params_text(&self) -> String {
+        super::hash::canonical_json(&self.params)
+    }
+}
+
+pub struct Plan {
+    pub spec: PipelineSpec,
+    pub manifest: Manifest,
+    /// Stages in a dependency order (inputs before readers).
+    pub stages: Vec<PlannedStage>,
+    pub store_dir: PathBuf,
+    pub output_dir: PathBuf,
+    /// `PIPELINE.lock`: the pipeline file name with the extension `.lock`.
+    pub lock_path: PathBuf,
+}
+
+/// One node of the task graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskId {
+    pub stage: usize,
+    /// Index into the manifest's cases; `None` for a cohort task.
+    pub case: Option<usize>,
+}
+
+impl Plan {
+    pub fn new(pipeline: &Path, opts: &PlanOptions, registry: &Registry) -> Result<Plan> {
+        let mut spec = PipelineSpec::read(pipeline)?;
+        for o in &opts.overrides {
+            spec.apply_override(o)?;
+        }
+        let stages = resolve_stages(&spec, registry)?;
+        let manifest_path = opts
+            .manifest
+            .clone()
+            .unwrap_or_else(|| spec.manifest.clone());
+        let manifest = Manifest::read(&manifest_path)?;
+        if stages.iter().any(|s| s.kind.reads_case_files()) {
+            check_case_files(&manifest)?;
+        }
+        let base = pipeline.parent().unwrap_or(Path::new(""));
+        let store_dir = opts
+            .store
+            .clone()
+            .or_else(|| spec.store.clone())
+            .unwrap_or_else(|| base.join(".radial"));
+        let output_dir = opts
+            .out
+            .clone()
+            .or_else(|| spec.output.clone())
+            .unwrap_or_else(|| Path::new("results").join(&spec.name));
+        Ok(Plan {
+            lock_path: pipeline.with_extension("lock"),
+            spec,
+            manifest,
+            stages,
+            store_dir,
+            output_dir,
+        })
+    }
+
+    pub fn stage_index(&self, id: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.id == id)
+    }
+
+    /// The tasks of a stage.
+    pub fn tasks_of(&self, stage: usize) -> Vec<TaskId> {
+        match self.stages[stage].scope {
+            Scope::PerCase => (0..self.manifest.cases.len())
+                .map(|c| TaskId {
+                    stage,
+                    case: Some(c),
+                })
+                .collect(),
+            Scope::Cohort => vec![TaskId { stage, case: None }],
+        }
+    }
+
+    /// A readable task name: `stage/case_id` or `stage`.
+    pub fn task_name(&self, t: TaskId) -> String {
+        match t.case {
+            Some(c) => format!(
+                "{}/{}",
+                self.stages[t.stage].id, self.manifest.cases[c].case_id
+            ),
+            None => self.stages[t.stage].id.clone(),
+        }
+    }
+
+    /// The task DAG: an edge from each input task to the task reading it.
+    pub fn task_graph(&self) -> DiGraph<TaskId, ()> {
+        let mut g = DiGraph::new();
+        let mut nodes: Vec<Vec<NodeIndex>> = Vec::new();
+        for s in 0..self.stages.len() {
+            let ids: Vec<NodeIndex> = self
+                .tasks_of(s)
+                .into_iter()
+                .map(|t| g.add_node(t))
+                .collect();
+            for &i in &self.stages[s].inputs {
+                for (k, &n) in ids.iter().enumerate() {
+                    match (self.stages[i].scope, self.stages[s].scope) {
+                        (Scope::PerCase, Scope::PerCase) => {
+                            g.add_edge(nodes[i][k], n, ());
+                        }
+                        _ => {
+                            for &m in &nodes[i] {
+                                g.add_edge(m, n, ());
+                            }
+                        }
+                    }
+                }
+            }
+            nodes.push(ids);
+        }
+        g
+    }
+}
+
+/// Every image and mask path must exist before a task starts.
+fn check_case_files(manifest: &Manifest) -> Result<()> {
+    let mut problems = Vec::new();
+    for case in &manifest.cases {
+        for (what, p) in [("image", &case.image), ("mask", &case.mask)] {
+            if std::fs::metadata(p).is_err() {
+                problems.push(format!(
+                    "case `{}`: {what} file {} does not exist",
+                    case.case_id,
+                    p.display()
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let n = problems.len();
+    problems.truncate(10);
+    if n > 10 {
+        problems.push(format!("... and {} more", n - 10));
+    }
+    Err(Error::format(&manifest.path, problems.join("\n  ")))
+}
+
+fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<PlannedStage>> {
+    let index = |id: &str| spec.stages.iter().position(|s| s.id == id);
+    // Kinds and input references.
+    let mut kinds = Vec::new();
+    let mut inputs = Vec::new();
+    for s in &spec.stages {
+        let kind = registry.get(&s.kind).ok_or_else(|| {
+            located(
+                &s.kind_origin,
+                format!(
+                    "stage `{}`: unknown kind `{}` (known: {})",
+                    s.id,
+                    s.kind,
+                    registry.names().join(", ")
+                ),
+            )
+        })?;
+        kinds.push(kind.clone());
+        let mut ins = Vec::new();
+        for (name, origin) in &s.inputs {
+            let i = index(name).ok_or_else(|| {
+                located(
+                    origin,
+                    format!(
+                        "stage `{}` reads from `{name}`, which is not a stage of this pipeline",
+                        s.id
+                    ),
+                )
+            })?;
+            if ins.contains(&i) {
+                return Err(located(
+                    origin,
+                    format!("stage `{}` lists input `{name}` twice", s.id),
+                ));
+            }
+            ins.push(i);
+        }
+        inputs.push(ins);
+    }
+    // Cycles.
+    let mut g = DiGraph::<usize, ()>::new();
+    let nodes: Vec<NodeIndex> = (0..spec.stages.len()).map(|i| g.add_node(i)).collect();
+    for (s, ins) in inputs.iter().enumerate() {
+        for &i in ins {
+            g.add_edge(nodes[i], nodes[s], ());
+        }
+    }
+    let order = petgraph::algo::toposort(&g, None).map_err(|cycle| {
+        let s = g[cycle.node_id()];
+        let scc = petgraph::algo::kosaraju_scc(&g)
+            .into_iter()
+            .find(|c| c.contains(&cycle.node_id()))
+            .unwrap_or_default();
+        let mut members: Vec<usize> = scc.iter().map(|&n| g[n]).collect();
+        members.sort();
+        let names: Vec<&str> = members
+            .iter()
+            .map(|&m| spec.stages[m].id.as_str())
+            .collect();
+        located(
+            &spec.stages[s].origin,
+            format!(
+                "stages form a cycle: {} read from each other",
+                names.join(", ")
+            ),
+        )
+    })?;
+    let order: Vec<usize> = order.into_iter().map(|n| g[n]).collect();
+    // Inputs per kind, scope rules, parameters.
+    let mut planned_pos = vec![0; spec.stages.len()];
+    let mut planned = Vec::new();
+    for &s in &order {
+        let st = &spec.stages[s];
+        let kind = &kinds[s];
+        let input_kinds: Vec<&str> = inputs[s]
+            .iter()
+            .map(|&i| spec.stages[i].kind.as_str())
+            .collect();
+        kind.check_inputs(&input_kinds).map_err(|m| {
+            located(
+                &st.origin,
+                format!("stage `{}` (kind `{}`) {m}", st.id, st.kind),
+            )
+        })?;
+        if kind.scope() == Scope::PerCase
+            && let Some(&c) = inputs[s]
+                .iter()
+                .find(|&&i| kinds[i].scope() == Scope::Cohort)
+        {
+            return Err(located(
+                &st.origin,
+                format!(
+                    "per-case stage `{}` cannot read the cohort stage `{}`",
+                    st.id, spec.stages[c].id
+                ),
+            ));
+        }
+        let params = validate_params(st, kind.as_ref())?;
+        planned_pos[s] = planned.len();
+        planned.push(PlannedStage {
+            id: st.id.clone(),
+            kind: kind.clone(),
+            params,
+            inputs: inputs[s].clone(),
+            scope: kind.scope(),
+        });
+    }
+    for p in &mut planned {
+        for i in &mut p.inputs {
+            *i = planned_pos[*i];
+        }
+    }
+    Ok(planned)
+}
+
+/// Validates a stage's parameters against its kind; an error points at the
+/// parameter responsible when one can be singled out.
+fn validate_params(stage: &StageSpec, kind: &dyn StageKind) -> Result<Value> {
+    let all = stage.params_object();
+    let message = match kind.canonical_params(&all) {
+        Ok(v) => return Ok(v),
+        Err(m) => m,
+    };
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field") || message.starts_with("unknown variant"));
+    let culprit = stage
+        .params
+        .iter()
+        .rev()
+        .find(|p| Some(p.name.as_str()) == named)
+        .or_else(|| {
+            // The parameter whose removal changes the error is the one at fault.
+            stage.params.iter().rev().find(|p| {
+                let mut without = all.clone();
+                without.as_object_mut().map(|m| m.remove(&p.name));
+                kind.canonical_params(&without).err().as_deref() != Some(message.as_str())
+            })
+        });
+    let what = format!(
+        "stage `{}` (kind `{}`): parameters: {message}",
+        stage.id, stage.kind
+    );
+    Err(match culprit {
+        Some(p) => match &p.origin {
+            Origin::Override(_) if message.starts_with("unknown field") => located(
+                &p.origin,
+                format!(
+                    "stage `{}` (kind `{}`) has no parameter `{}`: {message}",
+                    stage.id, stage.kind, p.name
+                ),
+            ),
+            _ => located(&p.origin, format!("parameter `{}`: {what}", p.name)),
+        },
+        None => located(&stage.origin, what),
+    })
+}

@@ -1,0 +1,266 @@
+//! `collect`: joins the per-case feature sets of its input stages and the
+//! manifest's outcome columns into one table (one row per case, manifest
+//! order). Stored as CSV; materialised as `<id>.csv` and `<id>.parquet`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{Scope, StageKind, TaskData, canonical, typed};
+use crate::pipeline::artifact::decode_features;
+use crate::pipeline::manifest::{csv_field, parse_csv};
+use crate::{Error, Result};
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectParams {
+    /// Outcome/covariate columns to join; absent: all of them.
+    #[serde(default)]
+    pub outcomes: Option<Vec<String>>,
+    /// Prefix each feature name with its stage id (`glcm_d2.cm_energy_3D_avg`),
+    /// needed when two stages produce the same feature names.
+    #[serde(default)]
+    pub prefix_stage_id: bool,
+}
+
+/// A table of strings: header and rows. Feature values are written with
+/// Rust's shortest round-trip formatting, so a CSV reads back bit-identical.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut s = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+            s.push_str(&line.join(","));
+            s.push('\n');
+        }
+        s.into_bytes()
+    }
+
+    pub fn from_csv(bytes: &[u8]) -> Result<Table> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::data("table is not UTF-8"))?;
+        let mut rows = parse_csv(text)
+            .map_err(|(l, m)| Error::data(format!("table line {l}: {m}")))?
+            .into_iter()
+            .map(|(_, r)| r);
+        let header = rows.next().ok_or_else(|| Error::data("empty table"))?;
+        Ok(Table {
+            header,
+            rows: rows.collect(),
+        })
+    }
+
+    /// Writes a Parquet file: `case_id` and non-numeric columns as strings,
+    /// columns whose non-empty cells all parse as numbers as Float64.
+    pub fn write_parquet(&self, path: &Path) -> Result<()> {
+        use polars::prelude::*;
+        let columns: Vec<Column> = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let cells: Vec<&str> = self.rows.iter().map(|r| r[c].as_str()).collect();
+                let numeric: Option<Vec<Option<f64>>> = (c > 0)
+                    .then(|| {
+                        cells
+                            .iter()
+                            .map(|s| {
+                                if s.is_empty() {
+                                    Some(None)
+                                } else {
+                                    s.parse().ok().map(Some)
+                                }
+                            })
+                            .collect()
+                    })
+                    .flatten();
+                match numeric {
+                    Some(v) => Column::new(name.as_str().into(), v),
+                    None => Column::new(name.as_str().into(), cells),
+                }
+            })
+            .collect();
+        let fail = |e: PolarsError| Error::format(path, format!("cannot write Parquet: {e}"));
+        let mut df = DataFrame::new(self.rows.len(), columns).map_err(fail)?;
+        crate::io::atomic::write_via_temporary(path, |tmp| {
+            let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+            ParquetWriter::new(file).finish(&mut df).map_err(fail)?;
+            Ok(())
+        })
+    }
+}
+
+pub struct Collect;
+
+const IMAGE_KINDS: [&str; 4] = ["load", "resample", "resegment", "discretise"];
+
+impl StageKind for Collect {
+    fn name(&self) -> &str {
+        "collect"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn scope(&self) -> Scope {
+        Scope::Cohort
+    }
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
+        if input_kinds.is_empty() || input_kinds.iter().any(|k| IMAGE_KINDS.contains(k)) {
+            return Err(format!(
+                "expects one or more feature-family input stages (got: {})",
+                if input_kinds.is_empty() {
+                    "none".to_string()
+                } else {
+                    input_kinds.join(", ")
+                }
+            ));
+        }
+        Ok(())
+    }
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
+        canonical::<CollectParams>(params)
+    }
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
+        let p: CollectParams = typed(params).map_err(|e| Error::setting("params", e))?;
+        let manifest = task.manifest;
+        let outcome_idx: Vec<usize> =
+            match &p.outcomes {
+                None => (0..manifest.outcome_columns.len()).collect(),
+                Some(names) => {
+                    names
+                        .iter()
+                        .map(|n| {
+                            manifest.outcome_columns.iter().position(|c| c == n).ok_or_else(|| {
+                        Error::setting(
+                            "outcomes",
+                            format!(
+                                "the manifest has no outcome column `{n}` (columns: {})",
+                                manifest.outcome_columns.join(", ")
+                            ),
+                        )
+                    })
+                        })
+                        .collect::<Result<_>>()?
+                }
+            };
+        // Cases present in every input (all of them unless some failed under --keep-going).
+        let case_ids: Vec<&str> = task.inputs[0]
+            .items
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
+        let mut header = vec!["case_id".to_string()];
+        let mut per_case: Vec<Vec<(String, f64)>> = vec![Vec::new(); case_ids.len()];
+        for input in &task.inputs {
+            if input.items.len() != case_ids.len()
+                || input
+                    .items
+                    .iter()
+                    .zip(&case_ids)
+                    .any(|((c, _), id)| c != id)
+            {
+                return Err(Error::data("collect inputs disagree on the cases"));
+            }
+            for (row, (case_id, bytes)) in per_case.iter_mut().zip(&input.items) {
+                let features = decode_features(bytes).map_err(|e| {
+                    Error::data(format!("case `{case_id}`, stage `{}`: {e}", input.stage_id))
+                })?;
+                for (name, v) in features.values {
+                    let name = if p.prefix_stage_id {
+                        format!("{}.{name}", input.stage_id)
+                    } else {
+                        name
+                    };
+                    row.push((name, v));
+                }
+            }
+        }
+        // Columns in first-seen order across cases.
+        let mut index = std::collections::HashMap::new();
+        for row in &per_case {
+            for (name, _) in row {
+                if !index.contains_key(name) {
+                    index.insert(name.clone(), header.len());
+                    header.push(name.clone());
+                }
+            }
+        }
+        let n_features = header.len();
+        for &i in &outcome_idx {
+            header.push(manifest.outcome_columns[i].clone());
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+            return Err(Error::setting(
+                "prefix_stage_id",
+                format!("column `{dup}` appears twice; set prefix_stage_id: true"),
+            ));
+        }
+        let mut rows = Vec::with_capacity(case_ids.len());
+        for (values, case_id) in per_case.iter().zip(&case_ids) {
+            let mut row = vec![String::new(); header.len()];
+            row[0] = case_id.to_string();
+            for (name, v) in values {
+                row[index[name]] = format_number(*v);
+            }
+            let case = manifest
+                .cases
+                .iter()
+                .find(|c| c.case_id == *case_id)
+                .ok_or_else(|| Error::data(format!("case `{case_id}` is not in the manifest")))?;
+            for (k, &i) in outcome_idx.iter().enumerate() {
+                row[n_features + k] = case.outcomes[i].clone();
+            }
+            rows.push(row);
+        }
+        Ok(Table { header, rows }.to_csv())
+    }
+    fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
+        let csv = dir.join(format!("{stage_id}.csv"));
+        crate::io::atomic::write_bytes(&csv, output)?;
+        let parquet = dir.join(format!("{stage_id}.parquet"));
+        Table::from_csv(output)?.write_parquet(&parquet)?;
+        Ok(vec![csv, parquet])
+    }
+}
+
+/// Shortest representation that reads back to the same f64; NaN and
+/// infinities spelled as every CSV reader understands them.
+pub fn format_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_csv_round_trips_exact_values_and_quotes() {
+        let t = Table {
+            header: vec!["case_id".into(), "f".into(), "note".into()],
+            rows: vec![vec![
+                "a".into(),
+                format_number(0.1 + 0.2),
+                "x, \"y\"".into(),
+            ]],
+        };
+        let csv = t.to_csv();
+        assert_eq!(
+            String::from_utf8(csv.clone()).unwrap(),
+            "case_id,f,note\na,0.30000000000000004,\"x, \"\"y\"\"\"\n"
+        );
+        assert_eq!(Table::from_csv(&csv).unwrap(), t);
+        assert_eq!(t.rows[0][1].parse::<f64>().unwrap(), 0.1 + 0.2);
+    }
+}

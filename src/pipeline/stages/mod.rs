@@ -1,0 +1,157 @@
+//! Stage kinds and their registry. A kind declares its parameters (a typed
+//! struct, unknown keys rejected), its implementation version, its scope
+//! (one task per case, or one per cohort), which inputs it accepts, and how
+//! it turns input bytes into output bytes.
+//!
+//! Adding a kind is one file here plus one line in [`Registry::standard`].
+
+mod collect;
+mod family;
+mod image;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::manifest::{Case, Manifest};
+use crate::{Error, Result};
+
+pub use collect::{Collect, Table};
+
+/// How many tasks a stage expands to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// One task per manifest case.
+    PerCase,
+    /// One task for the whole cohort.
+    Cohort,
+}
+
+/// The outputs of one input stage, as seen by a task: one item for a
+/// per-case task, one per case (manifest order) for a cohort task.
+pub struct InputData {
+    pub stage_id: String,
+    pub kind: String,
+    pub items: Vec<(String, Arc<Vec<u8>>)>,
+}
+
+/// Everything a task reads.
+pub struct TaskData<'a> {
+    /// The case of a per-case task.
+    pub case: Option<&'a Case>,
+    pub manifest: &'a Manifest,
+    pub inputs: Vec<InputData>,
+}
+
+impl TaskData<'_> {
+    /// The single item of the single input (per-case stages with one input).
+    pub fn only_input(&self) -> Result<(&str, &[u8])> {
+        match self.inputs.as_slice() {
+            [one] if one.items.len() == 1 => Ok((&one.kind, &one.items[0].1)),
+            _ => Err(Error::data("the stage expects exactly one input")),
+        }
+    }
+}
+
+/// One stage kind.
+pub trait StageKind: Send + Sync {
+    fn name(&self) -> &str;
+    /// Bumped whenever the kind's output for the same inputs may change.
+    fn version(&self) -> u32;
+    fn scope(&self) -> Scope;
+    /// Whether tasks read the case's image and mask files (their content
+    /// hashes then enter the task key).
+    fn reads_case_files(&self) -> bool {
+        false
+    }
+    /// Checks the input stages' kinds; the message says what is accepted.
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String>;
+    /// Validates the parameters and returns their canonical form (every
+    /// declared parameter present, defaults filled in).
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String>;
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>>;
+    /// Writes the files a person opens (cohort outputs) into `dir`, named
+    /// after the stage id; returns their paths.
+    fn materialise(&self, _stage_id: &str, _output: &[u8], _dir: &Path) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Deserialises parameters into the kind's struct (unknown keys rejected by
+/// the struct) and serialises them back: the canonical form.
+pub fn canonical<P: Serialize + DeserializeOwned>(
+    params: &Value,
+) -> std::result::Result<Value, String> {
+    let p: P = typed(params)?;
+    serde_json::to_value(&p).map_err(|e| e.to_string())
+}
+
+pub fn typed<P: DeserializeOwned>(params: &Value) -> std::result::Result<P, String> {
+    serde_json::from_value(params.clone()).map_err(|e| e.to_string())
+}
+
+/// A stage with no parameters.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Checks that `input_kinds` is exactly one of `accepted`.
+pub fn one_input_of(input_kinds: &[&str], accepted: &[&str]) -> std::result::Result<(), String> {
+    match input_kinds {
+        [one] if accepted.contains(one) => Ok(()),
+        _ => Err(format!(
+            "expects exactly one input stage of kind {} (got: {})",
+            accepted.join(" or "),
+            if input_kinds.is_empty() {
+                "none".to_string()
+            } else {
+                input_kinds.join(", ")
+            }
+        )),
+    }
+}
+
+/// The stage kinds a pipeline may use, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    kinds: BTreeMap<String, Arc<dyn StageKind>>,
+}
+
+impl Registry {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The production kinds.
+    pub fn standard() -> Self {
+        let mut r = Registry::empty()
+            .with_kind(Arc::new(image::Load))
+            .with_kind(Arc::new(image::Resample))
+            .with_kind(Arc::new(image::Resegment))
+            .with_kind(Arc::new(image::Discretise))
+            .with_kind(Arc::new(Collect));
+        for family in crate::processing::Family::all() {
+            r = r.with_kind(Arc::new(family::FamilyStage::new(family)));
+        }
+        r
+    }
+
+    /// Adds (or replaces) a kind.
+    pub fn with_kind(mut self, kind: Arc<dyn StageKind>) -> Self {
+        self.kinds.insert(kind.name().to_string(), kind);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn StageKind>> {
+        self.kinds.get(name)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.kinds.keys().map(String::as_str).collect()
+    }
+}
