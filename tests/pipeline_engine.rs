@@ -483,3 +483,41 @@ fn a_new_kind_version_reruns_its_tasks_and_status_says_so() {
     assert_eq!(counts(&o, "tex"), (0, 2, 0));
     assert_eq!(counts(&o, "table"), (1, 0, 0));
 }
+
+#[test]
+fn cosmetic_edits_rerun_nothing_and_a_rename_reruns_only_direct_readers() {
+    let (dir, p) = setup(3);
+    let r = registry(&Arc::new(Counters::default()), 0, None);
+    run(&p, &[], &r);
+    // Comments, flow style, reordered keys, an explicit default: all cosmetic.
+    let cosmetic = TEST_PIPELINE
+        .replace("name: test\n", "# a comment\nname: test\n")
+        .replace(
+            "    kind: t_disc\n    inputs: [load]\n    params: {width: 1}",
+            "    params:\n      width: 1.0  # same value\n    inputs: [load]\n    kind: t_disc",
+        );
+    assert_ne!(cosmetic, TEST_PIPELINE);
+    std::fs::write(&p, &cosmetic).unwrap();
+    let o = run(&p, &[], &r);
+    assert_eq!(
+        o.tasks
+            .iter()
+            .filter(|t| t.status == radial::pipeline::TaskStatus::Run)
+            .count(),
+        0
+    );
+    // Renaming `disc`: its tasks stay cached, its reader `tex` reruns with
+    // identical output, so the table stays cached.
+    std::fs::write(
+        &p,
+        cosmetic
+            .replace("id: disc", "id: levels")
+            .replace("inputs: [disc]", "inputs: [levels]"),
+    )
+    .unwrap();
+    let o = run(&p, &[], &r);
+    assert_eq!(counts(&o, "levels"), (0, 3, 0));
+    assert_eq!(counts(&o, "tex"), (3, 0, 0));
+    assert_eq!(counts(&o, "table"), (0, 1, 0));
+    drop(dir);
+}
