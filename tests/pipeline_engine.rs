@@ -427,3 +427,97 @@ fn cached_runs_of_500_cases_and_8_stages_take_well_under_a_second() {
     assert!(per_task_ms < 1.0, "{per_task_ms} ms per cached task");
     assert!(secs < 3.0, "{secs} s");
 }
+
+#[test]
+fn diff_reports_changed_parameters_and_outputs_between_runs() {
+    let (dir, p) = setup(3);
+    let r = registry(&Arc::new(Counters::default()), 0, None);
+    let a = run(&p, &[], &r);
+    let b = run(&p, &["disc.width=0.5"], &r);
+    let store = dir.path().join(".radial");
+    let ra = radial::pipeline::runs::read_run_record(&a.run_id, &store).unwrap();
+    let rb =
+        radial::pipeline::runs::read_run_record(&b.record_path.to_string_lossy(), &store).unwrap();
+    assert_eq!(
+        ra.stages.iter().find(|s| s.id == "disc").unwrap().params["width"],
+        1.0
+    );
+    assert_eq!(ra.tasks.len(), 3 * 4 + 1);
+    assert!(!ra.host.is_empty() && ra.radial_version == radial::VERSION);
+    let (text, differs) = radial::pipeline::inspect::diff_runs(&ra, &rb);
+    assert!(differs);
+    assert!(
+        text.contains("stage disc:\n  parameter width: 1.0 → 0.5\n  3 output(s) differ"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stage table:\n  1 output(s) differ"),
+        "{text}"
+    );
+    assert!(!text.contains("stage load"), "{text}");
+}
+
+#[test]
+fn a_new_kind_version_reruns_its_tasks_and_status_says_so() {
+    let (_dir, p) = setup(2);
+    let c = Arc::new(Counters::default());
+    let r = registry(&c, 0, None);
+    run(&p, &[], &r);
+    let r2 = r.clone().with_kind(Arc::new(TestKind {
+        name: "t_stat",
+        version: 2,
+        counters: c.clone(),
+        delay_ms: 0,
+        fail_case: None,
+        body: |bytes, _| Ok(vec![("t_mean".into(), bytes.len() as f64)]),
+    }));
+    let plan = plan(&p, &[], &r2).unwrap();
+    let states = radial::pipeline::inspect::status(&plan).unwrap();
+    let stat = states.iter().find(|s| s.stage == "stat").unwrap();
+    assert_eq!(
+        stat.reasons,
+        vec!["code version of `t_stat` changed: 1 → 2".to_string()]
+    );
+    let o = run(&p, &[], &r2);
+    assert_eq!(counts(&o, "stat"), (2, 0, 0));
+    assert_eq!(counts(&o, "tex"), (0, 2, 0));
+    assert_eq!(counts(&o, "table"), (1, 0, 0));
+}
+
+#[test]
+fn cosmetic_edits_rerun_nothing_and_a_rename_reruns_only_direct_readers() {
+    let (dir, p) = setup(3);
+    let r = registry(&Arc::new(Counters::default()), 0, None);
+    run(&p, &[], &r);
+    // Comments, flow style, reordered keys, an explicit default: all cosmetic.
+    let cosmetic = TEST_PIPELINE
+        .replace("name: test\n", "# a comment\nname: test\n")
+        .replace(
+            "    kind: t_disc\n    inputs: [load]\n    params: {width: 1}",
+            "    params:\n      width: 1.0  # same value\n    inputs: [load]\n    kind: t_disc",
+        );
+    assert_ne!(cosmetic, TEST_PIPELINE);
+    std::fs::write(&p, &cosmetic).unwrap();
+    let o = run(&p, &[], &r);
+    assert_eq!(
+        o.tasks
+            .iter()
+            .filter(|t| t.status == radial::pipeline::TaskStatus::Run)
+            .count(),
+        0
+    );
+    // Renaming `disc`: its tasks stay cached, its reader `tex` reruns with
+    // identical output, so the table stays cached.
+    std::fs::write(
+        &p,
+        cosmetic
+            .replace("id: disc", "id: levels")
+            .replace("inputs: [disc]", "inputs: [levels]"),
+    )
+    .unwrap();
+    let o = run(&p, &[], &r);
+    assert_eq!(counts(&o, "levels"), (0, 3, 0));
+    assert_eq!(counts(&o, "tex"), (3, 0, 0));
+    assert_eq!(counts(&o, "table"), (0, 1, 0));
+    drop(dir);
+}

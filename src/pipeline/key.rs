@@ -1,7 +1,9 @@
 //! Task keys: SHA-256 over the stage kind and its implementation version,
 //! the canonical declared parameters, and the content hashes of the task's
-//! inputs. Stage ids and case ids of per-case tasks are not part of a key:
-//! renaming a stage reruns nothing, and identical inputs share a result.
+//! inputs. A task's own stage id and the case id of a per-case task are not
+//! part of its key, so identical inputs share a result; the ids of its input
+//! stages are (a kind may read them, e.g. `collect` to prefix columns), so
+//! renaming a stage reruns only its direct readers, which early cutoff stops.
 
 use super::hash::sha256_hex;
 use super::manifest::Case;
@@ -35,9 +37,9 @@ impl KeyBuilder {
     }
 
     /// The output of one input stage (per-case task).
-    pub fn input(mut self, position: usize, output_hash: &str) -> Self {
+    pub fn input(mut self, position: usize, stage_id: &str, output_hash: &str) -> Self {
         self.text
-            .push_str(&format!("input {position} {output_hash}\n"));
+            .push_str(&format!("input {position} {stage_id:?} {output_hash}\n"));
         self
     }
 
@@ -45,9 +47,11 @@ impl KeyBuilder {
     pub fn cohort_input<'a>(
         mut self,
         position: usize,
+        stage_id: &str,
         items: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Self {
-        self.text.push_str(&format!("input {position}\n"));
+        self.text
+            .push_str(&format!("input {position} {stage_id:?}\n"));
         for (case_id, hash) in items {
             self.text.push_str(&format!("  case {case_id:?} {hash}\n"));
         }
@@ -98,14 +102,18 @@ pub fn task_key(
             }
             for (pos, items) in inputs.iter().enumerate() {
                 for (_, h) in items {
-                    kb = kb.input(pos, h);
+                    kb = kb.input(pos, &plan.stages[stage.inputs[pos]].id, h);
                 }
             }
             kb.finish()
         }
         None => {
             for (pos, items) in inputs.iter().enumerate() {
-                kb = kb.cohort_input(pos, items.iter().map(|(c, h)| (c.as_str(), h.as_str())));
+                kb = kb.cohort_input(
+                    pos,
+                    &plan.stages[stage.inputs[pos]].id,
+                    items.iter().map(|(c, h)| (c.as_str(), h.as_str())),
+                );
             }
             let cases: Vec<&Case> = included.iter().map(|&c| &plan.manifest.cases[c]).collect();
             kb.outcomes(&plan.manifest.outcome_columns, &cases).finish()

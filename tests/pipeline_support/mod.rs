@@ -83,6 +83,7 @@ pub type Body = fn(&[u8], &Value) -> radial::Result<Vec<(String, f64)>>;
 /// A test kind with an optional failure for one case and an optional delay.
 pub struct TestKind {
     pub name: &'static str,
+    pub version: u32,
     pub counters: Arc<Counters>,
     pub delay_ms: u64,
     pub fail_case: Option<String>,
@@ -143,7 +144,7 @@ impl StageKind for TestKind {
         self.name
     }
     fn version(&self) -> u32 {
-        1
+        self.version
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -186,6 +187,7 @@ pub fn registry(counters: &Arc<Counters>, delay_ms: u64, fail_case: Option<&str>
     for (name, body) in [("t_stat", stat as Body), ("t_disc", disc), ("t_tex", tex)] {
         r = r.with_kind(Arc::new(TestKind {
             name,
+            version: 1,
             counters: counters.clone(),
             delay_ms,
             fail_case: fail_case.map(str::to_string),
