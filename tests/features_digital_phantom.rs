@@ -129,6 +129,9 @@ fn five_families_match_the_ibsi_digital_phantom() {
             }
         }
         println!("{family:?}: {passed}/{total} reference values match ({} features computed)", out.len());
+        for (name, v) in &out.values {
+            println!("  {name} = {v}");
+        }
     }
     for f in &failures {
         println!("FAIL {f}");

@@ -7,9 +7,10 @@
 //! `half_units * spacing / 2`. The per-configuration triangulation is
 //! derived procedurally rather than from a hand-written table: on each cube
 //! face the cut edges are paired into segments (an ambiguous face, with
-//! diagonal inside corners, separates the inside corners), the segments of
+//! diagonal inside corners, joins the inside corners), the segments of
 //! the six faces chain into closed polygons, and each polygon is fanned into
-//! triangles whose normals point from the inside to the outside corners.
+//! triangles whose normals point from the inside to the outside corners
+//! (from the apex that encloses the most volume).
 //! Neighbouring cubes pair a shared face identically, so the mesh is closed
 //! and consistently oriented.
 
@@ -85,10 +86,10 @@ fn triangulate_configuration(config: usize) -> Vec<[u8; 3]> {
         match cut.len() {
             2 => link(cut[0].1, cut[1].1),
             4 => {
-                // Ambiguous face: cut off each inside corner m, whose edges
-                // in the cycle are m-1 and m.
+                // Ambiguous face: cut off each outside corner m (whose edges
+                // in the cycle are m-1 and m), joining the inside corners.
                 for m in 0..4 {
-                    if inside(face[m]) {
+                    if !inside(face[m]) {
                         link(cut[(m + 3) % 4].1, cut[m].1);
                     }
                 }
@@ -144,11 +145,43 @@ fn triangulate_configuration(config: usize) -> Vec<[u8; 3]> {
         if dot < 0 {
             polygon.reverse();
         }
-        for t in 1..polygon.len() - 1 {
-            triangles.push([polygon[0] as u8, polygon[t] as u8, polygon[t + 1] as u8]);
+        // A non-planar polygon encloses a volume that depends on its
+        // triangulation: take the fan enclosing the most (the surface bulges
+        // outwards), as the IBSI reference meshes do; ties go to the smaller
+        // area, then to the first apex.
+        let points: Vec<[i32; 3]> = polygon.iter().map(|&e| midpoint(e)).collect();
+        let k = polygon.len();
+        let fan = |apex: usize| (1..k - 1).map(move |t| [apex, (apex + t) % k, (apex + t + 1) % k]);
+        let score = |apex: usize| {
+            let mut volume = 0i64;
+            let mut area = 0.0;
+            for [a, b, c] in fan(apex) {
+                let (a, b, c) = (points[a].map(i64::from), points[b].map(i64::from), points[c].map(i64::from));
+                volume += a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+                    + a[2] * (b[0] * c[1] - b[1] * c[0]);
+                let (u, v) = (sub3(b, a), sub3(c, a));
+                let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+                area += ((n[0] * n[0] + n[1] * n[1] + n[2] * n[2]) as f64).sqrt();
+            }
+            (volume, area)
+        };
+        let mut best = 0;
+        for apex in 1..k {
+            let (bv, ba) = score(best);
+            let (v, a) = score(apex);
+            if v > bv || (v == bv && a < ba - 1e-9) {
+                best = apex;
+            }
+        }
+        for [a, b, c] in fan(best) {
+            triangles.push([polygon[a] as u8, polygon[b] as u8, polygon[c] as u8]);
         }
     }
     triangles
+}
+
+fn sub3(a: [i64; 3], b: [i64; 3]) -> [i64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
 /// A closed triangle mesh with vertices in half-voxel units.

@@ -207,7 +207,8 @@ fn max_distance(points: &[[f64; 3]]) -> f64 {
     best.sqrt()
 }
 
-/// Eigenvalues (descending) of the covariance of the voxel centres (mm).
+/// Eigenvalues (descending) of the sample covariance (divisor N − 1, as the
+/// IBSI reference values assume) of the voxel centres (mm).
 fn principal_components(mask: &Array3<bool>, spacing: [f64; 3]) -> [f64; 3] {
     let mut n = 0.0;
     let mut sum = [0.0; 3];
@@ -225,7 +226,7 @@ fn principal_components(mask: &Array3<bool>, spacing: [f64; 3]) -> [f64; 3] {
         }
     }
     let cov: [[f64; 3]; 3] =
-        std::array::from_fn(|r| std::array::from_fn(|c| (sum2[r][c] - sum[r] * sum[c] / n) / n));
+        std::array::from_fn(|r| std::array::from_fn(|c| (sum2[r][c] - sum[r] * sum[c] / n) / (n - 1.0).max(1.0)));
     linalg::symmetric_eigen(cov).0
 }
 
