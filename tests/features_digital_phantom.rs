@@ -16,7 +16,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use radial::features::{FamilyInput, FeatureSet, compute_family};
-use radial::processing::{Discretised, ExtractionSettings, Family, ResegmentationSettings, RoiImage};
+use radial::processing::{
+    Discretised, ExtractionSettings, Family, ResegmentationSettings, RoiImage,
+};
 
 const FAMILIES: [(Family, &str); 5] = [
     (Family::Morphology, "morph_"),
@@ -49,7 +51,11 @@ fn split_csv(line: &str) -> Vec<String> {
 /// Half a unit of the last printed digit of a number such as `0.0946` or `1200`.
 fn half_last_digit(text: &str) -> f64 {
     let mantissa = text.trim().split(['e', 'E']).next().unwrap();
-    let exponent: i32 = text.trim().split(['e', 'E']).nth(1).map_or(0, |e| e.parse().unwrap());
+    let exponent: i32 = text
+        .trim()
+        .split(['e', 'E'])
+        .nth(1)
+        .map_or(0, |e| e.parse().unwrap());
     let decimals = mantissa.split('.').nth(1).map_or(0, |d| d.len() as i32);
     0.5 * 10f64.powi(exponent - decimals)
 }
@@ -58,7 +64,12 @@ fn references(csv: &Path) -> Vec<Reference> {
     let text = std::fs::read_to_string(csv).unwrap();
     let mut lines = text.lines();
     let header = split_csv(lines.next().unwrap().trim_start_matches('\u{feff}'));
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
     let (c_value, c_tol, c_tag) = (col("reference value"), col("tolerance"), col("tag"));
     let mut out: Vec<Reference> = Vec::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
@@ -68,7 +79,11 @@ fn references(csv: &Path) -> Vec<Reference> {
             continue; // no reference value, or a repeated row
         }
         let tol: f64 = f[c_tol].trim().parse().unwrap_or(0.0);
-        let allowed = if tol > 0.0 { tol } else { half_last_digit(value) };
+        let allowed = if tol > 0.0 {
+            tol
+        } else {
+            half_last_digit(value)
+        };
         out.push(Reference {
             tag,
             value: value.parse().unwrap(),
@@ -80,14 +95,16 @@ fn references(csv: &Path) -> Vec<Reference> {
 
 fn phantom_input(data: &Path) -> (RoiImage, Discretised) {
     let dir = data.join("ibsi/digital_phantom");
-    let (image, mask) = radial::io::read_case(&dir.join("image.nii.gz"), &dir.join("mask.nii.gz"), 1).unwrap();
+    let (image, mask) =
+        radial::io::read_case(&dir.join("image.nii.gz"), &dir.join("mask.nii.gz"), 1).unwrap();
     let levels = image
         .volume
         .data
         .iter()
         .zip(mask.data.iter())
         .map(|(&v, &m)| if m { v.round() as u32 } else { 0 });
-    let levels = ndarray::Array3::from_shape_vec(image.volume.data.raw_dim(), levels.collect()).unwrap();
+    let levels =
+        ndarray::Array3::from_shape_vec(image.volume.data.raw_dim(), levels.collect()).unwrap();
     let discretised = Discretised {
         n_levels: *levels.iter().max().unwrap(),
         levels,
@@ -124,11 +141,17 @@ fn five_families_match_the_ibsi_digital_phantom() {
             total += 1;
             match out.get(&r.tag) {
                 Some(v) if (v - r.value).abs() <= r.allowed + 1e-12 => passed += 1,
-                Some(v) => failures.push(format!("{}: ours {v} vs reference {} ± {}", r.tag, r.value, r.allowed)),
+                Some(v) => failures.push(format!(
+                    "{}: ours {v} vs reference {} ± {}",
+                    r.tag, r.value, r.allowed
+                )),
                 None => failures.push(format!("{}: not computed", r.tag)),
             }
         }
-        println!("{family:?}: {passed}/{total} reference values match ({} features computed)", out.len());
+        println!(
+            "{family:?}: {passed}/{total} reference values match ({} features computed)",
+            out.len()
+        );
         for (name, v) in &out.values {
             println!("  {name} = {v}");
         }
@@ -136,7 +159,11 @@ fn five_families_match_the_ibsi_digital_phantom() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} reference values do not match", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} reference values do not match",
+        failures.len()
+    );
 }
 
 /// Timing on the IBSI CT phantom at its own grid (125k-voxel ROI, no
@@ -150,7 +177,8 @@ fn timing_on_the_ct_phantom() {
         return;
     };
     let dir = data.join("ibsi/ct_phantom");
-    let (image, mask) = radial::io::read_case(&dir.join("image.nii.gz"), &dir.join("mask.nii.gz"), 1).unwrap();
+    let (image, mask) =
+        radial::io::read_case(&dir.join("image.nii.gz"), &dir.join("mask.nii.gz"), 1).unwrap();
     // Crop around the ROI with a margin of 4 voxels (>= the 6.2 mm sphere in x, y; 3 slices in z).
     let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
     for ((k, j, i), &m) in mask.data.indexed_iter() {
@@ -168,18 +196,30 @@ fn timing_on_the_ct_phantom() {
     let info = ndarray::SliceInfo::<_, ndarray::Ix3, ndarray::Ix3>::try_from(s).unwrap();
     let img = image.volume.data.slice(info.clone()).to_owned();
     let morph = mask.data.slice(info).to_owned();
-    let int_mask = ndarray::Zip::from(&img).and(&morph).map_collect(|&v, &m| m && (-500.0..=400.0).contains(&v));
+    let int_mask = ndarray::Zip::from(&img)
+        .and(&morph)
+        .map_collect(|&v, &m| m && (-500.0..=400.0).contains(&v));
     let n_levels = 36;
     let levels = ndarray::Zip::from(&img)
         .and(&int_mask)
-        .map_collect(|&v, &m| if m { (((v + 500.0) / 25.0).floor() as u32 + 1).min(n_levels) } else { 0 });
+        .map_collect(|&v, &m| {
+            if m {
+                (((v + 500.0) / 25.0).floor() as u32 + 1).min(n_levels)
+            } else {
+                0
+            }
+        });
     let spacing = image.volume.geometry.spacing;
     let roi = RoiImage {
         image: radial::image::Volume::new(img, image.volume.geometry),
         morph_mask: morph,
         int_mask,
     };
-    let discretised = Discretised { levels, n_levels, spacing };
+    let discretised = Discretised {
+        levels,
+        n_levels,
+        spacing,
+    };
     let settings = ExtractionSettings {
         resegmentation: ResegmentationSettings {
             range: Some([Some(-500.0), Some(400.0)]),
@@ -192,7 +232,11 @@ fn timing_on_the_ct_phantom() {
         discretised: Some(&discretised),
         settings: &settings,
     };
-    println!("crop {:?}, ROI {} voxels", roi.image.data.shape(), roi.morph_mask.iter().filter(|&&m| m).count());
+    println!(
+        "crop {:?}, ROI {} voxels",
+        roi.image.data.shape(),
+        roi.morph_mask.iter().filter(|&&m| m).count()
+    );
     let start = Instant::now();
     for (family, _) in FAMILIES {
         let t = Instant::now();
@@ -203,5 +247,8 @@ fn timing_on_the_ct_phantom() {
             println!("  {name} = {v}");
         }
     }
-    println!("five families: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "five families: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
 }

@@ -124,8 +124,14 @@ pub fn push_distribution_features(
     out.push(format!("{prefix}_iqr"), p75 - p25);
     out.push(format!("{prefix}_range"), max - min);
     out.push(format!("{prefix}_mad"), mean_abs_deviation(values, m.mean));
-    out.push(format!("{prefix}_rmad"), mean_abs_deviation(robust, robust_mean));
-    out.push(format!("{prefix}_medad"), mean_abs_deviation(values, median));
+    out.push(
+        format!("{prefix}_rmad"),
+        mean_abs_deviation(robust, robust_mean),
+    );
+    out.push(
+        format!("{prefix}_medad"),
+        mean_abs_deviation(values, median),
+    );
     out.push(format!("{prefix}_cov"), m.variance.sqrt() / m.mean);
     out.push(format!("{prefix}_qcod"), (p75 - p25) / (p75 + p25));
 }

@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn gradient_uses_one_sided_differences_at_the_ends() {
-        assert_eq!(histogram_gradient(&[5, 1, 4, 0]), vec![-4.0, -0.5, -0.5, -4.0]);
+        assert_eq!(
+            histogram_gradient(&[5, 1, 4, 0]),
+            vec![-4.0, -0.5, -0.5, -4.0]
+        );
         assert_eq!(histogram_gradient(&[3]), vec![0.0]);
     }
 

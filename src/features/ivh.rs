@@ -64,7 +64,7 @@ impl Ivh {
                 (low, 1.0, n, Box::new(bin))
             }
             DiscretisationSettings::FixedBinSize { bin_width, min } => {
-                if !(bin_width > 0.0) {
+                if bin_width.is_nan() || bin_width <= 0.0 {
                     return Err(Error::setting(
                         "ivh.bin_width",
                         format!("must be positive, got {bin_width}"),

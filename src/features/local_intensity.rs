@@ -141,7 +141,14 @@ mod tests {
     use super::*;
     use ndarray::Array3;
 
-    fn brute_mean(img: &Array3<f32>, spacing: [f64; 3], r: f64, k: usize, j: usize, i: usize) -> f64 {
+    fn brute_mean(
+        img: &Array3<f32>,
+        spacing: [f64; 3],
+        r: f64,
+        k: usize,
+        j: usize,
+        i: usize,
+    ) -> f64 {
         let (mut s, mut c) = (0.0, 0);
         for ((kk, jj, ii), &v) in img.indexed_iter() {
             let d2 = ((kk as f64 - k as f64) * spacing[2]).powi(2)
@@ -178,7 +185,9 @@ mod tests {
     #[test]
     fn prefix_sum_means_match_brute_force_near_borders_and_anisotropy() {
         let spacing = [0.9, 1.3, 3.0];
-        let img = Array3::from_shape_fn((5, 9, 11), |(k, j, i)| ((k * 31 + j * 7 + i * 3) % 17) as f32 - 4.5);
+        let img = Array3::from_shape_fn((5, 9, 11), |(k, j, i)| {
+            ((k * 31 + j * 7 + i * 3) % 17) as f32 - 4.5
+        });
         let lm = LocalMeans::new(&img, spacing, peak_radius_mm());
         for &(k, j, i) in &[(0, 0, 0), (2, 4, 5), (4, 8, 10), (1, 7, 2)] {
             let a = lm.mean_at(k, j, i);

@@ -43,19 +43,25 @@ pub fn convex_hull(points: &[Point]) -> Option<Vec<[usize; 3]>> {
     let p = |i: usize| points[i];
     let mut faces: Vec<Face> = Vec::new();
     let mut edge_face: HashMap<(usize, usize), usize> = HashMap::new();
-    let add_face = |faces: &mut Vec<Face>, edge_face: &mut HashMap<(usize, usize), usize>, v: [usize; 3]| {
-        let id = faces.len();
-        for m in 0..3 {
-            edge_face.insert((v[m], v[(m + 1) % 3]), id);
-        }
-        faces.push(Face {
-            v,
-            outside: Vec::new(),
-            alive: true,
-        });
-        id
-    };
-    for (tri, opposite) in [([i0, i1, i2], i3), ([i0, i1, i3], i2), ([i0, i2, i3], i1), ([i1, i2, i3], i0)] {
+    let add_face =
+        |faces: &mut Vec<Face>, edge_face: &mut HashMap<(usize, usize), usize>, v: [usize; 3]| {
+            let id = faces.len();
+            for m in 0..3 {
+                edge_face.insert((v[m], v[(m + 1) % 3]), id);
+            }
+            faces.push(Face {
+                v,
+                outside: Vec::new(),
+                alive: true,
+            });
+            id
+        };
+    for (tri, opposite) in [
+        ([i0, i1, i2], i3),
+        ([i0, i1, i3], i2),
+        ([i0, i2, i3], i1),
+        ([i1, i2, i3], i0),
+    ] {
         let v = if orient(p(tri[0]), p(tri[1]), p(tri[2]), p(opposite)) > 0 {
             [tri[0], tri[2], tri[1]]
         } else {
@@ -99,7 +105,9 @@ pub fn convex_hull(points: &[Point]) -> Option<Vec<[usize; 3]>> {
             for m in 0..3 {
                 let (a, b) = (v[m], v[(m + 1) % 3]);
                 let h = edge_face[&(b, a)];
-                let vis = *is_visible.entry(h).or_insert_with(|| above(&faces, h, eye) > 0);
+                let vis = *is_visible
+                    .entry(h)
+                    .or_insert_with(|| above(&faces, h, eye) > 0);
                 if vis {
                     if !visible.contains(&h) {
                         visible.push(h);
@@ -138,7 +146,11 @@ pub fn convex_hull(points: &[Point]) -> Option<Vec<[usize; 3]>> {
 /// Four affinely independent points, or `None` when all are coplanar.
 fn initial_simplex(points: &[Point]) -> Option<[usize; 4]> {
     let i0 = (0..points.len()).min_by_key(|&i| points[i])?;
-    let norm2 = |v: Point| v.iter().map(|&c| i128::from(c) * i128::from(c)).sum::<i128>();
+    let norm2 = |v: Point| {
+        v.iter()
+            .map(|&c| i128::from(c) * i128::from(c))
+            .sum::<i128>()
+    };
     let i1 = (0..points.len()).max_by_key(|&i| norm2(sub(points[i], points[i0])))?;
     if points[i1] == points[i0] {
         return None;
@@ -195,7 +207,13 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         for _ in 0..10 {
             let pts: Vec<Point> = (0..300)
-                .map(|_| [rng.gen_range(-20..20), rng.gen_range(-20..20), rng.gen_range(-5..5)])
+                .map(|_| {
+                    [
+                        rng.gen_range(-20..20),
+                        rng.gen_range(-20..20),
+                        rng.gen_range(-5..5),
+                    ]
+                })
                 .collect();
             let faces = convex_hull(&pts).unwrap();
             // Every point is inside or on every face plane.

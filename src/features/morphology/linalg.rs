@@ -89,8 +89,9 @@ mod tests {
         let (c, s) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
         let r = [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]];
         let d = [5.0, 2.0, 1.0];
-        let m: [[f64; 3]; 3] =
-            std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| r[i][k] * d[k] * r[j][k]).sum()));
+        let m: [[f64; 3]; 3] = std::array::from_fn(|i| {
+            std::array::from_fn(|j| (0..3).map(|k| r[i][k] * d[k] * r[j][k]).sum())
+        });
         let (vals, vecs) = symmetric_eigen(m);
         for k in 0..3 {
             assert!((vals[k] - d[k]).abs() < 1e-12);
@@ -101,7 +102,12 @@ mod tests {
 
     #[test]
     fn inverse_times_matrix_is_identity() {
-        let m = [[4.0, 1.0, 0.0, 2.0], [1.0, 3.0, 1.0, 0.0], [0.0, 1.0, 2.0, 1.0], [2.0, 0.0, 1.0, 5.0]];
+        let m = [
+            [4.0, 1.0, 0.0, 2.0],
+            [1.0, 3.0, 1.0, 0.0],
+            [0.0, 1.0, 2.0, 1.0],
+            [2.0, 0.0, 1.0, 5.0],
+        ];
         let inv = inverse(m).unwrap();
         for i in 0..4 {
             for j in 0..4 {

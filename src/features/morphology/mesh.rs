@@ -156,11 +156,19 @@ fn triangulate_configuration(config: usize) -> Vec<[u8; 3]> {
             let mut volume = 0i64;
             let mut area = 0.0;
             for [a, b, c] in fan(apex) {
-                let (a, b, c) = (points[a].map(i64::from), points[b].map(i64::from), points[c].map(i64::from));
+                let (a, b, c) = (
+                    points[a].map(i64::from),
+                    points[b].map(i64::from),
+                    points[c].map(i64::from),
+                );
                 volume += a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
                     + a[2] * (b[0] * c[1] - b[1] * c[0]);
                 let (u, v) = (sub3(b, a), sub3(c, a));
-                let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+                let n = [
+                    u[1] * v[2] - u[2] * v[1],
+                    u[2] * v[0] - u[0] * v[2],
+                    u[0] * v[1] - u[1] * v[0],
+                ];
                 area += ((n[0] * n[0] + n[1] * n[1] + n[2] * n[2]) as f64).sqrt();
             }
             (volume, area)
@@ -199,7 +207,12 @@ pub fn marching_cubes(mask: &Array3<bool>) -> Mesh {
     let table = triangle_table();
     let edges = cube_edges();
     let at = |x: i32, y: i32, z: i32| -> bool {
-        x >= lo[0] && y >= lo[1] && z >= lo[2] && x <= hi[0] && y <= hi[1] && z <= hi[2]
+        x >= lo[0]
+            && y >= lo[1]
+            && z >= lo[2]
+            && x <= hi[0]
+            && y <= hi[1]
+            && z <= hi[2]
             && mask[[z as usize, y as usize, x as usize]]
     };
     let mut triangles = Vec::new();
@@ -309,7 +322,11 @@ mod tests {
         }
         for (&(a, b), &n) in &count {
             assert_eq!(n, 1, "directed edge {a:?}->{b:?} used {n} times");
-            assert_eq!(count.get(&(b, a)), Some(&1), "edge {a:?}->{b:?} has no twin");
+            assert_eq!(
+                count.get(&(b, a)),
+                Some(&1),
+                "edge {a:?}->{b:?} has no twin"
+            );
         }
     }
 

@@ -25,7 +25,10 @@ pub fn compute(input: &FamilyInput, out: &mut FeatureSet) -> Result<()> {
     let roi = input.roi;
     let image = &roi.image.data;
     let spacing = roi.image.geometry.spacing;
-    for (name, mask) in [("morphological", &roi.morph_mask), ("intensity", &roi.int_mask)] {
+    for (name, mask) in [
+        ("morphological", &roi.morph_mask),
+        ("intensity", &roi.int_mask),
+    ] {
         if mask.shape() != image.shape() {
             return Err(Error::data(format!(
                 "{name} mask shape {:?} differs from image shape {:?}",
@@ -47,7 +50,8 @@ pub fn compute(input: &FamilyInput, out: &mut FeatureSet) -> Result<()> {
     let n_morph = roi.morph_mask.iter().filter(|&&m| m).count();
 
     let vertices = mesh.vertices();
-    let physical = |p: [i64; 3]| -> [f64; 3] { std::array::from_fn(|d| p[d] as f64 * spacing[d] / 2.0) };
+    let physical =
+        |p: [i64; 3]| -> [f64; 3] { std::array::from_fn(|d| p[d] as f64 * spacing[d] / 2.0) };
     let hull_input = row_extremes(&vertices);
     let hull_faces = hull::convex_hull(&hull_input)
         .ok_or_else(|| Error::data("the ROI mesh is flat: no convex hull"))?;
@@ -91,16 +95,27 @@ pub fn compute(input: &FamilyInput, out: &mut FeatureSet) -> Result<()> {
     out.push("morph_pca_least_axis", 4.0 * l_least.max(0.0).sqrt());
     out.push("morph_pca_elongation", (l_minor / l_major).sqrt());
     out.push("morph_pca_flatness", (l_least / l_major).sqrt());
-    out.push("morph_vol_dens_aabb", volume / (aabb[0] * aabb[1] * aabb[2]));
+    out.push(
+        "morph_vol_dens_aabb",
+        volume / (aabb[0] * aabb[1] * aabb[2]),
+    );
     out.push("morph_area_dens_aabb", area / box_area(aabb));
-    let (ombb_vol, ombb_area) = ombb.map_or((f64::NAN, f64::NAN), |b| (volume / (b[0] * b[1] * b[2]), area / box_area(b)));
+    let (ombb_vol, ombb_area) = ombb.map_or((f64::NAN, f64::NAN), |b| {
+        (volume / (b[0] * b[1] * b[2]), area / box_area(b))
+    });
     out.push("morph_vol_dens_ombb", ombb_vol);
     out.push("morph_area_dens_ombb", ombb_area);
     let [a, b, c] = semi_axes;
     out.push("morph_vol_dens_aee", 3.0 * volume / (4.0 * PI * a * b * c));
-    out.push("morph_area_dens_aee", area / ellipsoid::ellipsoid_area(a, b, c));
+    out.push(
+        "morph_area_dens_aee",
+        area / ellipsoid::ellipsoid_area(a, b, c),
+    );
     let (mvee_vol, mvee_area) = mvee.map_or((f64::NAN, f64::NAN), |[a, b, c]| {
-        (3.0 * volume / (4.0 * PI * a * b * c), area / ellipsoid::ellipsoid_area(a, b, c))
+        (
+            3.0 * volume / (4.0 * PI * a * b * c),
+            area / ellipsoid::ellipsoid_area(a, b, c),
+        )
     });
     out.push("morph_vol_dens_mvee", mvee_vol);
     out.push("morph_area_dens_mvee", mvee_area);
@@ -155,16 +170,26 @@ impl HullShape {
             let [a, b, c] = f.map(|i| physical(points[i]));
             let u: [f64; 3] = std::array::from_fn(|d| b[d] - a[d]);
             let v: [f64; 3] = std::array::from_fn(|d| c[d] - a[d]);
-            let n = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+            let n = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
             area += (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt() / 2.0;
             volume += (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
                 + a[2] * (b[0] * c[1] - b[1] * c[0]))
                 / 6.0;
             // Exact lattice normal, reduced, to deduplicate coplanar faces.
             let [pa, pb, pc] = f.map(|i| points[i].map(i128::from));
-            let (lu, lv): ([i128; 3], [i128; 3]) =
-                (std::array::from_fn(|d| pb[d] - pa[d]), std::array::from_fn(|d| pc[d] - pa[d]));
-            let ln = [lu[1] * lv[2] - lu[2] * lv[1], lu[2] * lv[0] - lu[0] * lv[2], lu[0] * lv[1] - lu[1] * lv[0]];
+            let (lu, lv): ([i128; 3], [i128; 3]) = (
+                std::array::from_fn(|d| pb[d] - pa[d]),
+                std::array::from_fn(|d| pc[d] - pa[d]),
+            );
+            let ln = [
+                lu[1] * lv[2] - lu[2] * lv[1],
+                lu[2] * lv[0] - lu[0] * lv[2],
+                lu[0] * lv[1] - lu[1] * lv[0],
+            ];
             let g = gcd(gcd(ln[0].abs(), ln[1].abs()), ln[2].abs());
             if g > 0 {
                 lattice_normals.push(ln.map(|c| c / g));
@@ -215,7 +240,11 @@ fn principal_components(mask: &Array3<bool>, spacing: [f64; 3]) -> [f64; 3] {
     let mut sum2 = [[0.0; 3]; 3];
     for ((k, j, i), &m) in mask.indexed_iter() {
         if m {
-            let p = [i as f64 * spacing[0], j as f64 * spacing[1], k as f64 * spacing[2]];
+            let p = [
+                i as f64 * spacing[0],
+                j as f64 * spacing[1],
+                k as f64 * spacing[2],
+            ];
             n += 1.0;
             for r in 0..3 {
                 sum[r] += p[r];
@@ -225,8 +254,9 @@ fn principal_components(mask: &Array3<bool>, spacing: [f64; 3]) -> [f64; 3] {
             }
         }
     }
-    let cov: [[f64; 3]; 3] =
-        std::array::from_fn(|r| std::array::from_fn(|c| (sum2[r][c] - sum[r] * sum[c] / n) / (n - 1.0).max(1.0)));
+    let cov: [[f64; 3]; 3] = std::array::from_fn(|r| {
+        std::array::from_fn(|c| (sum2[r][c] - sum[r] * sum[c] / n) / (n - 1.0).max(1.0))
+    });
     linalg::symmetric_eigen(cov).0
 }
 
@@ -246,7 +276,11 @@ fn intensity_summary(
     let (mut n_m, mut geom) = (0.0, [0.0; 3]);
     let (mut n_i, mut total, mut weighted) = (0.0, 0.0, [0.0; 3]);
     for ((k, j, i), &v) in image.indexed_iter() {
-        let p = [i as f64 * spacing[0], j as f64 * spacing[1], k as f64 * spacing[2]];
+        let p = [
+            i as f64 * spacing[0],
+            j as f64 * spacing[1],
+            k as f64 * spacing[2],
+        ];
         if morph[[k, j, i]] {
             n_m += 1.0;
             for d in 0..3 {

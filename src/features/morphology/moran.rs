@@ -48,7 +48,11 @@ pub fn moran_geary(image: &Array3<f32>, mask: &Array3<bool>, spacing: [f64; 3]) 
     for z in 0..n[2] {
         for y in 0..n[1] {
             for x in 0..n[0] {
-                let idx = [(z as i32 + lo[2]) as usize, (y as i32 + lo[1]) as usize, (x as i32 + lo[0]) as usize];
+                let idx = [
+                    (z as i32 + lo[2]) as usize,
+                    (y as i32 + lo[1]) as usize,
+                    (x as i32 + lo[0]) as usize,
+                ];
                 if mask[idx] {
                     let c = image[idx] as f64 - mean;
                     let at = (z * ly + y) * lx + x;
@@ -60,18 +64,27 @@ pub fn moran_geary(image: &Array3<f32>, mask: &Array3<bool>, spacing: [f64; 3]) 
         }
     }
     // The weight kernel at the signed offset closest to each index.
-    let signed = |m: usize, l: usize| if m <= l - m { m as f64 } else { m as f64 - l as f64 };
-    squares.par_chunks_mut(lx * ly).enumerate().for_each(|(z, slab)| {
-        let dz = signed(z, lz) * spacing[2];
-        for y in 0..ly {
-            let dy = signed(y, ly) * spacing[1];
-            for x in 0..lx {
-                let dx = signed(x, lx) * spacing[0];
-                let d = (dx * dx + dy * dy + dz * dz).sqrt();
-                slab[y * lx + x].im = if d > 0.0 { 1.0 / d } else { 0.0 };
-            }
+    let signed = |m: usize, l: usize| {
+        if m <= l - m {
+            m as f64
+        } else {
+            m as f64 - l as f64
         }
-    });
+    };
+    squares
+        .par_chunks_mut(lx * ly)
+        .enumerate()
+        .for_each(|(z, slab)| {
+            let dz = signed(z, lz) * spacing[2];
+            for y in 0..ly {
+                let dy = signed(y, ly) * spacing[1];
+                for x in 0..lx {
+                    let dx = signed(x, lx) * spacing[0];
+                    let d = (dx * dx + dy * dy + dz * dz).sqrt();
+                    slab[y * lx + x].im = if d > 0.0 { 1.0 / d } else { 0.0 };
+                }
+            }
+        });
     let signals = fft3(signals, len);
     let squares = fft3(squares, len);
     // After fft3 the layout is [x][y][z].
@@ -100,7 +113,9 @@ pub fn moran_geary(image: &Array3<f32>, mask: &Array3<bool>, spacing: [f64; 3]) 
         })
         .collect::<Vec<_>>()
         .into_iter()
-        .fold((0.0, 0.0, 0.0), |(a, b, c), p| (a + p[0], b + p[1], c + p[2]));
+        .fold((0.0, 0.0, 0.0), |(a, b, c), p| {
+            (a + p[0], b + p[1], c + p[2])
+        });
     let l = total as f64;
     let (weights, moran_num, cross) = (s_mm / l, s_cc / l, s_c2m / l);
     if count < 2 || sum_c2 <= 0.0 || weights <= 0.0 {
@@ -153,13 +168,15 @@ fn fft3(mut data: Vec<Complex64>, [lx, ly, lz]: [usize; 3]) -> Vec<Complex64> {
     });
     transform(&mut t, planner.plan_fft_forward(ly));
     // [z][x][y] -> [x][y][z]
-    data.par_chunks_mut(ly * lz).enumerate().for_each(|(x, block)| {
-        for y in 0..ly {
-            for z in 0..lz {
-                block[y * lz + z] = t[(z * lx + x) * ly + y];
+    data.par_chunks_mut(ly * lz)
+        .enumerate()
+        .for_each(|(x, block)| {
+            for y in 0..ly {
+                for z in 0..lz {
+                    block[y * lz + z] = t[(z * lx + x) * ly + y];
+                }
             }
-        }
-    });
+        });
     transform(&mut data, planner.plan_fft_forward(lz));
     data
 }
@@ -174,7 +191,12 @@ mod tests {
         let pts: Vec<([f64; 3], f64)> = image
             .indexed_iter()
             .filter(|&(idx, _)| mask[idx])
-            .map(|((k, j, i), &v)| ([i as f64 * s[0], j as f64 * s[1], k as f64 * s[2]], v as f64))
+            .map(|((k, j, i), &v)| {
+                (
+                    [i as f64 * s[0], j as f64 * s[1], k as f64 * s[2]],
+                    v as f64,
+                )
+            })
             .collect();
         let n = pts.len() as f64;
         let mean = pts.iter().map(|p| p.1).sum::<f64>() / n;
@@ -185,7 +207,10 @@ mod tests {
                 if a == b {
                     continue;
                 }
-                let d = (0..3).map(|t| (pa.0[t] - pb.0[t]).powi(2)).sum::<f64>().sqrt();
+                let d = (0..3)
+                    .map(|t| (pa.0[t] - pb.0[t]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
                 w += 1.0 / d;
                 mi += (pa.1 - mean) * (pb.1 - mean) / d;
                 gc += (pa.1 - pb.1).powi(2) / d;
@@ -197,7 +222,11 @@ mod tests {
     #[test]
     fn fft_matches_brute_force_on_random_rois() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for (shape, spacing) in [((4, 5, 6), [1.0, 1.0, 1.0]), ((3, 7, 5), [0.8, 0.8, 2.5]), ((6, 4, 4), [2.0, 1.0, 3.0])] {
+        for (shape, spacing) in [
+            ((4, 5, 6), [1.0, 1.0, 1.0]),
+            ((3, 7, 5), [0.8, 0.8, 2.5]),
+            ((6, 4, 4), [2.0, 1.0, 3.0]),
+        ] {
             let image = Array3::from_shape_fn(shape, |_| rng.gen_range(-100.0f32..300.0).round());
             let mask = Array3::from_shape_fn(shape, |_| rng.gen_bool(0.6));
             let (mi, gc) = moran_geary(&image, &mask, spacing);

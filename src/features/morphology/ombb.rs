@@ -10,7 +10,11 @@ pub fn oriented_minimum_box(points: &[[f64; 3]], normals: &[[f64; 3]]) -> Option
     for n in normals {
         let Some(n) = unit(*n) else { continue };
         // Orthonormal basis (u, v) of the plane normal to n.
-        let helper = if n[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
+        let helper = if n[0].abs() < 0.9 {
+            [1.0, 0.0, 0.0]
+        } else {
+            [0.0, 1.0, 0.0]
+        };
         let u = unit(cross(n, helper)).expect("non-parallel helper");
         let v = cross(n, u);
         let (mut hmin, mut hmax) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -73,7 +77,12 @@ fn minimum_area_rectangle(points: &[[f64; 2]]) -> (f64, f64) {
             continue;
         }
         let (ex, ey) = (ex / len, ey / len);
-        let (mut s0, mut s1, mut t0, mut t1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut s0, mut s1, mut t0, mut t1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for p in &hull {
             let s = p[0] * ex + p[1] * ey;
             let t = -p[0] * ey + p[1] * ex;
@@ -98,13 +107,21 @@ fn convex_hull_2d(points: &[[f64; 2]]) -> Vec<[f64; 2]> {
     if pts.len() < 3 {
         return pts;
     }
-    let turn = |o: [f64; 2], a: [f64; 2], b: [f64; 2]| (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+    let turn = |o: [f64; 2], a: [f64; 2], b: [f64; 2]| {
+        (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    };
     let mut hull: Vec<[f64; 2]> = Vec::with_capacity(2 * pts.len());
     for pass in 0..2 {
         let start = hull.len();
-        let iter: Box<dyn Iterator<Item = &[f64; 2]>> = if pass == 0 { Box::new(pts.iter()) } else { Box::new(pts.iter().rev()) };
+        let iter: Box<dyn Iterator<Item = &[f64; 2]>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
         for &p in iter {
-            while hull.len() >= start + 2 && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
+            while hull.len() >= start + 2
+                && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            {
                 hull.pop();
             }
             hull.push(p);
