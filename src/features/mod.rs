@@ -4,6 +4,7 @@
 //!
 //! Feature names are the IBSI tags (`morph_volume`, `cm_joint_max_3D_avg`).
 
+pub mod descriptive;
 pub mod histogram;
 pub mod ivh;
 pub mod local_intensity;
