@@ -2,8 +2,10 @@
 //! and a `run` function; this module only dispatches.
 
 pub mod convert;
+pub mod evaluate;
 pub mod extract;
 pub mod inspect;
+pub mod predict;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +28,10 @@ pub enum Command {
     Convert(convert::Args),
     /// Extract IBSI features of one case into a one-row table.
     Extract(extract::Args),
+    /// Cross-validate a learning protocol on a feature table; write metrics, report and model.
+    Evaluate(evaluate::Args),
+    /// Score new cases with a model written by `radial evaluate`.
+    Predict(predict::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -35,5 +41,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }
