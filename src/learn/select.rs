@@ -72,7 +72,10 @@ fn top_k(cols: &[usize], scores: &[f64], k: usize) -> Vec<usize> {
 
 /// Centred, unit-norm mid-ranks of a column, so Spearman's rho is a dot product.
 fn normalised_ranks(x: ArrayView2<f64>, j: usize) -> Vec<f64> {
-    let (mut r, _) = midranks(&column(x, j));
+    centred_unit(midranks(&column(x, j)).0)
+}
+
+fn centred_unit(mut r: Vec<f64>) -> Vec<f64> {
     let mean = r.iter().sum::<f64>() / r.len() as f64;
     r.iter_mut().for_each(|v| *v -= mean);
     let norm = r.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -101,13 +104,17 @@ fn correlation_filter(x: ArrayView2<f64>, y: &[bool], cols: &[usize], threshold:
     kept.into_iter().map(|(j, _)| j).collect()
 }
 
-/// Minimum-redundancy maximum-relevance (quotient form): relevance is the
-/// ANOVA F statistic, redundancy the mean |Spearman rho| with the features
-/// already chosen; pick argmax relevance / redundancy, starting with the most
+/// Minimum-redundancy maximum-relevance (difference form, Peng et al.
+/// 2005, with rank correlation in place of mutual information so that both
+/// terms are on the same [0, 1] scale): relevance is |Spearman rho| between
+/// the feature and the class, redundancy the mean |rho| with the features
+/// already chosen; pick argmax relevance - redundancy, starting with the most
 /// relevant.
 fn mrmr(x: ArrayView2<f64>, y: &[bool], cols: &[usize], k: usize) -> Vec<usize> {
-    let relevance = relevance(x, y, cols, UnivariateTest::AnovaF);
+    let class: Vec<f64> = y.iter().map(|&v| v as u8 as f64).collect();
+    let class = centred_unit(midranks(&class).0);
     let ranks: Vec<Vec<f64>> = cols.iter().map(|&j| normalised_ranks(x, j)).collect();
+    let relevance: Vec<f64> = ranks.iter().map(|r| dot(r, &class).abs()).collect();
     let mut redundancy_sum = vec![0.0; cols.len()];
     let mut chosen: Vec<usize> = Vec::with_capacity(k);
     let mut available = vec![true; cols.len()];
@@ -120,8 +127,7 @@ fn mrmr(x: ArrayView2<f64>, y: &[bool], cols: &[usize], k: usize) -> Vec<usize> 
             let score = if chosen.is_empty() {
                 relevance[i]
             } else {
-                let redundancy = redundancy_sum[i] / chosen.len() as f64;
-                relevance[i] / redundancy.max(1e-6)
+                relevance[i] - redundancy_sum[i] / chosen.len() as f64
             };
             if best.is_none_or(|(s, _)| score > s) {
                 best = Some((score, i));

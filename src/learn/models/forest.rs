@@ -98,8 +98,8 @@ pub fn fit(x: ArrayView2<f64>, y: &[bool], params: &ForestParams, seed: u64) -> 
     Forest { trees }
 }
 
-struct Grower<'a> {
-    x: ArrayView2<'a, f64>,
+struct Grower<'x, 'a> {
+    x: ArrayView2<'x, f64>,
     y: &'a [bool],
     params: &'a ForestParams,
     mtry: usize,
@@ -109,7 +109,7 @@ struct Grower<'a> {
     order: Vec<(f64, bool)>,
 }
 
-impl Grower<'_> {
+impl Grower<'_, '_> {
     /// Grows the subtree of `rows` (reordered in place) and returns its node index.
     fn grow(&mut self, rows: &mut [usize], depth: usize) -> usize {
         let index = self.nodes.len();
@@ -197,9 +197,12 @@ mod tests {
     use ndarray::array;
 
     #[test]
-    fn a_single_full_tree_separates_a_threshold_rule() {
-        let x = array![[1.0, 9.0], [2.0, 3.0], [3.0, 7.0], [4.0, 1.0], [5.0, 5.0], [6.0, 2.0]];
-        let y = [false, false, false, true, true, true];
+    fn forest_learns_a_threshold_rule_reproducibly() {
+        // x0 decides the class (x0 >= 20), x1 is noise.
+        let x = ndarray::Array2::from_shape_fn((40, 2), |(i, j)| {
+            if j == 0 { i as f64 } else { ((i * 17) % 11) as f64 }
+        });
+        let y: Vec<bool> = (0..40).map(|i| i >= 20).collect();
         let params = ForestParams {
             trees: 25,
             max_depth: None,
@@ -207,11 +210,10 @@ mod tests {
             max_features: Some(2),
         };
         let forest = fit(x.view(), &y, &params, 7);
-        // With both features tried the root split is x0 <= 3.5 in every tree
-        // whose bootstrap holds both classes.
         let low = forest.score(array![0.0, 5.0].view());
-        let high = forest.score(array![10.0, 5.0].view());
-        assert!(low < 0.2 && high > 0.8, "{low} {high}");
+        let high = forest.score(array![45.0, 5.0].view());
+        assert!(low < 0.05 && high > 0.95, "{low} {high}");
         assert_eq!(forest, fit(x.view(), &y, &params, 7));
+        assert_ne!(forest, fit(x.view(), &y, &params, 8));
     }
 }

@@ -95,7 +95,7 @@ pub fn fit(
 impl SvmModel {
     /// Signed distance-like score; positive means the positive class.
     pub fn decision(&self, row: ArrayView1<f64>) -> f64 {
-        let sum = match self.kernel {
+        let sum: f64 = match self.kernel {
             SvmKernel::Linear => row.iter().zip(&self.weights).map(|(x, w)| x * w).sum(),
             SvmKernel::Rbf => self
                 .support_vectors
