@@ -47,10 +47,12 @@ pub fn fit(
     gamma: Option<f64>,
 ) -> Result<SvmModel> {
     let gamma = gamma.unwrap_or_else(|| default_gamma(x));
+    // No shrinking: linfa-svm 0.8.1's do_shrinking can underflow its active
+    // set counter (solver_smo.rs:655) on noise data.
     let params = Svm::<f64, bool>::params()
         .pos_neg_weights(c, c)
         .eps(EPS)
-        .shrinking(true);
+        .shrinking(false);
     let params = match kernel {
         // linfa's Gaussian kernel is exp(-|x - x'|^2 / eps).
         SvmKernel::Rbf => params.gaussian_kernel(1.0 / gamma),
@@ -114,7 +116,7 @@ impl SvmModel {
 /// For tests: linfa's own decision values on `x`.
 #[cfg(test)]
 fn linfa_decisions(x: ArrayView2<f64>, y: &[bool], kernel: SvmKernel, gamma: f64) -> Vec<f64> {
-    let params = Svm::<f64, bool>::params().eps(EPS).shrinking(true);
+    let params = Svm::<f64, bool>::params().eps(EPS).shrinking(false);
     let params = match kernel {
         SvmKernel::Rbf => params.gaussian_kernel(1.0 / gamma),
         SvmKernel::Linear => params.linear_kernel(),
