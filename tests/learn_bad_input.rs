@@ -42,7 +42,8 @@ fn missing_label_column_and_absent_positive_value_are_named() {
 
 #[test]
 fn fewer_cases_in_a_class_than_folds_names_column_and_class() {
-    let table = read("case_id,outcome,f1\na,yes,1\nb,yes,2\nc,no,3\nd,no,4\ne,no,5\nf,no,6\n").unwrap();
+    let table =
+        read("case_id,outcome,f1\na,yes,1\nb,yes,2\nc,no,3\nd,no,4\ne,no,5\nf,no,6\n").unwrap();
     let protocol = from_yaml("folds: 3\nclassifier: { kind: logistic }\n").unwrap();
     let m = evaluate(&table, &protocol, 1).unwrap_err().to_string();
     assert!(
@@ -55,8 +56,16 @@ fn fewer_cases_in_a_class_than_folds_names_column_and_class() {
 fn missing_values_are_imputed_not_rejected() {
     let mut csv = String::from("case_id,outcome,f1,f2\n");
     for i in 0..20 {
-        let f2 = if i % 7 == 0 { String::new() } else { format!("{}", i % 3) };
-        csv += &format!("c{i},{},{},{f2}\n", if i % 2 == 0 { "yes" } else { "no" }, i);
+        let f2 = if i % 7 == 0 {
+            String::new()
+        } else {
+            format!("{}", i % 3)
+        };
+        csv += &format!(
+            "c{i},{},{},{f2}\n",
+            if i % 2 == 0 { "yes" } else { "no" },
+            i
+        );
     }
     let table = read(&csv).unwrap();
     assert!(table.features[[0, 1]].is_nan());

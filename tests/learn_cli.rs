@@ -29,7 +29,13 @@ fn evaluate_writes_metrics_report_and_model_and_predict_scores() {
     let status = Command::new(common::radial_bin())
         .args(["evaluate", "--table"])
         .arg(&table)
-        .args(["--label-column", "group", "--positive", "case", "--protocol"])
+        .args([
+            "--label-column",
+            "group",
+            "--positive",
+            "case",
+            "--protocol",
+        ])
         .arg(&protocol)
         .arg("--out")
         .arg(&out)

@@ -41,20 +41,28 @@ fn selection_inside_folds_is_at_chance_and_leaky_selection_is_not() {
 
     // The leaky protocol: rank on all cases, keep the top 10, then CV the SVM alone.
     let all: Vec<usize> = (0..2000).collect();
-    let scores = relevance(table.features.view(), &table.labels, &all, UnivariateTest::MannWhitney);
+    let scores = relevance(
+        table.features.view(),
+        &table.labels,
+        &all,
+        UnivariateTest::MannWhitney,
+    );
     let mut order = all.clone();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let top: Vec<usize> = order[..10].to_vec();
     let leaky_table = FeatureTable::new(
         table.case_ids.clone(),
-        top.iter().map(|&j| table.feature_names[j].clone()).collect(),
+        top.iter()
+            .map(|&j| table.feature_names[j].clone())
+            .collect(),
         table.features.select(Axis(1), &top),
         table.labels.clone(),
         "yes",
         "no",
     )
     .unwrap();
-    let classifier_only = from_yaml("repeats: 4\nclassifier: { kind: svm, kernel: rbf }\n").unwrap();
+    let classifier_only =
+        from_yaml("repeats: 4\nclassifier: { kind: svm, kernel: rbf }\n").unwrap();
     let leaky = evaluate(&leaky_table, &classifier_only, classifier_only.seed)
         .unwrap()
         .summary

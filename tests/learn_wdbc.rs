@@ -34,7 +34,9 @@ fn mean_auc(table: &FeatureTable, yaml: &str) -> f64 {
 
 #[test]
 fn wdbc_table_reads_as_documented() {
-    let Some(t) = wdbc("wdbc_table_reads_as_documented") else { return };
+    let Some(t) = wdbc("wdbc_table_reads_as_documented") else {
+        return;
+    };
     assert_eq!((t.n_cases(), t.feature_names.len()), (569, 30));
     assert_eq!((t.n_positive(), t.n_negative()), (212, 357));
     assert_eq!(t.negative, "benign");
@@ -42,28 +44,36 @@ fn wdbc_table_reads_as_documented() {
 
 #[test]
 fn wdbc_rbf_svm_reaches_target() {
-    let Some(t) = wdbc("wdbc_rbf_svm_reaches_target") else { return };
+    let Some(t) = wdbc("wdbc_rbf_svm_reaches_target") else {
+        return;
+    };
     let auc = mean_auc(&t, "classifier: { kind: svm, kernel: rbf, c: 1.0 }\n");
     assert!(auc >= 0.99, "mean AUC {auc}");
 }
 
 #[test]
 fn wdbc_logistic_reaches_target() {
-    let Some(t) = wdbc("wdbc_logistic_reaches_target") else { return };
+    let Some(t) = wdbc("wdbc_logistic_reaches_target") else {
+        return;
+    };
     let auc = mean_auc(&t, "classifier: { kind: logistic, penalty: l2, c: 1.0 }\n");
     assert!(auc >= 0.99, "mean AUC {auc}");
 }
 
 #[test]
 fn wdbc_random_forest_reaches_target() {
-    let Some(t) = wdbc("wdbc_random_forest_reaches_target") else { return };
+    let Some(t) = wdbc("wdbc_random_forest_reaches_target") else {
+        return;
+    };
     let auc = mean_auc(&t, "classifier: { kind: random_forest, trees: 200 }\n");
     assert!(auc >= 0.985, "mean AUC {auc}");
 }
 
 #[test]
 fn same_seed_same_bits_whatever_the_thread_count() {
-    let Some(t) = wdbc("same_seed_same_bits_whatever_the_thread_count") else { return };
+    let Some(t) = wdbc("same_seed_same_bits_whatever_the_thread_count") else {
+        return;
+    };
     let protocol = from_yaml(
         "repeats: 2\nselection:\n  - correlation: { threshold: 0.95 }\n  - mrmr: { k: 8 }\nclassifier: { kind: random_forest, trees: 20 }\n",
     )
@@ -85,7 +95,9 @@ fn same_seed_same_bits_whatever_the_thread_count() {
 
 #[test]
 fn final_model_round_trips_and_scores_like_in_memory() {
-    let Some(t) = wdbc("final_model_round_trips_and_scores_like_in_memory") else { return };
+    let Some(t) = wdbc("final_model_round_trips_and_scores_like_in_memory") else {
+        return;
+    };
     let protocol = from_yaml(
         "selection:\n  - univariate: { test: mann_whitney, k: 8 }\nclassifier: { kind: svm }\nsearch: { inner_folds: 3, grid: { c: [0.5, 2.0] } }\n",
     )
@@ -97,7 +109,9 @@ fn final_model_round_trips_and_scores_like_in_memory() {
     model.save(&path).unwrap();
     let loaded = radial::learn::ModelArtifact::load(&path).unwrap();
     assert_eq!(loaded.input_features, model.input_features);
-    let csv = common::data_dir("final_model").unwrap().join("wdbc/wdbc_features.csv");
+    let csv = common::data_dir("final_model")
+        .unwrap()
+        .join("wdbc/wdbc_features.csv");
     let predictions = loaded.predict_file(&csv, "case_id").unwrap();
     // JSON keeps every number to within an ulp or so: the scores agree.
     let in_memory = model.predict_file(&csv, "case_id").unwrap();

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::learn::table::{sha256_hex, FeatureTable, TableSpec};
+use crate::learn::table::{FeatureTable, TableSpec, sha256_hex};
 use crate::learn::{evaluate, fit_final, protocol};
-use crate::report::{render_html, ReportContext};
+use crate::report::{ReportContext, render_html};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -19,7 +19,12 @@ pub struct Split {
 /// Each repeat shuffles each class with its own stream of `seed`, then deals
 /// the cases of each class round-robin into the folds, so every fold holds
 /// floor or ceil of (class size / k) of each class.
-pub fn stratified_kfold(labels: &[bool], k: usize, repeats: usize, seed: u64) -> Result<Vec<Split>> {
+pub fn stratified_kfold(
+    labels: &[bool],
+    k: usize,
+    repeats: usize,
+    seed: u64,
+) -> Result<Vec<Split>> {
     if k < 2 {
         return Err(Error::setting("folds", "at least 2 folds are needed"));
     }
@@ -77,7 +82,7 @@ mod tests {
         let splits = stratified_kfold(&labels, 5, 3, 9).unwrap();
         assert_eq!(splits.len(), 15);
         for repeat in 0..3 {
-            let mut seen = vec![0; 33];
+            let mut seen = [0; 33];
             for s in splits.iter().filter(|s| s.repeat == repeat) {
                 let pos = s.test.iter().filter(|&&i| labels[i]).count();
                 let neg = s.test.len() - pos;

@@ -133,9 +133,20 @@ pub fn evaluate(table: &FeatureTable, protocol: &Protocol, seed: u64) -> Result<
         .par_iter()
         .enumerate()
         .map(|(index, split)| {
-            run_fold(table, protocol, &candidates, split, derive_seed(seed, index as u64)).map_err(
-                |e| Error::data(format!("repeat {} fold {}: {e}", split.repeat + 1, split.fold + 1)),
+            run_fold(
+                table,
+                protocol,
+                &candidates,
+                split,
+                derive_seed(seed, index as u64),
             )
+            .map_err(|e| {
+                Error::data(format!(
+                    "repeat {} fold {}: {e}",
+                    split.repeat + 1,
+                    split.fold + 1
+                ))
+            })
         })
         .collect::<Result<_>>()?;
 
@@ -195,7 +206,8 @@ fn run_fold(
     let y_train: Vec<bool> = split.train.iter().map(|&i| table.labels[i]).collect();
     let (chosen, inner_auc) = if candidates.len() > 1 {
         let inner_folds = protocol.search.as_ref().map_or(3, |s| s.inner_folds);
-        let (best, score) = choose_candidate(x_train.view(), &y_train, candidates, inner_folds, seed)?;
+        let (best, score) =
+            choose_candidate(x_train.view(), &y_train, candidates, inner_folds, seed)?;
         (Some(best), Some(score))
     } else {
         (None, None)
@@ -211,7 +223,11 @@ fn run_fold(
             repeat: split.repeat,
             fold: split.fold,
             n_train: split.train.len(),
-            test_cases: split.test.iter().map(|&i| table.case_ids[i].clone()).collect(),
+            test_cases: split
+                .test
+                .iter()
+                .map(|&i| table.case_ids[i].clone())
+                .collect(),
             selected: model
                 .columns
                 .iter()

@@ -20,7 +20,12 @@ pub struct FittedPipeline {
 }
 
 /// Fits every step on `x` / `y` only.
-pub fn fit(x: ArrayView2<f64>, y: &[bool], protocol: &Protocol, seed: u64) -> Result<FittedPipeline> {
+pub fn fit(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    protocol: &Protocol,
+    seed: u64,
+) -> Result<FittedPipeline> {
     let all: Vec<usize> = (0..x.ncols()).collect();
     let pre = Preprocessor::fit(x, protocol.impute, protocol.standardise);
     let prepared = pre.transform(x, &all);

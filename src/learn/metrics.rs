@@ -217,7 +217,12 @@ fn tpr_at(curve: &[(f64, f64)], fpr: f64) -> f64 {
 
 /// A pointwise 95% bootstrap band of the ROC curve on a grid of false
 /// positive rates: (fpr, lower tpr, upper tpr).
-pub fn roc_band(scores: &[f64], labels: &[bool], resamples: usize, seed: u64) -> Vec<(f64, f64, f64)> {
+pub fn roc_band(
+    scores: &[f64],
+    labels: &[bool],
+    resamples: usize,
+    seed: u64,
+) -> Vec<(f64, f64, f64)> {
     let grid: Vec<f64> = (0..=50).map(|i| i as f64 / 50.0).collect();
     let pos: Vec<f64> = select(scores, labels, true);
     let neg: Vec<f64> = select(scores, labels, false);

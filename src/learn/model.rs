@@ -99,7 +99,10 @@ impl ModelArtifact {
         if model.format != ARTIFACT_FORMAT {
             return Err(Error::format(
                 path,
-                format!("model format {} (this radial reads {ARTIFACT_FORMAT})", model.format),
+                format!(
+                    "model format {} (this radial reads {ARTIFACT_FORMAT})",
+                    model.format
+                ),
             ));
         }
         Ok(model)

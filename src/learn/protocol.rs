@@ -221,16 +221,18 @@ impl Protocol {
         for (i, step) in self.selection.iter().enumerate() {
             let name = format!("selection[{i}]");
             match step {
-                SelectionStep::NearConstant { min_variance } if !(*min_variance >= 0.0) => {
+                SelectionStep::NearConstant { min_variance } if !is_non_negative(*min_variance) => {
                     return Err(Error::setting(name, "min_variance must be >= 0"));
                 }
-                SelectionStep::Correlation { threshold } if !(*threshold > 0.0 && *threshold <= 1.0) => {
+                SelectionStep::Correlation { threshold }
+                    if !(is_positive(*threshold) && *threshold <= 1.0) =>
+                {
                     return Err(Error::setting(name, "threshold must be in (0, 1]"));
                 }
                 SelectionStep::Univariate { k, .. } | SelectionStep::Mrmr { k } if *k == 0 => {
                     return Err(Error::setting(name, "k must be at least 1"));
                 }
-                SelectionStep::Lasso { c, .. } if !(*c > 0.0) => {
+                SelectionStep::Lasso { c, .. } if !is_positive(*c) => {
                     return Err(Error::setting(name, "c must be > 0"));
                 }
                 _ => {}
@@ -239,7 +241,10 @@ impl Protocol {
         self.classifier.validate("classifier")?;
         if let Some(search) = &self.search {
             if search.inner_folds < 2 {
-                return Err(Error::setting("search.inner_folds", "at least 2 folds are needed"));
+                return Err(Error::setting(
+                    "search.inner_folds",
+                    "at least 2 folds are needed",
+                ));
             }
             let g = &search.grid;
             let is_svm = matches!(self.classifier, ClassifierSpec::Svm { .. });
@@ -251,7 +256,10 @@ impl Protocol {
                 return Err(Error::setting("search.grid.gamma", "only an SVM has gamma"));
             }
             if !g.trees.is_empty() && !is_forest {
-                return Err(Error::setting("search.grid.trees", "only a random forest has trees"));
+                return Err(Error::setting(
+                    "search.grid.trees",
+                    "only a random forest has trees",
+                ));
             }
             if !g.k.is_empty() && self.last_k_step().is_none() {
                 return Err(Error::setting(
@@ -320,6 +328,15 @@ impl Protocol {
     }
 }
 
+/// False for NaN, unlike `!(x <= 0.0)`.
+fn is_positive(x: f64) -> bool {
+    x > 0.0
+}
+
+fn is_non_negative(x: f64) -> bool {
+    x >= 0.0
+}
+
 fn expand<T>(base: Vec<Protocol>, values: &[T], set: impl Fn(&mut Protocol, &T)) -> Vec<Protocol> {
     let mut out = Vec::with_capacity(base.len() * values.len());
     for p in &base {
@@ -336,17 +353,20 @@ impl ClassifierSpec {
     fn validate(&self, setting: &str) -> Result<()> {
         match self {
             ClassifierSpec::Svm { c, gamma, .. } => {
-                if !(*c > 0.0) {
+                if !is_positive(*c) {
                     return Err(Error::setting(format!("{setting}.c"), "C must be > 0"));
                 }
                 if let Some(g) = gamma
-                    && !(*g > 0.0)
+                    && !is_positive(*g)
                 {
-                    return Err(Error::setting(format!("{setting}.gamma"), "gamma must be > 0"));
+                    return Err(Error::setting(
+                        format!("{setting}.gamma"),
+                        "gamma must be > 0",
+                    ));
                 }
             }
             ClassifierSpec::Logistic { c, .. } => {
-                if !(*c > 0.0) {
+                if !is_positive(*c) {
                     return Err(Error::setting(format!("{setting}.c"), "C must be > 0"));
                 }
             }
@@ -357,7 +377,10 @@ impl ClassifierSpec {
                 ..
             } => {
                 if *trees == 0 {
-                    return Err(Error::setting(format!("{setting}.trees"), "at least 1 tree"));
+                    return Err(Error::setting(
+                        format!("{setting}.trees"),
+                        "at least 1 tree",
+                    ));
                 }
                 if *min_samples_leaf == 0 {
                     return Err(Error::setting(
@@ -417,6 +440,9 @@ mod tests {
     fn unknown_keys_are_rejected() {
         assert!(from_yaml("classifier: { kind: svm, cost: 1 }\n").is_err());
         assert!(from_yaml("classifier: { kind: svm }\nselect_on_whole_cohort: true\n").is_err());
-        assert!(from_yaml("classifier: { kind: logistic }\nsearch: { grid: { gamma: [1] } }\n").is_err());
+        assert!(
+            from_yaml("classifier: { kind: logistic }\nsearch: { grid: { gamma: [1] } }\n")
+                .is_err()
+        );
     }
 }

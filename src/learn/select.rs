@@ -67,7 +67,11 @@ fn ranking(scores: &[f64]) -> Vec<usize> {
 }
 
 fn top_k(cols: &[usize], scores: &[f64], k: usize) -> Vec<usize> {
-    ranking(scores).into_iter().take(k).map(|i| cols[i]).collect()
+    ranking(scores)
+        .into_iter()
+        .take(k)
+        .map(|i| cols[i])
+        .collect()
 }
 
 /// Centred, unit-norm mid-ranks of a column, so Spearman's rho is a dot product.
@@ -92,7 +96,12 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Greedy removal of correlated features: visit columns from most to least
 /// relevant (Mann-Whitney), keep one unless |rho| with an already kept column
 /// exceeds the threshold. So of a correlated pair the more relevant survives.
-fn correlation_filter(x: ArrayView2<f64>, y: &[bool], cols: &[usize], threshold: f64) -> Vec<usize> {
+fn correlation_filter(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    cols: &[usize],
+    threshold: f64,
+) -> Vec<usize> {
     let scores = relevance(x, y, cols, UnivariateTest::MannWhitney);
     let mut kept: Vec<(usize, Vec<f64>)> = Vec::new();
     for i in ranking(&scores) {
@@ -189,7 +198,9 @@ mod tests {
     fn steps_select_expected_columns() {
         let (x, y) = table();
         let var = [5.25, 21.0, 6.0, 0.0];
-        let nc = [SelectionStep::NearConstant { min_variance: 1e-10 }];
+        let nc = [SelectionStep::NearConstant {
+            min_variance: 1e-10,
+        }];
         assert_eq!(select(x.view(), &y, &var, &nc).unwrap(), vec![0, 1, 2]);
         let corr = [SelectionStep::Correlation { threshold: 0.9 }];
         // 0 and 1 tie on relevance, so 0 (first) is kept and 1 dropped.

@@ -138,7 +138,10 @@ mod tests {
         let stages = doc["stages"].as_array().unwrap();
         let table: TableParams = serde_json::from_value(stages[0]["params"].clone()).unwrap();
         assert_eq!(table.label_column, "diagnosis");
-        let ids: Vec<&str> = stages[1..].iter().map(|s| s["id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = stages[1..]
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
         assert_eq!(ids, ["eval-svm", "eval-logreg", "eval-rf"]);
         for s in &stages[1..] {
             assert_eq!(s["kind"], "evaluate");

@@ -131,7 +131,10 @@ impl FeatureTable {
             if v.is_empty() {
                 return Err(Error::format(
                     path,
-                    format!("case `{id}` has no value in label column `{}`", spec.label_column),
+                    format!(
+                        "case `{id}` has no value in label column `{}`",
+                        spec.label_column
+                    ),
                 ));
             }
             *values.entry(v.clone()).or_insert(0usize) += 1;
@@ -204,7 +207,13 @@ impl FeatureTable {
         let labels: Vec<&str> = self
             .labels
             .iter()
-            .map(|&l| if l { self.positive.as_str() } else { self.negative.as_str() })
+            .map(|&l| {
+                if l {
+                    self.positive.as_str()
+                } else {
+                    self.negative.as_str()
+                }
+            })
             .collect();
         cols.push(Column::new(self.label_column.as_str().into(), labels));
         for (j, name) in self.feature_names.iter().enumerate() {

@@ -48,11 +48,11 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
          <h1>{title}</h1>\n",
         title = escape(&ctx.title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<h2>Cohort</h2><table><tr><th>cases</th><td>{}</td></tr>\
          <tr><th>{} = {} (positive)</th><td>{}</td></tr><tr><th>{} = {}</th><td>{}</td></tr>\
-         <tr><th>features</th><td>{}</td></tr></table>\n",
+         <tr><th>features</th><td>{}</td></tr></table>",
         c.n_cases,
         escape(&c.label_column),
         escape(&c.positive),
@@ -63,10 +63,10 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
         c.n_features
     );
     let protocol_yaml = serde_json::to_string_pretty(p).unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<h2>Protocol</h2><p>{} · {}-fold stratified cross-validation × {} repeats, seed {}; \
-         every step below is fitted on each training fold only.</p><pre><code>{}</code></pre>\n",
+         every step below is fitted on each training fold only.</p><pre><code>{}</code></pre>",
         escape(&p.classifier.describe()),
         p.folds,
         p.repeats,
@@ -75,9 +75,9 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
     );
     let probabilities: Vec<f64> = eval.out_of_fold.iter().map(|o| o.probability).collect();
     let labels: Vec<bool> = eval.out_of_fold.iter().map(|o| o.positive).collect();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h2>Discrimination and calibration</h2><div class=\"figs\">{}{}</div>\n",
+        "<h2>Discrimination and calibration</h2><div class=\"figs\">{}{}</div>",
         plots::roc_svg(&probabilities, &labels, eval.seed),
         plots::calibration_svg(&probabilities, &labels)
     );
@@ -108,21 +108,44 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
     let rows: [(&str, String, String); 10] = [
         ("AUC", num(s.auc_mean), auc_cell),
         ("accuracy", num(s.accuracy_mean), num(pooled.accuracy)),
-        ("balanced accuracy", num(s.balanced_accuracy_mean), num(pooled.balanced_accuracy)),
-        ("sensitivity", num(s.sensitivity_mean), num(pooled.sensitivity)),
-        ("specificity", num(s.specificity_mean), num(pooled.specificity)),
+        (
+            "balanced accuracy",
+            num(s.balanced_accuracy_mean),
+            num(pooled.balanced_accuracy),
+        ),
+        (
+            "sensitivity",
+            num(s.sensitivity_mean),
+            num(pooled.sensitivity),
+        ),
+        (
+            "specificity",
+            num(s.specificity_mean),
+            num(pooled.specificity),
+        ),
         ("F1", num(s.f1_mean), num(pooled.f1)),
-        ("calibration slope", mean_of(|m| m.calibration_slope), num(pooled.calibration_slope)),
+        (
+            "calibration slope",
+            mean_of(|m| m.calibration_slope),
+            num(pooled.calibration_slope),
+        ),
         (
             "calibration intercept",
             mean_of(|m| m.calibration_intercept),
             num(pooled.calibration_intercept),
         ),
         ("Brier score", num(s.brier_mean), num(pooled.brier)),
-        ("cases", format!("{}", eval.folds.first().map_or(0, |f| f.metrics.n)), format!("{}", pooled.n)),
+        (
+            "cases",
+            format!("{}", eval.folds.first().map_or(0, |f| f.metrics.n)),
+            format!("{}", pooled.n),
+        ),
     ];
     for (name, mean, pooled) in rows {
-        let _ = write!(h, "<tr><td>{name}</td><td>{mean}</td><td>{pooled}</td></tr>");
+        let _ = write!(
+            h,
+            "<tr><td>{name}</td><td>{mean}</td><td>{pooled}</td></tr>"
+        );
     }
     h.push_str("</table>\n<h2>Selected features</h2>");
     let _ = write!(
@@ -139,7 +162,8 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
         );
     }
     h.push_str("</table>\n<h2>Provenance</h2><table>");
-    let mut prov: Vec<(String, String)> = vec![("radial version".into(), eval.radial_version.clone())];
+    let mut prov: Vec<(String, String)> =
+        vec![("radial version".into(), eval.radial_version.clone())];
     if let Some(r) = &ctx.run_id {
         prov.push(("run id".into(), r.clone()));
     }
@@ -154,7 +178,12 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
     }
     prov.extend(ctx.extra.iter().cloned());
     for (k, v) in prov {
-        let _ = write!(h, "<tr><th>{}</th><td><code>{}</code></td></tr>", escape(&k), escape(&v));
+        let _ = write!(
+            h,
+            "<tr><th>{}</th><td><code>{}</code></td></tr>",
+            escape(&k),
+            escape(&v)
+        );
     }
     h.push_str("</table>\n</body></html>\n");
     h

@@ -31,7 +31,10 @@ pub fn roc_svg(probabilities: &[f64], labels: &[bool], seed: u64) -> String {
             .draw()?;
         let mut outline: Vec<(f64, f64)> = band.iter().map(|&(f, _, hi)| (f, hi)).collect();
         outline.extend(band.iter().rev().map(|&(f, lo, _)| (f, lo)));
-        chart.draw_series(std::iter::once(Polygon::new(outline, BAND.mix(0.7).filled())))?;
+        chart.draw_series(std::iter::once(Polygon::new(
+            outline,
+            BAND.mix(0.7).filled(),
+        )))?;
         chart.draw_series(LineSeries::new(
             [(0.0, 0.0), (1.0, 1.0)],
             BLACK.mix(0.3).stroke_width(1),
@@ -78,14 +81,21 @@ pub fn calibration_svg(probabilities: &[f64], labels: &[bool]) -> String {
 fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error + '_>>) -> String {
     match drawn {
         Ok(()) => svg,
-        Err(e) => format!("<p>(figure unavailable: {})</p>", super::escape(&e.to_string())),
+        Err(e) => format!(
+            "<p>(figure unavailable: {})</p>",
+            super::escape(&e.to_string())
+        ),
     }
 }
 
 /// (mean predicted, observed fraction) per bin of cases sorted by probability.
 pub fn calibration_bins(probabilities: &[f64], labels: &[bool], bins: usize) -> Vec<(f64, f64)> {
     let mut order: Vec<usize> = (0..probabilities.len()).collect();
-    order.sort_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        probabilities[a]
+            .total_cmp(&probabilities[b])
+            .then(a.cmp(&b))
+    });
     let n = order.len();
     (0..bins)
         .filter_map(|b| {

@@ -60,7 +60,13 @@ impl Tree {
                     threshold,
                     left,
                     right,
-                } => at = if row[feature] <= threshold { left } else { right },
+                } => {
+                    at = if row[feature] <= threshold {
+                        left
+                    } else {
+                        right
+                    }
+                }
             }
         }
     }
@@ -163,7 +169,9 @@ impl Grower<'_, '_> {
             for i in 0..n - 1 {
                 left_pos += self.order[i].1 as usize;
                 let left_n = i + 1;
-                if self.order[i].0 == self.order[i + 1].0 || left_n < min_leaf || n - left_n < min_leaf
+                if self.order[i].0 == self.order[i + 1].0
+                    || left_n < min_leaf
+                    || n - left_n < min_leaf
                 {
                     continue;
                 }
@@ -200,7 +208,11 @@ mod tests {
     fn forest_learns_a_threshold_rule_reproducibly() {
         // x0 decides the class (x0 >= 20), x1 is noise.
         let x = ndarray::Array2::from_shape_fn((40, 2), |(i, j)| {
-            if j == 0 { i as f64 } else { ((i * 17) % 11) as f64 }
+            if j == 0 {
+                i as f64
+            } else {
+                ((i * 17) % 11) as f64
+            }
         });
         let y: Vec<bool> = (0..40).map(|i| i >= 20).collect();
         let params = ForestParams {

@@ -18,7 +18,12 @@ pub struct LinearModel {
 
 impl LinearModel {
     pub fn decision(&self, row: ArrayView1<f64>) -> f64 {
-        self.intercept + row.iter().zip(&self.weights).map(|(x, w)| x * w).sum::<f64>()
+        self.intercept
+            + row
+                .iter()
+                .zip(&self.weights)
+                .map(|(x, w)| x * w)
+                .sum::<f64>()
     }
 }
 
@@ -36,8 +41,8 @@ pub fn fit(x: ArrayView2<f64>, y: &[bool], penalty: Penalty, c: f64) -> LinearMo
     if penalty == Penalty::L2 && p <= NEWTON_MAX_FEATURES {
         return fit_l2_newton(x, y, lambda);
     }
-    let lipschitz = 0.25 * max_eigen_gram(x) / n as f64
-        + if penalty == Penalty::L2 { lambda } else { 0.0 };
+    let lipschitz =
+        0.25 * max_eigen_gram(x) / n as f64 + if penalty == Penalty::L2 { lambda } else { 0.0 };
     let step = 1.0 / lipschitz;
     let target: Vec<f64> = y.iter().map(|&v| v as u8 as f64).collect();
 
@@ -65,7 +70,9 @@ pub fn fit(x: ArrayView2<f64>, y: &[bool], penalty: Penalty, c: f64) -> LinearMo
             }
         }
         // Restart the momentum when it points uphill (O'Donoghue & Candes).
-        let uphill: f64 = (0..=p).map(|j| (z[j] - theta[j]) * (theta[j] - prev[j])).sum();
+        let uphill: f64 = (0..=p)
+            .map(|j| (z[j] - theta[j]) * (theta[j] - prev[j]))
+            .sum();
         if uphill > 0.0 {
             t = 1.0;
         }
@@ -139,7 +146,11 @@ fn fit_l2_newton(x: ArrayView2<f64>, y: &[bool], lambda: f64) -> LinearModel {
         let mut scale = 1.0;
         let mut accepted = false;
         for _ in 0..40 {
-            let trial: Vec<f64> = theta.iter().zip(&step).map(|(t, d)| t - scale * d).collect();
+            let trial: Vec<f64> = theta
+                .iter()
+                .zip(&step)
+                .map(|(t, d)| t - scale * d)
+                .collect();
             let value = l2_objective(x, &target, &trial, lambda);
             if value <= current {
                 let gain = current - value;
@@ -169,7 +180,7 @@ fn cholesky_solve(a: &mut [f64], g: &[f64], m: usize) -> Option<Vec<f64>> {
         for k in 0..j {
             d -= a[j * m + k] * a[j * m + k];
         }
-        if !(d > 0.0) {
+        if d.is_nan() || d <= 0.0 {
             return None;
         }
         let d = d.sqrt();
@@ -323,7 +334,9 @@ mod tests {
 
     #[test]
     fn l2_newton_solution_is_a_minimum() {
-        let x = ndarray::Array2::from_shape_fn((30, 3), |(i, j)| ((i * (j + 3) * 7) % 13) as f64 / 6.0 - 1.0);
+        let x = ndarray::Array2::from_shape_fn((30, 3), |(i, j)| {
+            ((i * (j + 3) * 7) % 13) as f64 / 6.0 - 1.0
+        });
         let y: Vec<bool> = (0..30).map(|i| (i * 5) % 7 < 3).collect();
         let newton = fit(x.view(), &y, Penalty::L2, 0.7);
         let lambda = 1.0 / (0.7 * 30.0);
