@@ -5,9 +5,11 @@ pub mod audit;
 pub mod convert;
 pub mod dag;
 pub mod diff;
+pub mod evaluate;
 pub mod extract;
 pub mod gc;
 pub mod inspect;
+pub mod predict;
 pub mod run;
 pub mod status;
 
@@ -44,6 +46,10 @@ pub enum Command {
     Audit(audit::Args),
     /// Remove store objects no lock file or recent run refers to.
     Gc(gc::Args),
+    /// Cross-validate a learning protocol on a feature table; write metrics, report and model.
+    Evaluate(evaluate::Args),
+    /// Score new cases with a model written by `radial evaluate`.
+    Predict(predict::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -59,5 +65,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Diff(args) => diff::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Gc(args) => gc::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }

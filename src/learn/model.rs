@@ -1,0 +1,138 @@
+//! The final model: the protocol's steps fitted on the whole cohort, stored
+//! as JSON with everything needed to score new cases (input feature names and
+//! order, imputation and scaling values, the classifier).
+
+use std::path::Path;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::evaluate::{Cohort, check_class_sizes, choose_candidate, derive_seed};
+use super::fitted::{self, FittedPipeline};
+use super::protocol::Protocol;
+use super::table::{FeatureTable, numeric_matrix, read_frame, string_column};
+use crate::io::atomic::write_bytes;
+use crate::{Error, Result};
+
+pub const ARTIFACT_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    pub format: u32,
+    pub radial_version: String,
+    /// The protocol as fitted (with a search: the chosen candidate).
+    pub protocol: Protocol,
+    pub cohort: Cohort,
+    /// The input columns the model reads, in the order of `pipeline.columns`'
+    /// indices: `pipeline.columns[k]` indexes this list.
+    pub input_features: Vec<String>,
+    pub pipeline: FittedPipeline,
+}
+
+/// One scored case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub case_id: String,
+    pub score: f64,
+    pub probability: f64,
+    /// The predicted class value (probability >= 0.5).
+    pub predicted: String,
+}
+
+/// Fits the protocol on the whole table. With a search, the candidate is
+/// chosen by a stratified k-fold over the whole table first.
+pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtifact> {
+    protocol.validate()?;
+    let candidates = protocol.candidates();
+    let chosen = if candidates.len() > 1 {
+        let k = protocol.search.as_ref().map_or(3, |s| s.inner_folds);
+        check_class_sizes(table, k, "inner folds")?;
+        choose_candidate(
+            table.features.view(),
+            &table.labels,
+            &candidates,
+            k,
+            derive_seed(protocol.seed, u64::MAX - 1),
+        )?
+        .0
+    } else {
+        0
+    };
+    let protocol = candidates[chosen].clone();
+    let pipeline = fitted::fit(
+        table.features.view(),
+        &table.labels,
+        &protocol,
+        protocol.seed,
+    )?;
+    // Keep only the columns the model reads, re-indexed.
+    let input_features: Vec<String> = pipeline
+        .columns
+        .iter()
+        .map(|&j| table.feature_names[j].clone())
+        .collect();
+    let pipeline = FittedPipeline {
+        columns: (0..input_features.len()).collect(),
+        ..pipeline
+    };
+    Ok(ModelArtifact {
+        format: ARTIFACT_FORMAT,
+        radial_version: crate::VERSION.to_string(),
+        protocol,
+        cohort: Cohort::of(table),
+        input_features,
+        pipeline,
+    })
+}
+
+impl ModelArtifact {
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::format(path, format!("cannot serialise model: {e}")))?;
+        write_bytes(path, &json)
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let model: ModelArtifact = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(path, format!("not a radial model: {e}")))?;
+        if model.format != ARTIFACT_FORMAT {
+            return Err(Error::format(
+                path,
+                format!(
+                    "model format {} (this radial reads {ARTIFACT_FORMAT})",
+                    model.format
+                ),
+            ));
+        }
+        Ok(model)
+    }
+
+    /// Scores rows whose columns are exactly `input_features`.
+    pub fn predict_matrix(&self, case_ids: &[String], x: &Array2<f64>) -> Vec<Prediction> {
+        let (scores, probabilities) = self.pipeline.predict(x.view());
+        case_ids
+            .iter()
+            .zip(scores.iter().zip(&probabilities))
+            .map(|(id, (&score, &probability))| Prediction {
+                case_id: id.clone(),
+                score,
+                probability,
+                predicted: if probability >= 0.5 {
+                    self.cohort.positive.clone()
+                } else {
+                    self.cohort.negative.clone()
+                },
+            })
+            .collect()
+    }
+
+    /// Reads a CSV/Parquet table holding `id_column` and every input feature
+    /// (by name, any order, extra columns ignored) and scores each row.
+    pub fn predict_file(&self, path: &Path, id_column: &str) -> Result<Vec<Prediction>> {
+        let df = read_frame(path)?;
+        let ids = string_column(&df, id_column, path)?;
+        let x = numeric_matrix(&df, &self.input_features, path)?;
+        Ok(self.predict_matrix(&ids, &x))
+    }
+}

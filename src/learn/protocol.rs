@@ -1,0 +1,448 @@
+//! The evaluation protocol: everything that is fitted, and how it is
+//! validated. This is exactly the parameter block of an `evaluate` pipeline
+//! stage, so what a pipeline can express is what this struct can express.
+//!
+//! Every step listed here is fitted on the training part of each fold only.
+//! There is deliberately no way to select features on the whole cohort before
+//! cross-validation: selection exists only as a step of this protocol.
+//!
+//! ```yaml
+//! folds: 5                 # stratified k-fold (default 5)
+//! repeats: 10              # repetitions with fresh shuffles (default 10)
+//! seed: 42                 # splits, bootstraps and forests derive from it (default 42)
+//! impute: median           # median | mean (default median)
+//! standardise: true        # z-score with training-fold mean/sd (default true)
+//! selection:               # applied in order, each fitted on the training fold
+//!   - near_constant: { min_variance: 1.0e-10 }
+//!   - correlation: { threshold: 0.9 }          # |Spearman rho| above threshold
+//!   - univariate: { test: mann_whitney, k: 10 } # or test: anova_f
+//!   - mrmr: { k: 10 }
+//!   - lasso: { c: 0.1, max_features: 10 }      # L1 logistic regression
+//! classifier:              # one of:
+//!   kind: svm              # kernel: rbf | linear; c; gamma (rbf, default 1/(p*var))
+//!   kernel: rbf
+//!   c: 1.0
+//! # kind: logistic         # penalty: l2 | l1; c (inverse regularisation, default 1)
+//! # kind: random_forest    # trees (200), max_depth, min_samples_leaf (1), max_features (sqrt p)
+//! search:                  # optional nested CV over a grid (inner stratified k-fold)
+//!   inner_folds: 3
+//!   grid: { c: [0.1, 1, 10], gamma: [0.01, 0.1], k: [5, 10] }
+//! bootstrap: 0             # > 0: also a bootstrap CI of the pooled AUC with that many resamples
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    #[serde(default = "default_folds")]
+    pub folds: usize,
+    #[serde(default = "default_repeats")]
+    pub repeats: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub impute: Imputation,
+    #[serde(default = "default_true")]
+    pub standardise: bool,
+    #[serde(default)]
+    pub selection: Vec<SelectionStep>,
+    pub classifier: ClassifierSpec,
+    #[serde(default)]
+    pub search: Option<Search>,
+    #[serde(default)]
+    pub bootstrap: usize,
+}
+
+fn default_folds() -> usize {
+    5
+}
+fn default_repeats() -> usize {
+    10
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Imputation {
+    #[default]
+    Median,
+    Mean,
+}
+
+/// One selection step (a YAML map with a single key naming the step).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SelectionStep {
+    NearConstant {
+        #[serde(default = "default_min_variance")]
+        min_variance: f64,
+    },
+    Correlation {
+        threshold: f64,
+    },
+    Univariate {
+        #[serde(default)]
+        test: UnivariateTest,
+        k: usize,
+    },
+    Mrmr {
+        k: usize,
+    },
+    Lasso {
+        #[serde(default = "default_lasso_c")]
+        c: f64,
+        #[serde(default)]
+        max_features: Option<usize>,
+    },
+}
+
+fn default_min_variance() -> f64 {
+    1e-10
+}
+fn default_lasso_c() -> f64 {
+    0.1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnivariateTest {
+    #[default]
+    MannWhitney,
+    AnovaF,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClassifierSpec {
+    Svm {
+        #[serde(default)]
+        kernel: SvmKernel,
+        #[serde(default = "default_c")]
+        c: f64,
+        /// RBF width: K(x, x') = exp(-gamma |x - x'|^2). Default 1 / (p * var(X)).
+        #[serde(default)]
+        gamma: Option<f64>,
+    },
+    Logistic {
+        #[serde(default)]
+        penalty: Penalty,
+        #[serde(default = "default_c")]
+        c: f64,
+    },
+    RandomForest {
+        #[serde(default = "default_trees")]
+        trees: usize,
+        #[serde(default)]
+        max_depth: Option<usize>,
+        #[serde(default = "default_min_leaf")]
+        min_samples_leaf: usize,
+        /// Features tried per split; default round(sqrt(p)).
+        #[serde(default)]
+        max_features: Option<usize>,
+    },
+}
+
+fn default_c() -> f64 {
+    1.0
+}
+fn default_trees() -> usize {
+    200
+}
+fn default_min_leaf() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SvmKernel {
+    #[default]
+    Rbf,
+    Linear,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Penalty {
+    #[default]
+    L2,
+    L1,
+}
+
+/// Nested cross-validation: each candidate of the grid is scored by mean AUC
+/// in an inner stratified k-fold of the outer training fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    #[serde(default = "default_inner_folds")]
+    pub inner_folds: usize,
+    pub grid: Grid,
+}
+
+fn default_inner_folds() -> usize {
+    3
+}
+
+/// Values to try; an absent axis keeps the protocol's value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// Classifier C (SVM, logistic).
+    #[serde(default)]
+    pub c: Vec<f64>,
+    /// RBF gamma (SVM).
+    #[serde(default)]
+    pub gamma: Vec<f64>,
+    /// Number of features kept by the last `univariate` or `mrmr` step.
+    #[serde(default)]
+    pub k: Vec<usize>,
+    /// Number of trees (random forest).
+    #[serde(default)]
+    pub trees: Vec<usize>,
+}
+
+impl Protocol {
+    /// Checks values serde cannot: counts, ranges, and grid axes that the
+    /// classifier or selection does not have.
+    pub fn validate(&self) -> Result<()> {
+        if self.folds < 2 {
+            return Err(Error::setting("folds", "at least 2 folds are needed"));
+        }
+        if self.repeats < 1 {
+            return Err(Error::setting("repeats", "at least 1 repeat is needed"));
+        }
+        for (i, step) in self.selection.iter().enumerate() {
+            let name = format!("selection[{i}]");
+            match step {
+                SelectionStep::NearConstant { min_variance } if !is_non_negative(*min_variance) => {
+                    return Err(Error::setting(name, "min_variance must be >= 0"));
+                }
+                SelectionStep::Correlation { threshold }
+                    if !(is_positive(*threshold) && *threshold <= 1.0) =>
+                {
+                    return Err(Error::setting(name, "threshold must be in (0, 1]"));
+                }
+                SelectionStep::Univariate { k, .. } | SelectionStep::Mrmr { k } if *k == 0 => {
+                    return Err(Error::setting(name, "k must be at least 1"));
+                }
+                SelectionStep::Lasso { c, .. } if !is_positive(*c) => {
+                    return Err(Error::setting(name, "c must be > 0"));
+                }
+                _ => {}
+            }
+        }
+        self.classifier.validate("classifier")?;
+        if let Some(search) = &self.search {
+            if search.inner_folds < 2 {
+                return Err(Error::setting(
+                    "search.inner_folds",
+                    "at least 2 folds are needed",
+                ));
+            }
+            let g = &search.grid;
+            let is_svm = matches!(self.classifier, ClassifierSpec::Svm { .. });
+            let is_forest = matches!(self.classifier, ClassifierSpec::RandomForest { .. });
+            if !g.c.is_empty() && is_forest {
+                return Err(Error::setting("search.grid.c", "a random forest has no C"));
+            }
+            if !g.gamma.is_empty() && !is_svm {
+                return Err(Error::setting("search.grid.gamma", "only an SVM has gamma"));
+            }
+            if !g.trees.is_empty() && !is_forest {
+                return Err(Error::setting(
+                    "search.grid.trees",
+                    "only a random forest has trees",
+                ));
+            }
+            if !g.k.is_empty() && self.last_k_step().is_none() {
+                return Err(Error::setting(
+                    "search.grid.k",
+                    "k needs a `univariate` or `mrmr` selection step",
+                ));
+            }
+            for c in self.candidates() {
+                c.classifier.validate("search.grid")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn last_k_step(&self) -> Option<usize> {
+        self.selection.iter().rposition(|s| {
+            matches!(
+                s,
+                SelectionStep::Univariate { .. } | SelectionStep::Mrmr { .. }
+            )
+        })
+    }
+
+    /// The protocols the inner loop chooses among (the grid's cartesian
+    /// product), in a fixed order; just this one without a search.
+    pub fn candidates(&self) -> Vec<Protocol> {
+        let Some(search) = &self.search else {
+            return vec![self.without_search()];
+        };
+        let g = &search.grid;
+        let mut out = vec![self.without_search()];
+        if !g.c.is_empty() {
+            out = expand(out, &g.c, |p, &c| match &mut p.classifier {
+                ClassifierSpec::Svm { c: x, .. } | ClassifierSpec::Logistic { c: x, .. } => *x = c,
+                ClassifierSpec::RandomForest { .. } => {}
+            });
+        }
+        if !g.gamma.is_empty() {
+            out = expand(out, &g.gamma, |p, &v| {
+                if let ClassifierSpec::Svm { gamma, .. } = &mut p.classifier {
+                    *gamma = Some(v);
+                }
+            });
+        }
+        if !g.trees.is_empty() {
+            out = expand(out, &g.trees, |p, &v| {
+                if let ClassifierSpec::RandomForest { trees, .. } = &mut p.classifier {
+                    *trees = v;
+                }
+            });
+        }
+        if let (false, Some(step)) = (g.k.is_empty(), self.last_k_step()) {
+            out = expand(out, &g.k, |p, &v| match &mut p.selection[step] {
+                SelectionStep::Univariate { k, .. } | SelectionStep::Mrmr { k } => *k = v,
+                _ => {}
+            });
+        }
+        out
+    }
+
+    fn without_search(&self) -> Protocol {
+        Protocol {
+            search: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// False for NaN, unlike `!(x <= 0.0)`.
+fn is_positive(x: f64) -> bool {
+    x > 0.0
+}
+
+fn is_non_negative(x: f64) -> bool {
+    x >= 0.0
+}
+
+fn expand<T>(base: Vec<Protocol>, values: &[T], set: impl Fn(&mut Protocol, &T)) -> Vec<Protocol> {
+    let mut out = Vec::with_capacity(base.len() * values.len());
+    for p in &base {
+        for v in values {
+            let mut q = p.clone();
+            set(&mut q, v);
+            out.push(q);
+        }
+    }
+    out
+}
+
+impl ClassifierSpec {
+    fn validate(&self, setting: &str) -> Result<()> {
+        match self {
+            ClassifierSpec::Svm { c, gamma, .. } => {
+                if !is_positive(*c) {
+                    return Err(Error::setting(format!("{setting}.c"), "C must be > 0"));
+                }
+                if let Some(g) = gamma
+                    && !is_positive(*g)
+                {
+                    return Err(Error::setting(
+                        format!("{setting}.gamma"),
+                        "gamma must be > 0",
+                    ));
+                }
+            }
+            ClassifierSpec::Logistic { c, .. } => {
+                if !is_positive(*c) {
+                    return Err(Error::setting(format!("{setting}.c"), "C must be > 0"));
+                }
+            }
+            ClassifierSpec::RandomForest {
+                trees,
+                min_samples_leaf,
+                max_features,
+                ..
+            } => {
+                if *trees == 0 {
+                    return Err(Error::setting(
+                        format!("{setting}.trees"),
+                        "at least 1 tree",
+                    ));
+                }
+                if *min_samples_leaf == 0 {
+                    return Err(Error::setting(
+                        format!("{setting}.min_samples_leaf"),
+                        "must be at least 1",
+                    ));
+                }
+                if *max_features == Some(0) {
+                    return Err(Error::setting(
+                        format!("{setting}.max_features"),
+                        "must be at least 1",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A short human name for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            ClassifierSpec::Svm { kernel, c, gamma } => format!(
+                "SVM ({kernel:?} kernel, C={c}, gamma={})",
+                gamma.map_or("1/(p·var)".to_string(), |g| g.to_string())
+            ),
+            ClassifierSpec::Logistic { penalty, c } => {
+                format!("logistic regression ({penalty:?}, C={c})")
+            }
+            ClassifierSpec::RandomForest { trees, .. } => format!("random forest ({trees} trees)"),
+        }
+    }
+}
+
+/// Parses a protocol from YAML and validates it.
+pub fn from_yaml(text: &str) -> Result<Protocol> {
+    let p: Protocol =
+        serde_saphyr::from_str(text).map_err(|e| Error::setting("protocol", e.to_string()))?;
+    p.validate()?;
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_documented_yaml_and_expands_grid() {
+        let p = from_yaml(
+            "folds: 5\nrepeats: 2\nselection:\n  - near_constant: { min_variance: 1.0e-10 }\n  - univariate: { test: mann_whitney, k: 10 }\nclassifier:\n  kind: svm\n  kernel: rbf\n  c: 1.0\nsearch:\n  inner_folds: 3\n  grid: { c: [0.1, 1], k: [5, 10, 20] }\n",
+        )
+        .unwrap();
+        assert_eq!(p.candidates().len(), 6);
+        assert!(p.candidates().iter().all(|c| c.search.is_none()));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(from_yaml("classifier: { kind: svm, cost: 1 }\n").is_err());
+        assert!(from_yaml("classifier: { kind: svm }\nselect_on_whole_cohort: true\n").is_err());
+        assert!(
+            from_yaml("classifier: { kind: logistic }\nsearch: { grid: { gamma: [1] } }\n")
+                .is_err()
+        );
+    }
+}
