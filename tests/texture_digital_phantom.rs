@@ -1,0 +1,198 @@
+//! The six texture families with all six aggregations on the IBSI digital
+//! phantom, against every texture row of the IBSI 1 reference table.
+//!
+//! The digital phantom references are given to 3 significant digits with a
+//! tolerance of 0, so our value is rounded to 3 significant digits before
+//! the comparison |ours − ref| ≤ tolerance.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use radial::features::texture::compute_families;
+use radial::features::{FamilyInput, FeatureSet, compute_family};
+use radial::processing::{Aggregation, Discretised, ExtractionSettings, Family, RoiImage};
+
+const FAMILIES: [Family; 6] = [
+    Family::Glcm,
+    Family::Glrlm,
+    Family::Glszm,
+    Family::Gldzm,
+    Family::Ngtdm,
+    Family::Ngldm,
+];
+const PREFIXES: [&str; 6] = ["cm_", "rlm_", "szm_", "dzm_", "ngt_", "ngl_"];
+
+fn all_aggregations() -> Vec<Aggregation> {
+    vec![
+        Aggregation::TwoDAvg,
+        Aggregation::TwoDComb,
+        Aggregation::TwoHalfDAvg,
+        Aggregation::TwoHalfDComb,
+        Aggregation::ThreeDAvg,
+        Aggregation::ThreeDComb,
+    ]
+}
+
+fn phantom(data: &Path) -> (RoiImage, Discretised) {
+    let dir = data.join("ibsi/digital_phantom");
+    let (image, mask) =
+        radial::io::read_case(&dir.join("image.nii.gz"), &dir.join("mask.nii.gz"), 1)
+            .expect("digital phantom reads");
+    let levels = ndarray::Zip::from(&image.volume.data)
+        .and(&mask.data)
+        .map_collect(|&v, &m| if m { v.round() as u32 } else { 0 });
+    let spacing = image.volume.geometry.spacing;
+    let roi = RoiImage {
+        image: image.volume,
+        morph_mask: mask.data.clone(),
+        int_mask: mask.data,
+    };
+    let discretised = Discretised {
+        levels,
+        n_levels: 6,
+        spacing,
+    };
+    (roi, discretised)
+}
+
+/// (tag → (reference, tolerance)) for the texture rows of a reference table.
+fn references(path: &Path) -> BTreeMap<String, (f64, f64)> {
+    let text = std::fs::read_to_string(path).expect("reference table reads");
+    let mut out = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let fields = split_csv(line);
+        let tag = fields.last().expect("tag column").trim().to_string();
+        if !PREFIXES.iter().any(|p| tag.starts_with(p)) {
+            continue;
+        }
+        let (Ok(value), Ok(tol)) = (fields[4].parse::<f64>(), fields[5].parse::<f64>()) else {
+            continue;
+        };
+        out.insert(tag, (value, tol));
+    }
+    out
+}
+
+/// Splits one CSV line, honouring double quotes.
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+fn round_significant(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+fn compute_all(roi: &RoiImage, d: &Discretised, settings: &ExtractionSettings) -> FeatureSet {
+    let input = FamilyInput {
+        roi,
+        discretised: Some(d),
+        settings,
+    };
+    let mut out = FeatureSet::new();
+    compute_families(&FAMILIES, &input, &mut out).expect("texture features compute");
+    out
+}
+
+fn settings() -> ExtractionSettings {
+    let mut s = ExtractionSettings::default();
+    s.texture.aggregations = all_aggregations();
+    s
+}
+
+#[test]
+fn digital_phantom_texture_matches_ibsi_references() {
+    let Some(data) = common::data_dir("digital_phantom_texture_matches_ibsi_references") else {
+        return;
+    };
+    let (roi, d) = phantom(&data);
+    let features = compute_all(&roi, &d, &settings());
+    let refs = references(&data.join("ibsi/reference/ibsi_1_reference_values_digital_phantom.csv"));
+    assert!(refs.len() > 400, "expected the 408 texture rows, got {}", refs.len());
+
+    // Pass counts per family prefix and aggregation suffix.
+    let mut groups: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (tag, &(reference, tol)) in &refs {
+        let prefix = PREFIXES.iter().find(|p| tag.starts_with(*p)).unwrap();
+        let suffix = ["_2D_avg", "_2D_comb", "_2_5D_avg", "_2_5D_comb", "_3D_avg", "_3D_comb", "_2D", "_2_5D", "_3D"]
+            .iter()
+            .find(|s| tag.ends_with(*s))
+            .unwrap();
+        let group = groups.entry(format!("{prefix}*{suffix}")).or_default();
+        group.1 += 1;
+        let ours = features.get(tag);
+        let pass = ours.is_some_and(|v| (round_significant(v, 3) - reference).abs() <= tol + 1e-9 * reference.abs());
+        if pass {
+            group.0 += 1;
+        } else {
+            failures.push(format!("{tag}: ours {ours:?} vs ref {reference} (tol {tol})"));
+        }
+    }
+    for (g, (pass, total)) in &groups {
+        println!("{g:<16} {pass}/{total}");
+    }
+    let passed: usize = groups.values().map(|g| g.0).sum();
+    println!("total {passed}/{}", refs.len());
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} texture features fail", failures.len());
+}
+
+#[test]
+fn shared_passes_equal_the_single_family_entry_points() {
+    let Some(data) = common::data_dir("shared_passes_equal_the_single_family_entry_points") else {
+        return;
+    };
+    let (roi, d) = phantom(&data);
+    let s = settings();
+    let combined = compute_all(&roi, &d, &s);
+    let input = FamilyInput {
+        roi: &roi,
+        discretised: Some(&d),
+        settings: &s,
+    };
+    let mut separate = FeatureSet::new();
+    for f in FAMILIES {
+        compute_family(f, &input, &mut separate).expect("family computes");
+    }
+    assert_eq!(combined.len(), 6 * (25 + 16) + 3 * (16 + 16 + 5 + 17));
+    assert_eq!(
+        format!("{:?}", combined.values),
+        format!("{:?}", separate.values)
+    );
+}
+
+#[test]
+fn results_are_bit_identical_with_one_and_two_threads() {
+    let Some(data) = common::data_dir("results_are_bit_identical_with_one_and_two_threads") else {
+        return;
+    };
+    let (roi, d) = phantom(&data);
+    let s = settings();
+    let run = |n: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("thread pool")
+            .install(|| compute_all(&roi, &d, &s))
+    };
+    let (one, two) = (run(1), run(2));
+    let bits = |f: &FeatureSet| f.values.iter().map(|(n, v)| (n.clone(), v.to_bits())).collect::<Vec<_>>();
+    assert_eq!(bits(&one), bits(&two));
+}
