@@ -196,3 +196,49 @@ fn results_are_bit_identical_with_one_and_two_threads() {
     let bits = |f: &FeatureSet| f.values.iter().map(|(n, v)| (n.clone(), v.to_bits())).collect::<Vec<_>>();
     assert_eq!(bits(&one), bits(&two));
 }
+
+/// Timing on a synthetic 100×100×90 ROI with 50 grey levels, all six
+/// families, 3D aggregations, one thread and the default pool. Run with
+/// `cargo test --release --test texture_digital_phantom -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_six_families_3d_on_a_synthetic_roi() {
+    let shape = (90, 100, 100);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let levels = ndarray::Array3::from_shape_fn(shape, |(k, j, i)| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        // Smooth structure plus noise, so zones and runs have various sizes.
+        let smooth = (i / 6 + j / 8 + k / 5) as u64;
+        1 + ((smooth + state % 4) % 50) as u32
+    });
+    let mask = levels.map(|_| true);
+    let roi = RoiImage {
+        image: radial::image::Volume::new(
+            levels.map(|&l| l as f32),
+            radial::image::Geometry::new([1.0; 3], [0.0; 3]),
+        ),
+        morph_mask: mask.clone(),
+        int_mask: mask,
+    };
+    let d = Discretised {
+        levels,
+        n_levels: 50,
+        spacing: [1.0; 3],
+    };
+    let s = ExtractionSettings::default(); // 3D_avg + 3D_comb
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        let start = std::time::Instant::now();
+        let f = pool.install(|| compute_all(&roi, &d, &s));
+        println!(
+            "{threads} thread(s): {} features in {:.3} s",
+            f.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -122,7 +122,7 @@ pub fn aggregate(
 
 fn mean_over_matrices(
     matrices: &[CountMatrix],
-    features: impl Fn(&CountMatrix) -> Option<Vec<f64>> + Sync,
+    features: impl Fn(&CountMatrix) -> Option<Vec<f64>> + Sync + Send,
 ) -> Option<Vec<f64>> {
     let rows: Vec<Vec<f64>> = matrices.par_iter().filter_map(features).collect();
     mean_features(&rows)
