@@ -122,25 +122,43 @@ fn digital_phantom_texture_matches_ibsi_references() {
     let (roi, d) = phantom(&data);
     let features = compute_all(&roi, &d, &settings());
     let refs = references(&data.join("ibsi/reference/ibsi_1_reference_values_digital_phantom.csv"));
-    assert!(refs.len() > 400, "expected the 408 texture rows, got {}", refs.len());
+    assert!(
+        refs.len() > 400,
+        "expected the 408 texture rows, got {}",
+        refs.len()
+    );
 
     // Pass counts per family prefix and aggregation suffix.
     let mut groups: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
     for (tag, &(reference, tol)) in &refs {
         let prefix = PREFIXES.iter().find(|p| tag.starts_with(*p)).unwrap();
-        let suffix = ["_2D_avg", "_2D_comb", "_2_5D_avg", "_2_5D_comb", "_3D_avg", "_3D_comb", "_2D", "_2_5D", "_3D"]
-            .iter()
-            .find(|s| tag.ends_with(*s))
-            .unwrap();
+        let suffix = [
+            "_2D_avg",
+            "_2D_comb",
+            "_2_5D_avg",
+            "_2_5D_comb",
+            "_3D_avg",
+            "_3D_comb",
+            "_2D",
+            "_2_5D",
+            "_3D",
+        ]
+        .iter()
+        .find(|s| tag.ends_with(*s))
+        .unwrap();
         let group = groups.entry(format!("{prefix}*{suffix}")).or_default();
         group.1 += 1;
         let ours = features.get(tag);
-        let pass = ours.is_some_and(|v| (round_significant(v, 3) - reference).abs() <= tol + 1e-9 * reference.abs());
+        let pass = ours.is_some_and(|v| {
+            (round_significant(v, 3) - reference).abs() <= tol + 1e-9 * reference.abs()
+        });
         if pass {
             group.0 += 1;
         } else {
-            failures.push(format!("{tag}: ours {ours:?} vs ref {reference} (tol {tol})"));
+            failures.push(format!(
+                "{tag}: ours {ours:?} vs ref {reference} (tol {tol})"
+            ));
         }
     }
     for (g, (pass, total)) in &groups {
@@ -151,7 +169,11 @@ fn digital_phantom_texture_matches_ibsi_references() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} texture features fail", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} texture features fail",
+        failures.len()
+    );
 }
 
 #[test]
@@ -193,7 +215,12 @@ fn results_are_bit_identical_with_one_and_two_threads() {
             .install(|| compute_all(&roi, &d, &s))
     };
     let (one, two) = (run(1), run(2));
-    let bits = |f: &FeatureSet| f.values.iter().map(|(n, v)| (n.clone(), v.to_bits())).collect::<Vec<_>>();
+    let bits = |f: &FeatureSet| {
+        f.values
+            .iter()
+            .map(|(n, v)| (n.clone(), v.to_bits()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(bits(&one), bits(&two));
 }
 

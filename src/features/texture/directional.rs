@@ -102,12 +102,15 @@ pub fn aggregate(
         done.push(a);
         let values = match a {
             Aggregation::TwoDAvg => {
-                let rows: Vec<Vec<f64>> =
-                    slices.iter().flat_map(|s| s.avg_rows.iter().cloned()).collect();
+                let rows: Vec<Vec<f64>> = slices
+                    .iter()
+                    .flat_map(|s| s.avg_rows.iter().cloned())
+                    .collect();
                 mean_features(&rows)
             }
             Aggregation::TwoDComb => {
-                let rows: Vec<Vec<f64>> = slices.iter().filter_map(|s| s.comb_row.clone()).collect();
+                let rows: Vec<Vec<f64>> =
+                    slices.iter().filter_map(|s| s.comb_row.clone()).collect();
                 mean_features(&rows)
             }
             Aggregation::TwoHalfDAvg => mean_over_matrices(&in_plane, features),

@@ -115,7 +115,9 @@ impl LevelGrid {
 
     /// Linear indices of all ROI voxels, in raster order.
     pub fn voxels(&self) -> Vec<usize> {
-        (0..self.shape[0]).flat_map(|k| self.slice_voxels(k)).collect()
+        (0..self.shape[0])
+            .flat_map(|k| self.slice_voxels(k))
+            .collect()
     }
 
     /// Code at `idx + offset` (the padding guarantees it is in bounds for

@@ -106,8 +106,12 @@ mod tests {
 
     #[test]
     fn mean_skips_undefined_values() {
-        let m = mean_features(&[vec![1.0, f64::NAN], vec![3.0, f64::NAN], vec![f64::NAN, 2.0]])
-            .unwrap();
+        let m = mean_features(&[
+            vec![1.0, f64::NAN],
+            vec![3.0, f64::NAN],
+            vec![f64::NAN, 2.0],
+        ])
+        .unwrap();
         assert_eq!(m[0], 2.0);
         assert_eq!(m[1], 2.0);
         assert!(mean_features(&[]).is_none());

@@ -27,10 +27,10 @@ pub mod ngldm;
 pub mod ngtdm;
 pub mod zones;
 
+use crate::Error;
 use crate::Result;
 use crate::features::{FamilyInput, FeatureSet};
 use crate::processing::{Aggregation, Family, TextureSettings};
-use crate::Error;
 use grid::LevelGrid;
 
 /// The inputs of a texture family, prepared once.

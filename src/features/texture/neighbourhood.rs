@@ -139,20 +139,38 @@ impl Pass {
         }
     }
 
-    fn slice(&self, grid: &LevelGrid, voxels: &[usize], need_2d: bool, need_3d: bool) -> SliceResult {
+    fn slice(
+        &self,
+        grid: &LevelGrid,
+        voxels: &[usize],
+        need_2d: bool,
+        need_3d: bool,
+    ) -> SliceResult {
         let levels = grid.n_present();
         let mut tone_2d = ToneCounts::zeros(levels);
         let mut tone_3d = ToneCounts::zeros(levels);
         let mut keys_2d = Vec::with_capacity(if need_2d { voxels.len() } else { 0 });
         let mut keys_3d = Vec::with_capacity(if need_3d { voxels.len() } else { 0 });
-        let n_offsets = if need_3d { self.offsets.len() } else { self.n_in_plane };
+        let n_offsets = if need_3d {
+            self.offsets.len()
+        } else {
+            self.n_in_plane
+        };
         for &idx in voxels {
             let code = grid.codes[idx];
             let value = self.values[code as usize];
             let (mut sum, mut count, mut dependent) = (0.0, 0u32, 1u32);
             for (o, &off) in self.offsets[..n_offsets].iter().enumerate() {
                 if o == self.n_in_plane && need_2d {
-                    record(&mut tone_2d, &mut keys_2d, code, value, sum, count, dependent);
+                    record(
+                        &mut tone_2d,
+                        &mut keys_2d,
+                        code,
+                        value,
+                        sum,
+                        count,
+                        dependent,
+                    );
                 }
                 let nb = grid.at(idx, off);
                 if nb == OUTSIDE {
@@ -166,9 +184,25 @@ impl Pass {
                 }
             }
             if need_3d {
-                record(&mut tone_3d, &mut keys_3d, code, value, sum, count, dependent);
+                record(
+                    &mut tone_3d,
+                    &mut keys_3d,
+                    code,
+                    value,
+                    sum,
+                    count,
+                    dependent,
+                );
             } else if need_2d {
-                record(&mut tone_2d, &mut keys_2d, code, value, sum, count, dependent);
+                record(
+                    &mut tone_2d,
+                    &mut keys_2d,
+                    code,
+                    value,
+                    sum,
+                    count,
+                    dependent,
+                );
             }
         }
         let n = voxels.len() as u64;
@@ -228,10 +262,20 @@ mod tests {
         // 3D adds the 1 above every voxel of slice 0.
         let t3 = r0.tone_3d.unwrap();
         let expected = [1.0, 1.0 / 3.0, 5.0 / 3.0];
-        assert!(t3.s.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12));
+        assert!(
+            t3.s.iter()
+                .zip(expected)
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+        );
         // Dependence (α = 0): in 2D all 1; in 3D the two 1s are dependent.
-        assert_eq!(r0.dependence_2d.unwrap().entries, vec![(0, 1, 1), (1, 1, 1), (2, 1, 1)]);
-        assert_eq!(r0.dependence_3d.unwrap().entries, vec![(0, 2, 1), (1, 1, 1), (2, 1, 1)]);
+        assert_eq!(
+            r0.dependence_2d.unwrap().entries,
+            vec![(0, 1, 1), (1, 1, 1), (2, 1, 1)]
+        );
+        assert_eq!(
+            r0.dependence_3d.unwrap().entries,
+            vec![(0, 2, 1), (1, 1, 1), (2, 1, 1)]
+        );
         // The lone voxel of slice 1 has no in-plane neighbour: no NGTDM count.
         let r1 = pass.slice(&grid, &grid.slice_voxels(1), true, false);
         assert_eq!(r1.tone_2d.unwrap().n, vec![0, 0, 0]);

@@ -45,8 +45,14 @@ pub(crate) fn push(
                     .collect();
                 mean_features(&rows)
             }
-            Dimension::TwoHalfD => tables.tone_merged.as_ref().and_then(|t| features(t, values)),
-            Dimension::ThreeD => tables.tone_volume.as_ref().and_then(|t| features(t, values)),
+            Dimension::TwoHalfD => tables
+                .tone_merged
+                .as_ref()
+                .and_then(|t| features(t, values)),
+            Dimension::ThreeD => tables
+                .tone_volume
+                .as_ref()
+                .and_then(|t| features(t, values)),
         };
         push_features(out, &NAMES, d.tag_suffix(), f.as_deref());
     }
@@ -90,7 +96,11 @@ pub fn features(t: &ToneCounts, values: &[f64]) -> Option<Vec<f64>> {
     } else {
         0.0
     };
-    let strength = if s_total == 0.0 { 0.0 } else { strength / s_total };
+    let strength = if s_total == 0.0 {
+        0.0
+    } else {
+        strength / s_total
+    };
     Some(vec![
         coarseness,
         contrast,
@@ -113,7 +123,7 @@ mod tests {
             n: vec![0, 2, 1, 1],
         };
         let f = features(&t, &[1.0, 2.0, 3.0, 4.0]).unwrap();
-        let p = [0.5, 0.25, 0.25];
+        let p: [f64; 3] = [0.5, 0.25, 0.25];
         let ps = 0.5 * 1.0 + 0.25 * 0.625 + 0.25 * 1.875;
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert!(close(f[0], 1.0 / ps));

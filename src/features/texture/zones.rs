@@ -241,9 +241,21 @@ mod tests {
         assert_eq!(
             zones,
             vec![
-                Zone { level: level(1.0), size: 4, distance: 1 },
-                Zone { level: level(2.0), size: 18, distance: 1 },
-                Zone { level: level(3.0), size: 3, distance: 1 },
+                Zone {
+                    level: level(1.0),
+                    size: 4,
+                    distance: 1
+                },
+                Zone {
+                    level: level(2.0),
+                    size: 18,
+                    distance: 1
+                },
+                Zone {
+                    level: level(3.0),
+                    size: 3,
+                    distance: 1
+                },
             ]
         );
         // The centre of the 5×5 square is 3 steps from outside.
