@@ -8,7 +8,7 @@
 use super::directional::{DirectionalMatrix, aggregate};
 use super::directions::scaled;
 use super::grid::{LevelGrid, OUTSIDE};
-use super::matrix::{CountMatrix, key};
+use super::matrix::{CountMatrix, Tally};
 use super::{TextureContext, push_features};
 use crate::Result;
 use crate::features::{FamilyInput, FeatureSet};
@@ -65,15 +65,16 @@ pub struct Glcm {
 impl DirectionalMatrix for Glcm {
     fn build(&self, grid: &LevelGrid, voxels: &[usize], d: usize) -> CountMatrix {
         let offset = grid.offset(scaled(d, self.distance));
-        let mut keys: Vec<u64> = Vec::with_capacity(voxels.len());
+        let levels = grid.n_present();
+        let mut tally = Tally::new(levels, levels - 1, voxels.len());
         for &idx in voxels {
             let a = grid.codes[idx];
             let b = grid.at(idx, offset);
             if b != OUTSIDE {
-                keys.push(key(a.min(b), a.max(b)));
+                tally.add(a.min(b), a.max(b));
             }
         }
-        CountMatrix::from_keys(&mut keys, voxels.len() as u64)
+        tally.finish(voxels.len() as u64)
     }
 
     fn features(&self, grid: &LevelGrid, m: &CountMatrix) -> Vec<f64> {

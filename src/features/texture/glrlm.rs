@@ -5,7 +5,7 @@ use super::directional::{DirectionalMatrix, aggregate};
 use super::directions::DIRECTIONS;
 use super::grid::LevelGrid;
 use super::level_count;
-use super::matrix::{CountMatrix, key};
+use super::matrix::{CountMatrix, Tally};
 use super::{TextureContext, push_features};
 use crate::Result;
 use crate::features::{FamilyInput, FeatureSet};
@@ -49,7 +49,8 @@ pub struct Glrlm;
 impl DirectionalMatrix for Glrlm {
     fn build(&self, grid: &LevelGrid, voxels: &[usize], d: usize) -> CountMatrix {
         let step = grid.offset(DIRECTIONS[d]);
-        let mut keys: Vec<u64> = Vec::new();
+        let longest = grid.shape.iter().copied().max().unwrap_or(1);
+        let mut tally = Tally::new(grid.n_present(), longest, voxels.len());
         for &idx in voxels {
             let level = grid.codes[idx];
             if grid.at(idx, -step) == level {
@@ -61,9 +62,9 @@ impl DirectionalMatrix for Glrlm {
                 length += 1;
                 next += step;
             }
-            keys.push(key(level, length));
+            tally.add(level, length);
         }
-        CountMatrix::from_keys(&mut keys, voxels.len() as u64)
+        tally.finish(voxels.len() as u64)
     }
 
     fn features(&self, grid: &LevelGrid, m: &CountMatrix) -> Vec<f64> {

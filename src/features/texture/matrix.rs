@@ -67,6 +67,65 @@ impl CountMatrix {
     }
 }
 
+/// Tables of at most this many cells (or as many as the observations) are
+/// counted densely; larger ones sort their keys.
+const DENSE_LIMIT: usize = 1 << 16;
+
+/// Accumulates (row, column) observations into a [`CountMatrix`]: in a dense
+/// table when rows × columns is small (the usual case: tens of grey levels),
+/// otherwise as keys sorted at the end (1000 bins never allocate Ng² cells).
+pub struct Tally {
+    dense: Vec<u64>,
+    /// Columns of the dense table; 0 when counting keys.
+    cols: usize,
+    keys: Vec<u64>,
+}
+
+impl Tally {
+    /// A tally for rows `0..rows`, columns `0..=max_col`, expecting about
+    /// `expected` observations.
+    pub fn new(rows: usize, max_col: usize, expected: usize) -> Tally {
+        let cells = rows.saturating_mul(max_col + 1);
+        if cells <= DENSE_LIMIT.max(expected) {
+            Tally {
+                dense: vec![0; cells],
+                cols: max_col + 1,
+                keys: Vec::new(),
+            }
+        } else {
+            Tally {
+                dense: Vec::new(),
+                cols: 0,
+                keys: Vec::with_capacity(expected),
+            }
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, row: u32, col: u32) {
+        if self.cols > 0 {
+            self.dense[row as usize * self.cols + col as usize] += 1;
+        } else {
+            self.keys.push(key(row, col));
+        }
+    }
+
+    pub fn finish(mut self, n_voxels: u64) -> CountMatrix {
+        if self.cols == 0 {
+            return CountMatrix::from_keys(&mut self.keys, n_voxels);
+        }
+        let cols = self.cols;
+        let entries = self
+            .dense
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(i, &n)| ((i / cols) as u32, (i % cols) as u32, n))
+            .collect();
+        CountMatrix { entries, n_voxels }
+    }
+}
+
 /// Arithmetic mean of feature vectors, feature by feature, skipping values
 /// that are not finite (a feature undefined for one slice or direction, e.g.
 /// a correlation with a single grey level, does not poison the average);
@@ -102,6 +161,21 @@ mod tests {
         assert_eq!(s.entries, vec![(0, 1, 1), (0, 3, 1), (1, 2, 3), (2, 0, 1)]);
         assert_eq!(s.n_voxels, 6);
         assert_eq!(s.total(), 6);
+    }
+
+    #[test]
+    fn dense_and_sparse_tallies_agree() {
+        let obs = [(2u32, 5u32), (0, 1), (2, 5), (1, 0), (0, 1), (2, 0)];
+        let mut dense = Tally::new(3, 5, 0);
+        let mut sparse = Tally::new(1 << 20, 1 << 10, 0);
+        assert!(dense.cols > 0 && sparse.cols == 0);
+        for (r, c) in obs {
+            dense.add(r, c);
+            sparse.add(r, c);
+        }
+        let (d, s) = (dense.finish(6), sparse.finish(6));
+        assert_eq!(d, s);
+        assert_eq!(d.entries, vec![(0, 1, 2), (1, 0, 1), (2, 0, 1), (2, 5, 2)]);
     }
 
     #[test]

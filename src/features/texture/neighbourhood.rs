@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::grid::{LevelGrid, OUTSIDE};
 use super::level_count::LevelCountMatrices;
-use super::matrix::{CountMatrix, key};
+use super::matrix::{CountMatrix, Tally};
 use super::{Dimension, TextureContext};
 
 /// NGTDM of one slice or volume: per dense level, the summed grey tone
@@ -149,8 +149,10 @@ impl Pass {
         let levels = grid.n_present();
         let mut tone_2d = ToneCounts::zeros(levels);
         let mut tone_3d = ToneCounts::zeros(levels);
-        let mut keys_2d = Vec::with_capacity(if need_2d { voxels.len() } else { 0 });
-        let mut keys_3d = Vec::with_capacity(if need_3d { voxels.len() } else { 0 });
+        let max_dependence = self.offsets.len() + 1;
+        let rows = |needed: bool| if needed { levels } else { 0 };
+        let mut dep_2d = Tally::new(rows(need_2d), max_dependence, voxels.len());
+        let mut dep_3d = Tally::new(rows(need_3d), max_dependence, voxels.len());
         let n_offsets = if need_3d {
             self.offsets.len()
         } else {
@@ -164,7 +166,7 @@ impl Pass {
                 if o == self.n_in_plane && need_2d {
                     record(
                         &mut tone_2d,
-                        &mut keys_2d,
+                        &mut dep_2d,
                         code,
                         value,
                         sum,
@@ -186,7 +188,7 @@ impl Pass {
             if need_3d {
                 record(
                     &mut tone_3d,
-                    &mut keys_3d,
+                    &mut dep_3d,
                     code,
                     value,
                     sum,
@@ -196,7 +198,7 @@ impl Pass {
             } else if need_2d {
                 record(
                     &mut tone_2d,
-                    &mut keys_2d,
+                    &mut dep_2d,
                     code,
                     value,
                     sum,
@@ -208,17 +210,17 @@ impl Pass {
         let n = voxels.len() as u64;
         SliceResult {
             tone_2d: need_2d.then_some(tone_2d),
-            dependence_2d: need_2d.then(|| CountMatrix::from_keys(&mut keys_2d, n)),
+            dependence_2d: need_2d.then(|| dep_2d.finish(n)),
             tone_3d: need_3d.then_some(tone_3d),
-            dependence_3d: need_3d.then(|| CountMatrix::from_keys(&mut keys_3d, n)),
+            dependence_3d: need_3d.then(|| dep_3d.finish(n)),
         }
     }
 }
 
-/// Adds one voxel's neighbourhood to an NGTDM and an NGLDM key list.
+/// Adds one voxel's neighbourhood to an NGTDM and an NGLDM.
 fn record(
     tone: &mut ToneCounts,
-    keys: &mut Vec<u64>,
+    dependence: &mut Tally,
     code: u32,
     value: f64,
     sum: f64,
@@ -229,7 +231,7 @@ fn record(
         tone.s[code as usize] += (value - sum / count as f64).abs();
         tone.n[code as usize] += 1;
     }
-    keys.push(key(code, dependent));
+    dependence.add(code, dependent);
 }
 
 #[cfg(test)]
