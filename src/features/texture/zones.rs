@@ -153,7 +153,7 @@ pub fn find_zones(
             min_dist = min_dist.min(distance[p].max(1));
             for &off in &all {
                 let q = (p as isize + off) as usize;
-                if !visited[q] && grid.codes[base + q] == level {
+                if grid.codes[base + q] == level && !visited[q] {
                     visited[q] = true;
                     stack.push(q);
                 }
