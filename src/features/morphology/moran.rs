@@ -85,8 +85,9 @@ pub fn moran_geary(image: &Array3<f32>, mask: &Array3<bool>, spacing: [f64; 3]) 
                 }
             }
         });
-    fft3(&mut signals, len);
-    fft3(&mut squares, len);
+    fft3(&mut signals, len, n);
+    // The kernel fills the whole padded grid.
+    fft3(&mut squares, len, len);
     let at = |x: usize, y: usize, z: usize| (z * ly + y) * lx + x;
     // Per-slab partial sums, added in slab order (deterministic).
     let partials: Vec<[f64; 3]> = (0..lz)
@@ -147,10 +148,12 @@ fn next_fast_length(n: usize) -> usize {
 const BLOCK: usize = 32;
 
 /// In-place forward 3D FFT of `data` in layout [z][y][x] with lengths
-/// (lx, ly, lz). Strided lines are gathered in blocks of contiguous
+/// (lx, ly, lz), whose non-zero values all lie in the corner
+/// `[0, nx) × [0, ny) × [0, nz)`: x lines outside it and y lines of slabs
+/// beyond nz are zero and stay zero, so they are skipped. Strided lines are gathered in blocks of contiguous
 /// neighbours, transformed, and scattered back. Each 1D line is transformed
 /// independently, so the result does not depend on the thread count.
-fn fft3(data: &mut [Complex64], [lx, ly, lz]: [usize; 3]) {
+fn fft3(data: &mut [Complex64], [lx, ly, lz]: [usize; 3], [_, ny, nz]: [usize; 3]) {
     let mut planner = FftPlanner::<f64>::new();
     let (fx, fy, fz) = (
         planner.plan_fft_forward(lx),
@@ -160,11 +163,11 @@ fn fft3(data: &mut [Complex64], [lx, ly, lz]: [usize; 3]) {
     let scratch_for =
         |fft: &Arc<dyn Fft<f64>>| vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
     // x lines are contiguous.
-    data.par_chunks_mut(lx * 64).for_each(|chunk| {
-        fx.process_with_scratch(chunk, &mut scratch_for(&fx));
+    data.par_chunks_mut(lx * ly).take(nz).for_each(|slab| {
+        fx.process_with_scratch(&mut slab[..lx * ny], &mut scratch_for(&fx));
     });
     // y lines: within each z slab, blocks of neighbouring x.
-    data.par_chunks_mut(lx * ly).for_each(|slab| {
+    data.par_chunks_mut(lx * ly).take(nz).for_each(|slab| {
         let mut lines = vec![Complex64::new(0.0, 0.0); BLOCK * ly];
         let mut scratch = scratch_for(&fy);
         for x0 in (0..lx).step_by(BLOCK) {
