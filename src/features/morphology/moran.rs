@@ -85,19 +85,20 @@ pub fn moran_geary(image: &Array3<f32>, mask: &Array3<bool>, spacing: [f64; 3]) 
                 }
             }
         });
-    let signals = fft3(signals, len);
-    let squares = fft3(squares, len);
-    // After fft3 the layout is [x][y][z].
-    let at = |x: usize, y: usize, z: usize| (x * ly + y) * lz + z;
-    let (s_mm, s_cc, s_c2m) = (0..lx)
+    fft3(&mut signals, len, n);
+    // The kernel fills the whole padded grid.
+    fft3(&mut squares, len, len);
+    let at = |x: usize, y: usize, z: usize| (z * ly + y) * lx + x;
+    // Per-slab partial sums, added in slab order (deterministic).
+    let partials: Vec<[f64; 3]> = (0..lz)
         .into_par_iter()
-        .map(|x| {
+        .map(|z| {
             let mut acc = [0.0; 3];
-            let nx = (lx - x) % lx;
+            let nz = (lz - z) % lz;
             for y in 0..ly {
                 let ny = (ly - y) % ly;
-                for z in 0..lz {
-                    let nz = (lz - z) % lz;
+                for x in 0..lx {
+                    let nx = (lx - x) % lx;
                     let (f, g) = (signals[at(x, y, z)], signals[at(nx, ny, nz)].conj());
                     let m_hat = (f + g) * 0.5;
                     let c_hat = (f - g) * Complex64::new(0.0, -0.5);
@@ -111,11 +112,10 @@ pub fn moran_geary(image: &Array3<f32>, mask: &Array3<bool>, spacing: [f64; 3]) 
             }
             acc
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold((0.0, 0.0, 0.0), |(a, b, c), p| {
-            (a + p[0], b + p[1], c + p[2])
-        });
+        .collect();
+    let (s_mm, s_cc, s_c2m) = partials.iter().fold((0.0, 0.0, 0.0), |(a, b, c), p| {
+        (a + p[0], b + p[1], c + p[2])
+    });
     let l = total as f64;
     let (weights, moran_num, cross) = (s_mm / l, s_cc / l, s_c2m / l);
     if count < 2 || sum_c2 <= 0.0 || weights <= 0.0 {
@@ -143,42 +143,76 @@ fn next_fast_length(n: usize) -> usize {
         .expect("a 5-smooth number exists")
 }
 
-/// Forward 3D FFT of `data` in layout [z][y][x] with lengths (lx, ly, lz);
-/// returns the transform in layout [x][y][z]. Each 1D line is transformed
+/// Lines gathered per block in the strided passes: enough contiguous
+/// elements per read to use whole cache lines.
+const BLOCK: usize = 32;
+
+/// In-place forward 3D FFT of `data` in layout [z][y][x] with lengths
+/// (lx, ly, lz), whose non-zero values all lie in the corner
+/// `[0, nx) × [0, ny) × [0, nz)`: x lines outside it and y lines of slabs
+/// beyond nz are zero and stay zero, so they are skipped. Strided lines are gathered in blocks of contiguous
+/// neighbours, transformed, and scattered back. Each 1D line is transformed
 /// independently, so the result does not depend on the thread count.
-fn fft3(mut data: Vec<Complex64>, [lx, ly, lz]: [usize; 3]) -> Vec<Complex64> {
+fn fft3(data: &mut [Complex64], [lx, ly, lz]: [usize; 3], [_, ny, nz]: [usize; 3]) {
     let mut planner = FftPlanner::<f64>::new();
-    let transform = |buf: &mut Vec<Complex64>, fft: Arc<dyn Fft<f64>>| {
-        let n = fft.len();
-        buf.par_chunks_mut(n * 64).for_each(|chunk| {
-            let mut scratch = vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
-            fft.process_with_scratch(chunk, &mut scratch);
-        });
-    };
+    let (fx, fy, fz) = (
+        planner.plan_fft_forward(lx),
+        planner.plan_fft_forward(ly),
+        planner.plan_fft_forward(lz),
+    );
+    let scratch_for =
+        |fft: &Arc<dyn Fft<f64>>| vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
     // x lines are contiguous.
-    transform(&mut data, planner.plan_fft_forward(lx));
-    // [z][y][x] -> [z][x][y]
-    let mut t = vec![Complex64::new(0.0, 0.0); data.len()];
-    t.par_chunks_mut(lx * ly).enumerate().for_each(|(z, slab)| {
-        for x in 0..lx {
+    data.par_chunks_mut(lx * ly).take(nz).for_each(|slab| {
+        fx.process_with_scratch(&mut slab[..lx * ny], &mut scratch_for(&fx));
+    });
+    // y lines: within each z slab, blocks of neighbouring x.
+    data.par_chunks_mut(lx * ly).take(nz).for_each(|slab| {
+        let mut lines = vec![Complex64::new(0.0, 0.0); BLOCK * ly];
+        let mut scratch = scratch_for(&fy);
+        for x0 in (0..lx).step_by(BLOCK) {
+            let b = BLOCK.min(lx - x0);
             for y in 0..ly {
-                slab[x * ly + y] = data[(z * ly + y) * lx + x];
+                for k in 0..b {
+                    lines[k * ly + y] = slab[y * lx + x0 + k];
+                }
+            }
+            fy.process_with_scratch(&mut lines[..b * ly], &mut scratch);
+            for y in 0..ly {
+                for k in 0..b {
+                    slab[y * lx + x0 + k] = lines[k * ly + y];
+                }
             }
         }
     });
-    transform(&mut t, planner.plan_fft_forward(ly));
-    // [z][x][y] -> [x][y][z]
-    data.par_chunks_mut(ly * lz)
-        .enumerate()
-        .for_each(|(x, block)| {
-            for y in 0..ly {
-                for z in 0..lz {
-                    block[y * lz + z] = t[(z * lx + x) * ly + y];
+    // z lines: blocks of neighbouring (y, x) positions across all slabs.
+    let plane = lx * ly;
+    let shared: &[Complex64] = data;
+    let blocks: Vec<Vec<Complex64>> = (0..plane)
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|p0| {
+            let b = BLOCK.min(plane - p0);
+            let mut lines = vec![Complex64::new(0.0, 0.0); b * lz];
+            for z in 0..lz {
+                for k in 0..b {
+                    lines[k * lz + z] = shared[z * plane + p0 + k];
                 }
             }
-        });
-    transform(&mut data, planner.plan_fft_forward(lz));
-    data
+            fz.process_with_scratch(&mut lines, &mut scratch_for(&fz));
+            lines
+        })
+        .collect();
+    for (n, lines) in blocks.iter().enumerate() {
+        let p0 = n * BLOCK;
+        let b = lines.len() / lz;
+        for z in 0..lz {
+            for k in 0..b {
+                data[z * plane + p0 + k] = lines[k * lz + z];
+            }
+        }
+    }
 }
 
 #[cfg(test)]
