@@ -51,6 +51,9 @@ fn second_run_is_fully_cached_and_reads_no_image() {
             .all(|t| t.status == radial::pipeline::TaskStatus::Cached)
     );
     assert_eq!(c.runs.load(Ordering::SeqCst), before);
+    // Every image was only stat()ed (chmod does not stop root, so also count).
+    assert_eq!(first.files_hashed, 8);
+    assert_eq!(second.files_hashed, 0);
     let lock1 = std::fs::read_to_string(dir.path().join("test.lock")).unwrap();
     assert!(lock1.contains("\"disc\"") && !lock1.contains(&second.run_id));
 }

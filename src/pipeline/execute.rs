@@ -86,6 +86,9 @@ pub struct RunOutcome {
     pub outputs: Vec<Vec<PathBuf>>,
     /// Input file hashes per case (image, mask), when a stage reads them.
     pub input_hashes: Vec<Option<(String, String)>>,
+    /// Input files whose content had to be read to hash them (0 when every
+    /// file's stamp was unchanged).
+    pub files_hashed: usize,
     pub record_path: PathBuf,
 }
 
@@ -467,6 +470,7 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         tasks: by_stage.into_iter().flatten().collect(),
         outputs,
         input_hashes,
+        files_hashed: hashes.reads.load(Ordering::Relaxed),
         record_path: store.runs_dir(),
     };
     let mut outcome = outcome;

@@ -46,7 +46,9 @@ impl fmt::Display for Origin {
 /// An error located in a pipeline file or an override.
 pub fn located(origin: &Origin, message: impl fmt::Display) -> Error {
     match origin {
-        Origin::File { path, .. } => Error::format(path.clone(), format!("{origin}: {message}")),
+        // The "path" of the error is `file:line:column`, the way editors and
+        // compilers print a location.
+        Origin::File { .. } => Error::format(origin.to_string(), message.to_string()),
         Origin::Override(_) => Error::setting(origin.to_string(), message.to_string()),
     }
 }
@@ -177,9 +179,18 @@ fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T
     })
 }
 
-/// saphyr's messages may carry a rendered snippet; the first line is the message.
+/// saphyr's messages may carry a rendered snippet and repeat the location
+/// (`error: line 6 column 13: ...`); keep the message itself.
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+    let line = s.lines().next().unwrap_or("");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((position, message)) if position.contains(" column ") => message.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 fn param_list(path: &Path, map: ParamMap) -> Vec<Param> {
