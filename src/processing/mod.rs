@@ -271,3 +271,134 @@ pub fn discretise(
         spacing: roi.image.geometry.spacing,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Geometry;
+
+    /// A 20 x 18 x 12 image (intensity = 10·k + j + i) with a small block ROI.
+    fn case() -> (Volume<f32>, Volume<bool>) {
+        let g = Geometry::new([1.0, 1.0, 1.5], [-3.0, 4.0, 10.0]);
+        let img = Volume::new(
+            Array3::from_shape_fn((12, 18, 20), |(k, j, i)| (10 * k + j + i) as f32),
+            g,
+        );
+        let mask = Volume::new(
+            Array3::from_shape_fn((12, 18, 20), |(k, j, i)| {
+                (5..9).contains(&i) && (6..10).contains(&j) && (4..7).contains(&k)
+            }),
+            g,
+        );
+        (img, mask)
+    }
+
+    #[test]
+    fn no_interpolation_crops_with_margin_and_keeps_positions() {
+        let (img, mask) = case();
+        let mut d = FeatureSet::new();
+        let roi = resample(&img, &mask, None, &mut d).unwrap();
+        // Margin: ceil(6.2/1)+1 = 8 in x, y (clipped to the image), ceil(6.2/1.5)+1 = 6 in z:
+        // x 0..17, y 0..18, z 0..12.
+        assert_eq!(roi.image.dims(), [17, 18, 12]);
+        let origin = img.geometry.index_to_physical([0.0, 0.0, 0.0]);
+        assert_eq!(roi.image.geometry.origin, origin);
+        assert_eq!(roi.morph_mask.iter().filter(|&&m| m).count(), 48);
+        assert_eq!(d.get("img_dim_x_interp_img"), Some(20.0));
+        assert_eq!(d.get("int_mask_bb_dim_z_interp_roi"), Some(3.0));
+        assert_eq!(d.get("mean_int_init_img"), d.get("mean_int_interp_img"));
+    }
+
+    #[test]
+    fn cropped_interpolation_equals_the_whole_image_interpolation() {
+        let (img, mask) = case();
+        for interp in [Interpolator::Nearest, Interpolator::Linear, Interpolator::Cubic] {
+            let settings = InterpolationSettings {
+                spacing: [0.7, 0.8, 0.9],
+                in_plane_only: false,
+                image: interp,
+                mask: Interpolator::Linear,
+                partial_volume_threshold: 0.5,
+                round_intensities: false,
+            };
+            let mut d = FeatureSet::new();
+            let roi = resample(&img, &mask, Some(&settings), &mut d).unwrap();
+            let map = GridMap::new(&img.geometry, img.dims(), settings.spacing, false);
+            let whole = resample_full(&img, &map, interp);
+            let offset = map.geometry.physical_to_index(roi.image.geometry.origin);
+            let off = offset.map(|v| v.round() as usize);
+            for a in 0..3 {
+                assert!((offset[a] - off[a] as f64).abs() < 1e-9);
+            }
+            for ((k, j, i), &v) in roi.image.data.indexed_iter() {
+                let w = whole[[k + off[2], j + off[1], i + off[0]]] as f32;
+                assert!((v - w).abs() < 1e-4, "{interp:?}: {v} vs {w}");
+            }
+            // The ROI is inside the crop with the margin on every side.
+            let b = crop::bounding_box(&roi.morph_mask).unwrap();
+            let m = margin_voxels(settings.spacing);
+            let dims = roi.image.dims();
+            for a in 0..3 {
+                // Margin kept unless the crop reaches the edge of the new grid.
+                assert!(b[a].0 >= m[a] || off[a] == 0);
+                assert!(dims[a] - b[a].1 >= m[a] || off[a] + dims[a] == map.dims()[a]);
+            }
+            assert_eq!(d.get("img_dim_x_interp_img"), Some(map.dims()[0] as f64));
+            assert_eq!(d.get("vox_dim_z_interp_img"), Some(0.9));
+        }
+    }
+
+    #[test]
+    fn in_plane_interpolation_keeps_the_slices() {
+        let (img, mask) = case();
+        let settings = InterpolationSettings {
+            spacing: [2.0, 2.0, 0.0],
+            in_plane_only: true,
+            image: Interpolator::Linear,
+            mask: Interpolator::Linear,
+            partial_volume_threshold: 0.5,
+            round_intensities: true,
+        };
+        let mut d = FeatureSet::new();
+        let roi = resample(&img, &mask, Some(&settings), &mut d).unwrap();
+        assert_eq!(roi.image.geometry.spacing, [2.0, 2.0, 1.5]);
+        assert_eq!(d.get("img_dim_z_interp_img"), Some(12.0));
+        assert_eq!(d.get("img_dim_x_interp_img"), Some(10.0));
+        assert!(roi.image.data.iter().all(|v| v.fract() == 0.0));
+        assert_eq!(d.get("int_mask_bb_dim_z_interp_roi"), Some(3.0));
+    }
+
+    #[test]
+    fn resegment_and_discretise_follow_the_settings() {
+        let (img, mask) = case();
+        let mut d = FeatureSet::new();
+        let roi = resample(&img, &mask, None, &mut d).unwrap();
+        let reseg = ResegmentationSettings {
+            range: Some([Some(60.0), None]),
+            outlier_sigma: None,
+        };
+        let roi = resegment(roi, &reseg, &mut d).unwrap();
+        // k = 4 gives 40 + j + i in 51..=57: below 60, dropped; k = 5, 6 kept.
+        assert_eq!(d.get("int_mask_vox_count_reseg_roi"), Some(32.0));
+        assert_eq!(d.get("morph_mask_vox_count_reseg_roi"), Some(48.0));
+        assert_eq!(d.get("int_mask_dim_x_reseg_roi"), Some(20.0));
+        let disc = discretise(
+            &roi,
+            &DiscretisationSettings::FixedBinSize {
+                bin_width: 5.0,
+                min: None,
+            },
+            &reseg,
+        )
+        .unwrap();
+        // Intensities 61..=77 from 60 in bins of 5: levels 1..=4.
+        assert_eq!(disc.n_levels, 4);
+        assert_eq!(disc.levels.iter().filter(|&&l| l > 0).count(), 32);
+        let empty = ResegmentationSettings {
+            range: Some([Some(1000.0), None]),
+            outlier_sigma: None,
+        };
+        let e = resegment(roi, &empty, &mut d).unwrap_err().to_string();
+        assert!(e.contains("resegmentation.range"), "{e}");
+    }
+}
