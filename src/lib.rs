@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod extract;
 pub mod features;
 pub mod image;
 pub mod io;
