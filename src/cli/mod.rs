@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod extract;
 pub mod inspect;
+pub mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,8 @@ pub enum Command {
     Convert(convert::Args),
     /// Extract IBSI features of one case into a one-row table.
     Extract(extract::Args),
+    /// Write a synthetic liver lesion cohort (NIfTI images, masks, manifest).
+    Synth(synth::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -35,5 +38,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Synth(args) => synth::run(args),
     }
 }
