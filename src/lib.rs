@@ -12,6 +12,7 @@
 //! - [`pipeline`]: YAML pipelines, planning, the content-addressed store, execution.
 //! - [`learn`]: feature selection, classifiers, cross-validation, metrics.
 //! - [`report`]: HTML reports.
+//! - [`synth`]: the synthetic liver lesion cohort generator.
 //! - [`cli`]: the `radial` command line.
 
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod learn;
 pub mod pipeline;
 pub mod processing;
 pub mod report;
+pub mod synth;
 
 pub use error::{Error, Result};
 

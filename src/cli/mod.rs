@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod predict;
 pub mod run;
 pub mod status;
+pub mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -50,6 +51,8 @@ pub enum Command {
     Evaluate(evaluate::Args),
     /// Score new cases with a model written by `radial evaluate`.
     Predict(predict::Args),
+    /// Write a synthetic liver lesion cohort (NIfTI images, masks, manifest).
+    Synth(synth::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -67,5 +70,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Gc(args) => gc::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Synth(args) => synth::run(args),
     }
 }
