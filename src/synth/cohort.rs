@@ -51,7 +51,7 @@ pub fn case_id(index: usize) -> String {
 pub fn phenotype_of(seed: u64, index: usize) -> Phenotype {
     let pair = (index / 2) as u64;
     let first_is_heterogeneous: bool = stream(seed, Purpose::Phenotype, pair).r#gen();
-    if (index % 2 == 0) == first_is_heterogeneous {
+    if index.is_multiple_of(2) == first_is_heterogeneous {
         Phenotype::Heterogeneous
     } else {
         Phenotype::Homogeneous
@@ -64,7 +64,7 @@ pub fn phenotype_of(seed: u64, index: usize) -> Phenotype {
 pub fn null_labels(seed: u64, cases: usize) -> Vec<u8> {
     let mut rng = stream(seed, Purpose::NullLabel, 0);
     let mut labels: Vec<u8> = (0..cases).map(|i| (i % 2) as u8).collect();
-    if cases % 2 == 1 {
+    if !cases.is_multiple_of(2) {
         labels[cases - 1] = rng.gen_range(0..=1);
     }
     labels.shuffle(&mut rng);

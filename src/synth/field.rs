@@ -28,7 +28,7 @@ pub fn gaussian_kernel(sigma: f64) -> Vec<f32> {
 /// Convolves every lane of `data` along array axis `axis` with the
 /// symmetric, odd-length `kernel`, replicating the edge voxels.
 pub fn convolve_axis(data: &mut Array3<f32>, axis: usize, kernel: &[f32]) {
-    debug_assert!(kernel.len() % 2 == 1);
+    debug_assert!(!kernel.len().is_multiple_of(2));
     if kernel.len() == 1 {
         return;
     }
