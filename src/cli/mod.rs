@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod convert;
 pub mod dag;
+pub mod demo;
 pub mod diff;
 pub mod evaluate;
 pub mod extract;
@@ -29,6 +30,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the example study on a synthetic cohort (synthesised on first use).
+    Demo(demo::Args),
     /// Show an image's grid, datatype and intensity range, or a mask's labels.
     Inspect(inspect::Args),
     /// Convert any supported image (or an RTSTRUCT ROI) to NIfTI.
@@ -59,6 +62,7 @@ pub enum Command {
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Extract(args) => extract::run(args),
