@@ -164,7 +164,12 @@ fn interpolate_around_roi(
         candidates[a] = (lo.min(hi), hi);
     }
     let search = grow(candidates, margin, new_dims);
-    let mask_values = resample_box(&mask.data.mapv(|m| f64::from(u8::from(m))), &map, search, settings.mask);
+    let mask_values = resample_box(
+        &mask.data.mapv(|m| f64::from(u8::from(m))),
+        &map,
+        search,
+        settings.mask,
+    );
     let threshold = settings.partial_volume_threshold;
     let search_mask = mask_values.mapv(|v| v >= threshold);
     let Some(local) = bounding_box(&search_mask) else {
@@ -312,7 +317,11 @@ mod tests {
     #[test]
     fn cropped_interpolation_equals_the_whole_image_interpolation() {
         let (img, mask) = case();
-        for interp in [Interpolator::Nearest, Interpolator::Linear, Interpolator::Cubic] {
+        for interp in [
+            Interpolator::Nearest,
+            Interpolator::Linear,
+            Interpolator::Cubic,
+        ] {
             let settings = InterpolationSettings {
                 spacing: [0.7, 0.8, 0.9],
                 in_plane_only: false,
