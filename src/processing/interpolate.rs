@@ -112,10 +112,11 @@ impl Interpolator {
     }
 }
 
-/// Resamples the box `new_box` of the new grid from `old` (values as f64).
-/// Reads only the old voxels it needs, with nearest-boundary padding.
-pub fn resample_box(
-    old: &Array3<f64>,
+/// Resamples the box `new_box` of the new grid from `old` (read through
+/// `value`). Reads only the old voxels it needs, with nearest-boundary padding.
+pub fn resample_box<T: Copy>(
+    old: &Array3<T>,
+    value: impl Fn(T) -> f64,
     map: &GridMap,
     new_box: IndexBox,
     interpolator: Interpolator,
@@ -135,11 +136,13 @@ pub fn resample_box(
     let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
     let mut block =
         Array3::<f64>::from_shape_fn((block_len[2], block_len[1], block_len[0]), |(k, j, i)| {
-            old[[
-                clamp(block_lo[2] + k as isize, old_dims[2]),
-                clamp(block_lo[1] + j as isize, old_dims[1]),
-                clamp(block_lo[0] + i as isize, old_dims[0]),
-            ]]
+            value(
+                old[[
+                    clamp(block_lo[2] + k as isize, old_dims[2]),
+                    clamp(block_lo[1] + j as isize, old_dims[1]),
+                    clamp(block_lo[0] + i as isize, old_dims[0]),
+                ]],
+            )
         });
     if interpolator == Interpolator::Cubic {
         for axis in 0..3 {
@@ -273,9 +276,14 @@ pub fn resample_full(
     map: &GridMap,
     interpolator: Interpolator,
 ) -> Array3<f64> {
-    let old = image.data.mapv(f64::from);
     let d = map.dims();
-    resample_box(&old, map, [(0, d[0]), (0, d[1]), (0, d[2])], interpolator)
+    resample_box(
+        &image.data,
+        f64::from,
+        map,
+        [(0, d[0]), (0, d[1]), (0, d[2])],
+        interpolator,
+    )
 }
 
 #[cfg(test)]
@@ -387,7 +395,6 @@ mod tests {
         });
         let img = Volume::new(data, Geometry::new([0.9, 0.8, 2.5], [1.0, 2.0, 3.0]));
         let map = GridMap::new(&img.geometry, img.dims(), [1.1, 1.1, 1.1], false);
-        let old = img.data.mapv(f64::from);
         for interp in [
             Interpolator::Nearest,
             Interpolator::Linear,
@@ -395,7 +402,7 @@ mod tests {
         ] {
             let full = resample_full(&img, &map, interp);
             let b: IndexBox = [(2, 7), (3, 6), (4, 12)];
-            let part = resample_box(&old, &map, b, interp);
+            let part = resample_box(&img.data, f64::from, &map, b, interp);
             for ((k, j, i), &v) in part.indexed_iter() {
                 let w = full[[k + b[2].0, j + b[1].0, i + b[0].0]];
                 assert!((v - w).abs() < 1e-7, "{interp:?}: {v} vs {w}");

@@ -165,7 +165,8 @@ fn interpolate_around_roi(
     }
     let search = grow(candidates, margin, new_dims);
     let mask_values = resample_box(
-        &mask.data.mapv(|m| f64::from(u8::from(m))),
+        &mask.data,
+        |m| f64::from(u8::from(m)),
         &map,
         search,
         settings.mask,
@@ -188,7 +189,6 @@ fn interpolate_around_roi(
     }
     let roi_mask = crop::crop(&search_mask, within_search);
 
-    let old = image.data.mapv(f64::from);
     let finish = |v: f64| {
         if settings.round_intensities {
             v.round() as f32
@@ -196,7 +196,7 @@ fn interpolate_around_roi(
             v as f32
         }
     };
-    let values = resample_box(&old, &map, keep, settings.image).mapv(finish);
+    let values = resample_box(&image.data, f64::from, &map, keep, settings.image).mapv(finish);
     let whole = resample_full(image, &map, settings.image);
     diagnostics::push_image(
         diagnostics,
