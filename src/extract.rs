@@ -114,7 +114,10 @@ mod tests {
         };
         let case = prepare_case(&image, &mask, &settings).unwrap();
         assert!(case.discretised.is_none());
-        assert_eq!(case.diagnostics.get("int_mask_vox_count_reseg_roi"), Some(120.0));
+        assert_eq!(
+            case.diagnostics.get("int_mask_vox_count_reseg_roi"),
+            Some(120.0)
+        );
         let results = compute_families(&case, &settings);
         assert_eq!(
             results.iter().map(|(f, _)| *f).collect::<Vec<_>>(),

@@ -43,7 +43,10 @@ fn extract_writes_one_row_with_case_id_and_diagnostics() {
     assert_eq!(header.len(), row.len());
     assert_eq!(header[0], "case_id");
     assert_eq!(row[0], "image");
-    let count = header.iter().position(|h| *h == "morph_mask_vox_count_init_roi").unwrap();
+    let count = header
+        .iter()
+        .position(|h| *h == "morph_mask_vox_count_init_roi")
+        .unwrap();
     assert_eq!(row[count], "74");
 }
 
@@ -54,7 +57,11 @@ fn extract_reports_bad_settings_with_the_setting_name() {
     };
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("bad.yaml");
-    std::fs::write(&settings, "discretisation:\n  method: fixed_bin_number\n  bins: 0\n").unwrap();
+    std::fs::write(
+        &settings,
+        "discretisation:\n  method: fixed_bin_number\n  bins: 0\n",
+    )
+    .unwrap();
     let output = Command::new(common::radial_bin())
         .args(["extract", "--image"])
         .arg(data.join("ibsi/digital_phantom/image.nii.gz"))

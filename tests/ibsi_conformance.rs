@@ -58,7 +58,12 @@ fn read_references(path: &Path) -> Vec<Reference> {
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("{}: no column {name}", path.display()))
     };
-    let (family, value, tolerance, tag) = (col("family"), col("reference value"), col("tolerance"), col("tag"));
+    let (family, value, tolerance, tag) = (
+        col("family"),
+        col("reference value"),
+        col("tolerance"),
+        col("tag"),
+    );
     lines
         .filter(|l| !l.trim().is_empty())
         .filter_map(|line| {
@@ -156,12 +161,14 @@ struct FamilyResult {
 
 fn run_configuration(data: &Path, c: &Configuration) -> Vec<(String, FamilyResult)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let settings = ExtractionSettings::from_yaml_file(&root.join("pipelines/ibsi").join(c.settings))
-        .unwrap_or_else(|e| panic!("{}: {e}", c.settings));
+    let settings =
+        ExtractionSettings::from_yaml_file(&root.join("pipelines/ibsi").join(c.settings))
+            .unwrap_or_else(|e| panic!("{}: {e}", c.settings));
     let (image, mask) = radial::io::read_case(&data.join(c.image), &data.join(c.mask), 1)
         .unwrap_or_else(|e| panic!("{}: {e}", c.name));
     let started = Instant::now();
-    let case = prepare_case(&image.volume, &mask, &settings).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+    let case =
+        prepare_case(&image.volume, &mask, &settings).unwrap_or_else(|e| panic!("{}: {e}", c.name));
     let mut ours: HashMap<String, f64> = case.diagnostics.values.iter().cloned().collect();
     for (family, result) in compute_families(&case, &settings) {
         match result {
@@ -169,7 +176,11 @@ fn run_configuration(data: &Path, c: &Configuration) -> Vec<(String, FamilyResul
             Err(e) => eprintln!("  {}: family {} failed: {e}", c.name, family_name(family)),
         }
     }
-    eprintln!("configuration {}: extraction took {:.2?}", c.name, started.elapsed());
+    eprintln!(
+        "configuration {}: extraction took {:.2?}",
+        c.name,
+        started.elapsed()
+    );
     let references = read_references(
         &data
             .join("ibsi/reference")
@@ -186,7 +197,9 @@ fn run_configuration(data: &Path, c: &Configuration) -> Vec<(String, FamilyResul
         if value.is_some_and(|v| passes(r, v)) {
             entry.passed += 1;
         } else {
-            entry.failures.push((r.tag.clone(), value, r.value, r.tolerance));
+            entry
+                .failures
+                .push((r.tag.clone(), value, r.value, r.tolerance));
         }
     }
     by_family
@@ -206,7 +219,10 @@ fn markdown(results: &[(&str, Vec<(String, FamilyResult)>)]) -> String {
     );
     for (config, families) in results {
         for (family, r) in families {
-            md.push_str(&format!("| {config} | {family} | {} / {} |\n", r.passed, r.total));
+            md.push_str(&format!(
+                "| {config} | {family} | {} / {} |\n",
+                r.passed, r.total
+            ));
         }
     }
     md.push_str("\n## Failing values\n");
@@ -217,7 +233,9 @@ fn markdown(results: &[(&str, Vec<(String, FamilyResult)>)]) -> String {
             }
             md.push_str(&format!("\n### {config}: {family}\n\n| tag | ours | reference | tolerance |\n|---|---|---|---|\n"));
             for (tag, ours, reference, tol) in &r.failures {
-                let ours = ours.map(|v| format!("{v:.6}")).unwrap_or_else(|| "missing".into());
+                let ours = ours
+                    .map(|v| format!("{v:.6}"))
+                    .unwrap_or_else(|| "missing".into());
                 md.push_str(&format!("| {tag} | {ours} | {reference} | {tol} |\n"));
             }
         }
@@ -260,7 +278,11 @@ fn ibsi_chapter_1_reference_values() {
             regressions.push(format!("{key}: {got} passed, minimum {min}"));
         }
     }
-    assert!(regressions.is_empty(), "conformance regressions:\n{}", regressions.join("\n"));
+    assert!(
+        regressions.is_empty(),
+        "conformance regressions:\n{}",
+        regressions.join("\n")
+    );
 }
 
 #[test]

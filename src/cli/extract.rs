@@ -12,7 +12,6 @@ use crate::features::FeatureSet;
 use crate::image::Volume;
 use crate::processing::ExtractionSettings;
 
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Image: NIfTI, NRRD or a DICOM series directory.
@@ -41,7 +40,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let settings = ExtractionSettings::from_yaml_file(&args.settings)?;
     let (image, mask) = load_case(&args)?;
-    let case_id = args.case_id.clone().unwrap_or_else(|| file_stem(&args.image));
+    let case_id = args
+        .case_id
+        .clone()
+        .unwrap_or_else(|| file_stem(&args.image));
     let features = extract_case(&image, &mask, &settings)
         .with_context(|| format!("case {case_id} ({})", args.image.display()))?;
     match &args.out {
@@ -53,7 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             } else if name.ends_with(".csv") {
                 to_csv(&case_id, &features)
             } else {
-                bail!("--out {}: expected a .csv or .json file name", out.display());
+                bail!(
+                    "--out {}: expected a .csv or .json file name",
+                    out.display()
+                );
             };
             crate::io::atomic::write_bytes(out, text.as_bytes())?;
         }
@@ -142,7 +147,10 @@ mod tests {
         let mut f = FeatureSet::new();
         f.push("b_first", 1.5);
         f.push("a_second", f64::NAN);
-        assert_eq!(to_csv("x,1", &f), "case_id,b_first,a_second\n\"x,1\",1.5,NaN\n");
+        assert_eq!(
+            to_csv("x,1", &f),
+            "case_id,b_first,a_second\n\"x,1\",1.5,NaN\n"
+        );
         let j = to_json("c", &f);
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["b_first"], 1.5);

@@ -76,13 +76,22 @@ pub fn push_roi<T: Copy + Into<f64>>(
     let int_bb = box_extent(bounding_box(int_mask));
     let morph_bb = box_extent(bounding_box(morph_mask));
     for a in 0..3 {
-        out.push(format!("int_mask_dim_{}_{stage}", AXES[a]), grid_dims[a] as f64);
+        out.push(
+            format!("int_mask_dim_{}_{stage}", AXES[a]),
+            grid_dims[a] as f64,
+        );
     }
     for a in 0..3 {
-        out.push(format!("int_mask_bb_dim_{}_{stage}", AXES[a]), int_bb[a] as f64);
+        out.push(
+            format!("int_mask_bb_dim_{}_{stage}", AXES[a]),
+            int_bb[a] as f64,
+        );
     }
     for a in 0..3 {
-        out.push(format!("morph_mask_bb_dim_{}_{stage}", AXES[a]), morph_bb[a] as f64);
+        out.push(
+            format!("morph_mask_bb_dim_{}_{stage}", AXES[a]),
+            morph_bb[a] as f64,
+        );
     }
     let count = |m: &Array3<bool>| m.iter().filter(|&&b| b).count() as f64;
     out.push(format!("int_mask_vox_count_{stage}"), count(int_mask));
@@ -105,8 +114,10 @@ mod tests {
 
     #[test]
     fn roi_diagnostics_by_hand() {
-        let image = Array3::from_shape_vec((1, 2, 3), vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
-        let morph = Array3::from_shape_vec((1, 2, 3), vec![true, true, false, false, true, true]).unwrap();
+        let image =
+            Array3::from_shape_vec((1, 2, 3), vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let morph =
+            Array3::from_shape_vec((1, 2, 3), vec![true, true, false, false, true, true]).unwrap();
         let mut int = morph.clone();
         int[[0, 1, 2]] = false;
         let mut out = FeatureSet::new();

@@ -56,7 +56,10 @@ pub fn discretise_values(
                 })
             })
         }
-        DiscretisationSettings::FixedBinSize { bin_width, min: start } => {
+        DiscretisationSettings::FixedBinSize {
+            bin_width,
+            min: start,
+        } => {
             let start = start.or(resegmentation.range_min()).ok_or_else(|| {
                 Error::setting(
                     format!("{prefix}.min"),
@@ -169,7 +172,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("discretisation.method") && e.contains("-3"), "{e}");
+        assert!(
+            e.contains("discretisation.method") && e.contains("-3"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -29,14 +29,12 @@ impl AxisMap {
     /// grids share their centre.
     pub fn aligned(n_old: usize, spacing_old: f64, spacing_new: f64) -> AxisMap {
         // The tolerance keeps exact ratios (60 × 3 / 2) from rounding up to 91.
-        let n_new = ((n_old as f64 * spacing_old / spacing_new) - 1e-9).ceil().max(1.0) as usize;
+        let n_new = ((n_old as f64 * spacing_old / spacing_new) - 1e-9)
+            .ceil()
+            .max(1.0) as usize;
         let step = spacing_new / spacing_old;
         let start = 0.5 * ((n_old as f64 - 1.0) - step * (n_new as f64 - 1.0));
-        AxisMap {
-            n_new,
-            start,
-            step,
-        }
+        AxisMap { n_new, start, step }
     }
 
     /// The old axis unchanged (2D interpolation keeps the slices).
@@ -114,10 +112,11 @@ impl Interpolator {
     }
 }
 
-/// Resamples the box `new_box` of the new grid from `old` (values as f64).
-/// Reads only the old voxels it needs, with nearest-boundary padding.
-pub fn resample_box(
-    old: &Array3<f64>,
+/// Resamples the box `new_box` of the new grid from `old` (read through
+/// `value`). Reads only the old voxels it needs, with nearest-boundary padding.
+pub fn resample_box<T: Copy>(
+    old: &Array3<T>,
+    value: impl Fn(T) -> f64,
     map: &GridMap,
     new_box: IndexBox,
     interpolator: Interpolator,
@@ -135,16 +134,16 @@ pub fn resample_box(
         block_len[a] = (c1 + reach - block_lo[a] + 1) as usize;
     }
     let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
-    let mut block = Array3::<f64>::from_shape_fn(
-        (block_len[2], block_len[1], block_len[0]),
-        |(k, j, i)| {
-            old[[
-                clamp(block_lo[2] + k as isize, old_dims[2]),
-                clamp(block_lo[1] + j as isize, old_dims[1]),
-                clamp(block_lo[0] + i as isize, old_dims[0]),
-            ]]
-        },
-    );
+    let mut block =
+        Array3::<f64>::from_shape_fn((block_len[2], block_len[1], block_len[0]), |(k, j, i)| {
+            value(
+                old[[
+                    clamp(block_lo[2] + k as isize, old_dims[2]),
+                    clamp(block_lo[1] + j as isize, old_dims[1]),
+                    clamp(block_lo[0] + i as isize, old_dims[0]),
+                ]],
+            )
+        });
     if interpolator == Interpolator::Cubic {
         for axis in 0..3 {
             spline_prefilter(&mut block, Axis(axis));
@@ -272,10 +271,19 @@ fn spline_prefilter(data: &mut Array3<f64>, axis: Axis) {
 
 /// The whole image on the new grid (for the interpolated-image diagnostics
 /// and as the reference the cropped interpolation must equal).
-pub fn resample_full(image: &Volume<f32>, map: &GridMap, interpolator: Interpolator) -> Array3<f64> {
-    let old = image.data.mapv(f64::from);
+pub fn resample_full(
+    image: &Volume<f32>,
+    map: &GridMap,
+    interpolator: Interpolator,
+) -> Array3<f64> {
     let d = map.dims();
-    resample_box(&old, map, [(0, d[0]), (0, d[1]), (0, d[2])], interpolator)
+    resample_box(
+        &image.data,
+        f64::from,
+        map,
+        [(0, d[0]), (0, d[1]), (0, d[2])],
+        interpolator,
+    )
 }
 
 #[cfg(test)]
@@ -300,9 +308,8 @@ mod tests {
     fn ramp() -> Volume<f32> {
         // Intensity 10·i + 100·j + 1000·k: linear, so every interpolator
         // except nearest reproduces it away from the boundary.
-        let data = Array3::from_shape_fn((6, 7, 8), |(k, j, i)| {
-            (10 * i + 100 * j + 1000 * k) as f32
-        });
+        let data =
+            Array3::from_shape_fn((6, 7, 8), |(k, j, i)| (10 * i + 100 * j + 1000 * k) as f32);
         Volume::new(data, Geometry::new([1.0, 1.0, 2.0], [0.0; 3]))
     }
 
@@ -335,7 +342,10 @@ mod tests {
                     map.axes[2].coordinate(k),
                 ];
                 // Far enough from the boundary that padding is not read.
-                if c.iter().zip([8.0, 7.0, 6.0]).all(|(&x, n)| x >= 0.0 && x <= n - 1.0) {
+                if c.iter()
+                    .zip([8.0, 7.0, 6.0])
+                    .all(|(&x, n)| x >= 0.0 && x <= n - 1.0)
+                {
                     let expected = 10.0 * c[0] + 100.0 * c[1] + 1000.0 * c[2];
                     assert!((v - expected).abs() < 1e-6, "{interp:?} {v} vs {expected}");
                 }
@@ -385,11 +395,14 @@ mod tests {
         });
         let img = Volume::new(data, Geometry::new([0.9, 0.8, 2.5], [1.0, 2.0, 3.0]));
         let map = GridMap::new(&img.geometry, img.dims(), [1.1, 1.1, 1.1], false);
-        let old = img.data.mapv(f64::from);
-        for interp in [Interpolator::Nearest, Interpolator::Linear, Interpolator::Cubic] {
+        for interp in [
+            Interpolator::Nearest,
+            Interpolator::Linear,
+            Interpolator::Cubic,
+        ] {
             let full = resample_full(&img, &map, interp);
             let b: IndexBox = [(2, 7), (3, 6), (4, 12)];
-            let part = resample_box(&old, &map, b, interp);
+            let part = resample_box(&img.data, f64::from, &map, b, interp);
             for ((k, j, i), &v) in part.indexed_iter() {
                 let w = full[[k + b[2].0, j + b[1].0, i + b[0].0]];
                 assert!((v - w).abs() < 1e-7, "{interp:?}: {v} vs {w}");

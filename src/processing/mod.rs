@@ -164,7 +164,13 @@ fn interpolate_around_roi(
         candidates[a] = (lo.min(hi), hi);
     }
     let search = grow(candidates, margin, new_dims);
-    let mask_values = resample_box(&mask.data.mapv(|m| f64::from(u8::from(m))), &map, search, settings.mask);
+    let mask_values = resample_box(
+        &mask.data,
+        |m| f64::from(u8::from(m)),
+        &map,
+        search,
+        settings.mask,
+    );
     let threshold = settings.partial_volume_threshold;
     let search_mask = mask_values.mapv(|v| v >= threshold);
     let Some(local) = bounding_box(&search_mask) else {
@@ -183,7 +189,6 @@ fn interpolate_around_roi(
     }
     let roi_mask = crop::crop(&search_mask, within_search);
 
-    let old = image.data.mapv(f64::from);
     let finish = |v: f64| {
         if settings.round_intensities {
             v.round() as f32
@@ -191,7 +196,7 @@ fn interpolate_around_roi(
             v as f32
         }
     };
-    let values = resample_box(&old, &map, keep, settings.image).mapv(finish);
+    let values = resample_box(&image.data, f64::from, &map, keep, settings.image).mapv(finish);
     let whole = resample_full(image, &map, settings.image);
     diagnostics::push_image(
         diagnostics,
@@ -312,7 +317,11 @@ mod tests {
     #[test]
     fn cropped_interpolation_equals_the_whole_image_interpolation() {
         let (img, mask) = case();
-        for interp in [Interpolator::Nearest, Interpolator::Linear, Interpolator::Cubic] {
+        for interp in [
+            Interpolator::Nearest,
+            Interpolator::Linear,
+            Interpolator::Cubic,
+        ] {
             let settings = InterpolationSettings {
                 spacing: [0.7, 0.8, 0.9],
                 in_plane_only: false,

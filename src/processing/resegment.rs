@@ -112,7 +112,9 @@ mod tests {
             range: Some([Some(200.0), None]),
             outlier_sigma: None,
         };
-        let e = resegment_mask(&image(), &mut m, &s).unwrap_err().to_string();
+        let e = resegment_mask(&image(), &mut m, &s)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("resegmentation.range"), "{e}");
     }
 }

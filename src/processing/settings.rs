@@ -378,9 +378,12 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_families_are_errors_with_position() {
-        let e = ExtractionSettings::from_yaml_str("interpolation:\n  spacing: [1, 1, 1]\n  spacnig: 2\n", "t.yaml")
-            .unwrap_err()
-            .to_string();
+        let e = ExtractionSettings::from_yaml_str(
+            "interpolation:\n  spacing: [1, 1, 1]\n  spacnig: 2\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("t.yaml") && e.contains("spacnig"), "{e}");
         assert!(e.contains('3'), "line 3 expected: {e}");
         let e = ExtractionSettings::from_yaml_str("families: [morphology, glcn]\n", "t.yaml")
@@ -399,22 +402,45 @@ mod tests {
     #[test]
     fn bad_values_name_the_setting() {
         let cases = [
-            ("interpolation:\n  spacing: [1, 0, 1]\n", "interpolation.spacing"),
-            ("interpolation:\n  spacing: [1, 1, -2]\n", "interpolation.spacing"),
+            (
+                "interpolation:\n  spacing: [1, 0, 1]\n",
+                "interpolation.spacing",
+            ),
+            (
+                "interpolation:\n  spacing: [1, 1, -2]\n",
+                "interpolation.spacing",
+            ),
             (
                 "interpolation:\n  spacing: [1, 1, 1]\n  partial_volume_threshold: 0\n",
                 "interpolation.partial_volume_threshold",
             ),
-            ("discretisation:\n  method: fixed_bin_number\n  bins: 0\n", "discretisation.bins"),
-            ("discretisation:\n  method: fixed_bin_size\n  bin_width: 0\n", "discretisation.bin_width"),
-            ("ivh:\n  method: fixed_bin_size\n  bin_width: -1\n", "ivh.bin_width"),
-            ("resegmentation:\n  range: [400, -500]\n", "resegmentation.range"),
-            ("resegmentation:\n  outlier_sigma: 0\n", "resegmentation.outlier_sigma"),
+            (
+                "discretisation:\n  method: fixed_bin_number\n  bins: 0\n",
+                "discretisation.bins",
+            ),
+            (
+                "discretisation:\n  method: fixed_bin_size\n  bin_width: 0\n",
+                "discretisation.bin_width",
+            ),
+            (
+                "ivh:\n  method: fixed_bin_size\n  bin_width: -1\n",
+                "ivh.bin_width",
+            ),
+            (
+                "resegmentation:\n  range: [400, -500]\n",
+                "resegmentation.range",
+            ),
+            (
+                "resegmentation:\n  outlier_sigma: 0\n",
+                "resegmentation.outlier_sigma",
+            ),
             ("texture:\n  distance: 0\n", "texture.distance"),
             ("families: []\n", "families"),
         ];
         for (text, setting) in cases {
-            let e = ExtractionSettings::from_yaml_str(text, "t.yaml").unwrap_err().to_string();
+            let e = ExtractionSettings::from_yaml_str(text, "t.yaml")
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(&format!("`{setting}`")), "{text}: {e}");
         }
         // 2D interpolation ignores the z spacing.
@@ -427,7 +453,9 @@ mod tests {
 
     #[test]
     fn open_range_sides_are_null() {
-        let s = ExtractionSettings::from_yaml_str("resegmentation:\n  range: [-500, null]\n", "t.yaml").unwrap();
+        let s =
+            ExtractionSettings::from_yaml_str("resegmentation:\n  range: [-500, null]\n", "t.yaml")
+                .unwrap();
         assert_eq!(s.resegmentation.range, Some([Some(-500.0), None]));
         assert_eq!(s.resegmentation.range_min(), Some(-500.0));
     }
