@@ -212,7 +212,7 @@ fn a_select_stage_feeding_evaluate_selects_inside_the_folds() {
 stages:
   - id: t
     kind: table
-    params: {path: noise.csv, label_column: y, positive: '1'}
+    params: {path: noise.csv, label_column: 'y', positive: '1'}
   - id: sel
     kind: select
     inputs: [t]
