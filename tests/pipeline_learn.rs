@@ -75,7 +75,11 @@ fn wdbc_pipeline_reaches_targets_then_caches_and_reruns_only_what_changed() {
     eprintln!("wdbc pipeline, first run: {:.2?}", started.elapsed());
     assert_eq!(totals(&first), (4, 0, 0), "{first}");
     let out = tmp.path().join("out");
-    for (stage, target) in [("eval-svm", 0.99), ("eval-logreg", 0.99), ("eval-rf", 0.985)] {
+    for (stage, target) in [
+        ("eval-svm", 0.99),
+        ("eval-logreg", 0.99),
+        ("eval-rf", 0.985),
+    ] {
         let auc = mean_auc(&out, stage);
         eprintln!("{stage}: mean AUC {auc:.4}");
         assert!(auc >= target, "{stage}: mean AUC {auc} < {target}");
@@ -147,7 +151,13 @@ fn a_changed_table_file_reruns_its_stage_and_a_touched_one_does_not() {
     let first = summary(&radial_run(&p, tmp.path(), &[]));
     assert_eq!(totals(&first), (4, 0, 0), "{first}");
     let out = tmp.path().join("out");
-    for f in ["t.csv", "ev.metrics.json", "ev.html", "model.model.json", "report.html"] {
+    for f in [
+        "t.csv",
+        "ev.metrics.json",
+        "ev.html",
+        "model.model.json",
+        "report.html",
+    ] {
         assert!(out.join(f).is_file(), "{f} not materialised");
     }
     // Same content, new mtime: nothing reruns.
@@ -202,7 +212,7 @@ fn a_select_stage_feeding_evaluate_selects_inside_the_folds() {
 stages:
   - id: t
     kind: table
-    params: {path: noise.csv, label_column: y, positive: '1'}
+    params: {path: noise.csv, label_column: 'y', positive: '1'}
   - id: sel
     kind: select
     inputs: [t]
@@ -220,7 +230,8 @@ stages:
     let auc = mean_auc(&out, "ev");
     assert!((0.35..=0.65).contains(&auc), "mean AUC {auc} on noise");
     // The per-fold selections were fitted in the folds (10 features each).
-    let eval: Value = serde_json::from_slice(&std::fs::read(out.join("ev.metrics.json")).unwrap()).unwrap();
+    let eval: Value =
+        serde_json::from_slice(&std::fs::read(out.join("ev.metrics.json")).unwrap()).unwrap();
     for fold in eval["folds"].as_array().unwrap() {
         assert_eq!(fold["selected"].as_array().unwrap().len(), 10);
     }
@@ -298,7 +309,10 @@ stages:
 ",
     );
     let e = failure(&p, tmp.path());
-    assert!(e.contains("missing.csv") && e.contains("does not exist"), "{e}");
+    assert!(
+        e.contains("missing.csv") && e.contains("does not exist"),
+        "{e}"
+    );
 
     // One class only.
     std::fs::write(

@@ -264,7 +264,7 @@ impl Executor<'_> {
                 "stage `{}`: input stage `{}` failed",
                 stage.id, plan.stages[i].id
             ));
-        } else if included.is_empty() || (included.len() < n && !self.keep_going) {
+        } else if (included.is_empty() && n > 0) || (included.len() < n && !self.keep_going) {
             rec.status = TaskStatus::Skipped;
             rec.error = Some(format!(
                 "stage `{}`: {} of {n} cases failed upstream",

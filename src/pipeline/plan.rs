@@ -206,7 +206,11 @@ fn hash_declared_files(
             if !path.is_file() {
                 return Err(located(
                     origin,
-                    format!("stage `{}`: file {} does not exist", stage.id, path.display()),
+                    format!(
+                        "stage `{}`: file {} does not exist",
+                        stage.id,
+                        path.display()
+                    ),
                 ));
             }
             let hashes = cache.get_or_insert_with(|| {

@@ -261,7 +261,11 @@ impl StageKind for TableStage {
     fn scope(&self) -> Scope {
         Scope::Cohort
     }
-    fn input_files(&self, params: &Value, base: &Path) -> std::result::Result<Vec<PathBuf>, String> {
+    fn input_files(
+        &self,
+        params: &Value,
+        base: &Path,
+    ) -> std::result::Result<Vec<PathBuf>, String> {
         let p: TableParams = typed(params)?;
         let path = PathBuf::from(expand_env(&p.path).map_err(|e| e.to_string())?);
         Ok(vec![if path.is_relative() {
@@ -309,7 +313,11 @@ impl StageKind for TableStage {
     }
     fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
         let (_, table) = decode(output)?;
-        Ok(vec![write(dir, format!("{stage_id}.csv"), &table.to_csv())?])
+        Ok(vec![write(
+            dir,
+            format!("{stage_id}.csv"),
+            &table.to_csv(),
+        )?])
     }
 }
 
@@ -542,13 +550,19 @@ mod tests {
             ..OutcomeParams::default()
         };
         let spec = own.resolve(None, "collect").unwrap();
-        assert_eq!((spec.id_column.as_str(), spec.positive.as_str()), ("case_id", "1"));
+        assert_eq!(
+            (spec.id_column.as_str(), spec.positive.as_str()),
+            ("case_id", "1")
+        );
         let e = own
             .resolve(Some(TableSpec::new("y", "1")), "t")
             .unwrap_err()
             .to_string();
         assert!(e.contains("defined by the table stage `t`"), "{e}");
-        let e = OutcomeParams::default().resolve(None, "c").unwrap_err().to_string();
+        let e = OutcomeParams::default()
+            .resolve(None, "c")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("label_column"), "{e}");
     }
 
@@ -559,6 +573,10 @@ mod tests {
         assert_eq!(c["label_column"], "y");
         assert_eq!(c["folds"], 5);
         let bad = serde_json::json!({"classifier": {"kind": "svm"}, "colour": 1});
-        assert!(canonical_protocol_params(&bad).unwrap_err().contains("colour"));
+        assert!(
+            canonical_protocol_params(&bad)
+                .unwrap_err()
+                .contains("colour")
+        );
     }
 }
