@@ -2,6 +2,7 @@
 //! and a `run` function; this module only dispatches.
 
 pub mod audit;
+pub mod bench;
 pub mod convert;
 pub mod dag;
 pub mod diff;
@@ -50,6 +51,8 @@ pub enum Command {
     Evaluate(evaluate::Args),
     /// Score new cases with a model written by `radial evaluate`.
     Predict(predict::Args),
+    /// Benchmark whole-process extraction: wall time, ROI voxels/s, peak memory.
+    Bench(bench::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -67,5 +70,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Gc(args) => gc::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
