@@ -12,11 +12,13 @@
 //! - [`pipeline`]: YAML pipelines, planning, the content-addressed store, execution.
 //! - [`learn`]: feature selection, classifiers, cross-validation, metrics.
 //! - [`report`]: HTML reports.
+//! - [`synth`]: the synthetic liver lesion cohort generator.
 //! - [`cli`]: the `radial` command line.
 
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod extract;
 pub mod features;
 pub mod image;
 pub mod io;
@@ -24,6 +26,7 @@ pub mod learn;
 pub mod pipeline;
 pub mod processing;
 pub mod report;
+pub mod synth;
 
 pub use error::{Error, Result};
 

@@ -44,11 +44,8 @@ fn bench_lung2_reports_its_measurements() {
         peak > 1.0 && peak < 2.0 * 512.0 * 512.0 * 61.0 * 4.0 / 1048576.0,
         "{peak} MB"
     );
-    // Until the processing chain is merged, extraction reports its error.
-    match s["error"].as_str() {
-        None => assert!(s["features"].as_u64().unwrap() > 100, "{s}"),
-        Some(e) => assert!(e.contains("not implemented"), "unexpected error: {e}"),
-    }
+    assert!(s["error"].is_null(), "extraction failed: {s}");
+    assert!(s["features"].as_u64().unwrap() > 100, "{s}");
 }
 
 #[test]

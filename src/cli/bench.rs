@@ -12,10 +12,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FamilyInput, FeatureSet, compute_family};
-use crate::image::Volume;
 use crate::io::lean::read_case_cropped;
-use crate::processing::{ExtractionSettings, discretise, prepare};
+use crate::processing::ExtractionSettings;
 
 /// Scenario names, in the default order.
 const SCENARIOS: [&str; 3] = ["ct-config-c", "ct-config-e", "lung2"];
@@ -176,7 +174,7 @@ fn run_child(scenario: &str, pipelines: &Path) -> anyhow::Result<Run> {
     let (image, roi) = read_case_cropped(&case.image, &case.mask, case.label, LOAD_MARGIN_MM)?;
     let load_s = start.elapsed().as_secs_f64();
     let roi_voxels = roi.data.iter().filter(|&&b| b).count();
-    let extracted = extract(&image.volume, &roi, &settings);
+    let extracted = crate::extract::extract_case(&image.volume, &roi, &settings);
     let wall_s = start.elapsed().as_secs_f64();
     let (features, error) = match extracted {
         Ok(f) => (f.len(), None),
@@ -191,38 +189,6 @@ fn run_child(scenario: &str, pipelines: &Path) -> anyhow::Result<Run> {
         features,
         error,
     })
-}
-
-/// Image processing and every configured family.
-// TODO(after `chain` lands in main): replace with `radial::extract::extract_case`.
-fn extract(
-    image: &Volume<f32>,
-    roi: &Volume<bool>,
-    settings: &ExtractionSettings,
-) -> crate::Result<FeatureSet> {
-    let mut out = FeatureSet::new();
-    let prepared = prepare(image, roi, settings, &mut out)?;
-    let discretised = settings
-        .families
-        .iter()
-        .any(|f| f.needs_discretisation())
-        .then(|| {
-            discretise(
-                &prepared,
-                &settings.discretisation,
-                &settings.resegmentation,
-            )
-        })
-        .transpose()?;
-    let input = FamilyInput {
-        roi: &prepared,
-        discretised: discretised.as_ref(),
-        settings,
-    };
-    for &family in &settings.families {
-        compute_family(family, &input, &mut out)?;
-    }
-    Ok(out)
 }
 
 /// Peak resident set size of this process (VmHWM), in kB.

@@ -1,9 +1,161 @@
-//! `radial extract` (not implemented yet).
+//! `radial extract`: IBSI features of one case (image + ROI) as a one-row
+//! table: `case_id`, then one column per feature (IBSI tag), diagnostics
+//! first, in a stable order. CSV on stdout unless `--out` names a `.csv` or
+//! `.json` file, which is written atomically.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::extract::extract_case;
+use crate::features::FeatureSet;
+use crate::image::Volume;
+use crate::processing::ExtractionSettings;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Image: NIfTI, NRRD or a DICOM series directory.
+    #[arg(long)]
+    pub image: PathBuf,
+    /// Mask: a label map on the image grid, or an RTSTRUCT file (with --roi).
+    #[arg(long)]
+    pub mask: PathBuf,
+    /// Label of the ROI in a label-map mask.
+    #[arg(long, default_value_t = 1)]
+    pub label: i64,
+    /// Name of the ROI in an RTSTRUCT mask.
+    #[arg(long)]
+    pub roi: Option<String>,
+    /// Extraction settings (YAML).
+    #[arg(long)]
+    pub settings: PathBuf,
+    /// Case identifier (default: the image file name without extension).
+    #[arg(long)]
+    pub case_id: Option<String>,
+    /// Output table (.csv or .json); CSV on stdout when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("`radial extract` is not implemented yet")
+    let settings = ExtractionSettings::from_yaml_file(&args.settings)?;
+    let (image, mask) = load_case(&args)?;
+    let case_id = args
+        .case_id
+        .clone()
+        .unwrap_or_else(|| file_stem(&args.image));
+    let features = extract_case(&image, &mask, &settings)
+        .with_context(|| format!("case {case_id} ({})", args.image.display()))?;
+    match &args.out {
+        None => print!("{}", to_csv(&case_id, &features)),
+        Some(out) => {
+            let name = out.to_string_lossy().to_ascii_lowercase();
+            let text = if name.ends_with(".json") {
+                to_json(&case_id, &features)
+            } else if name.ends_with(".csv") {
+                to_csv(&case_id, &features)
+            } else {
+                bail!(
+                    "--out {}: expected a .csv or .json file name",
+                    out.display()
+                );
+            };
+            crate::io::atomic::write_bytes(out, text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// The image and the binary ROI, from a label map or an RTSTRUCT.
+fn load_case(args: &Args) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
+    match &args.roi {
+        None => {
+            let (image, roi) = crate::io::read_case(&args.image, &args.mask, args.label)?;
+            Ok((image.volume, roi))
+        }
+        Some(name) => {
+            let image = crate::io::read_image(&args.image)?;
+            let roi = rtstruct_roi(&args.mask, name, &image.volume)?;
+            Ok((image.volume, roi))
+        }
+    }
+}
+
+/// Rasterises the named RTSTRUCT ROI on the image grid.
+fn rtstruct_roi(path: &Path, name: &str, image: &Volume<f32>) -> anyhow::Result<Volume<bool>> {
+    let _ = image;
+    bail!(
+        "{}: reading ROI `{name}` from an RTSTRUCT is not available in this build \
+         (io::dicom::rtstruct is not implemented yet); convert the ROI to a label map",
+        path.display()
+    )
+}
+
+/// The file name without its extensions (`case1.nii.gz` → `case1`).
+pub fn file_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    for ext in [".nii.gz", ".nii", ".nrrd", ".nhdr"] {
+        if lower.ends_with(ext) {
+            return name[..name.len() - ext.len()].to_string();
+        }
+    }
+    name
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Header and one row; values in Rust's shortest round-trip form.
+pub fn to_csv(case_id: &str, features: &FeatureSet) -> String {
+    let mut header = vec!["case_id".to_string()];
+    let mut row = vec![csv_field(case_id)];
+    for (name, value) in &features.values {
+        header.push(csv_field(name));
+        row.push(value.to_string());
+    }
+    format!("{}\n{}\n", header.join(","), row.join(","))
+}
+
+/// One JSON object: `case_id`, then the features in order (NaN as null).
+pub fn to_json(case_id: &str, features: &FeatureSet) -> String {
+    let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let mut parts = vec![format!("  {}: {}", quote("case_id"), quote(case_id))];
+    for (name, value) in &features.values {
+        let v = serde_json::Number::from_f64(*value)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "null".to_string());
+        parts.push(format!("  {}: {v}", quote(name)));
+    }
+    format!("{{\n{}\n}}\n", parts.join(",\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_and_json_keep_the_order() {
+        let mut f = FeatureSet::new();
+        f.push("b_first", 1.5);
+        f.push("a_second", f64::NAN);
+        assert_eq!(
+            to_csv("x,1", &f),
+            "case_id,b_first,a_second\n\"x,1\",1.5,NaN\n"
+        );
+        let j = to_json("c", &f);
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["b_first"], 1.5);
+        assert!(v["a_second"].is_null());
+        assert!(j.find("b_first").unwrap() < j.find("a_second").unwrap());
+        assert_eq!(file_stem(Path::new("/a/case1.nii.gz")), "case1");
+    }
 }

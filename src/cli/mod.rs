@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod convert;
 pub mod dag;
+pub mod demo;
 pub mod diff;
 pub mod evaluate;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod inspect;
 pub mod predict;
 pub mod run;
 pub mod status;
+pub mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +31,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the example study on a synthetic cohort (synthesised on first use).
+    Demo(demo::Args),
     /// Show an image's grid, datatype and intensity range, or a mask's labels.
     Inspect(inspect::Args),
     /// Convert any supported image (or an RTSTRUCT ROI) to NIfTI.
@@ -51,6 +55,8 @@ pub enum Command {
     Evaluate(evaluate::Args),
     /// Score new cases with a model written by `radial evaluate`.
     Predict(predict::Args),
+    /// Write a synthetic liver lesion cohort (NIfTI images, masks, manifest).
+    Synth(synth::Args),
     /// Benchmark whole-process extraction: wall time, ROI voxels/s, peak memory.
     Bench(bench::Args),
 }
@@ -59,6 +65,7 @@ pub enum Command {
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Extract(args) => extract::run(args),
@@ -70,6 +77,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Gc(args) => gc::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Synth(args) => synth::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }

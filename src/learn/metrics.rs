@@ -274,7 +274,7 @@ mod tests {
         let labels = [true, true, true, false, false];
         assert!((delong_variance(&scores, &labels) - 1.0 / 18.0).abs() < 1e-12);
         assert!((auc(&scores, &labels) - 5.0 / 6.0).abs() < 1e-12);
-        // With a tie (0.5 also among positives): V10 = (1, 1, 0.5) for 0.9 0.8 0.5 vs 0.5 0.3 ...
+        // A tie across classes: positives 0.9 0.5, negatives 0.5 0.3.
         let scores = [0.9, 0.5, 0.5, 0.3];
         let labels = [true, true, false, false];
         // V10 = (1, 0.75), s² = 1/32; V01 = (0.75, 1), s² = 1/32; var = 1/64 + 1/64.
@@ -293,6 +293,21 @@ mod tests {
         assert!((m.f1 - 4.0 / 6.0).abs() < 1e-12);
         let brier = (0.01 + 0.16 + 0.49 + 0.04 + 0.49) / 5.0;
         assert!((m.brier - brier).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bootstrap_interval_brackets_the_auc_and_is_reproducible() {
+        let scores: Vec<f64> = (0..40).map(|i| ((i * 7) % 40) as f64).collect();
+        let labels: Vec<bool> = (0..40).map(|i| (i * 7) % 40 >= 15).collect();
+        let separated = auc_bootstrap(&scores, &labels, 100, 3);
+        assert_eq!(
+            (separated.value, separated.lower, separated.upper),
+            (1.0, 1.0, 1.0)
+        );
+        let noisy: Vec<f64> = (0..40).map(|i| ((i * 13) % 17) as f64).collect();
+        let b = auc_bootstrap(&noisy, &labels, 200, 3);
+        assert!(b.lower <= b.value && b.value <= b.upper && b.lower < b.upper);
+        assert_eq!(b, auc_bootstrap(&noisy, &labels, 200, 3));
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
             .input_problems
             .push(format!("no lock file at {}", plan.lock_path.display())),
         Some(lock) => {
-            let manifest_sha = sha256_file(&plan.manifest.path)?;
+            let manifest_sha = super::runs::manifest_ref(plan)?.sha256;
             if lock.manifest.sha256 != manifest_sha {
                 report.input_problems.push(format!(
                     "manifest {} differs from the lock",

@@ -331,6 +331,7 @@ pub fn task_data<'p>(
         case: case.map(|c| &plan.manifest.cases[c]),
         manifest: &plan.manifest,
         inputs: data,
+        files: &stage.files,
     })
 }
 

@@ -27,6 +27,12 @@ impl KeyBuilder {
         KeyBuilder { text }
     }
 
+    /// A file the stage declared, by content.
+    pub fn file(mut self, position: usize, sha256: &str) -> Self {
+        self.text.push_str(&format!("file {position} {sha256}\n"));
+        self
+    }
+
     /// The image and mask files of a case (for stages that read them).
     pub fn case_files(mut self, case: &Case, image_sha: &str, mask_sha: &str) -> Self {
         self.text.push_str(&format!(
@@ -93,6 +99,9 @@ pub fn task_key(
     let stage = &plan.stages[s];
     let params = stage.params_text();
     let mut kb = KeyBuilder::new(stage.kind.as_ref(), &params);
+    for (pos, (_, sha)) in stage.files.iter().enumerate() {
+        kb = kb.file(pos, sha);
+    }
     match case {
         Some(c) => {
             if stage.kind.reads_case_files()

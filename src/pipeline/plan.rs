@@ -32,6 +32,9 @@ pub struct PlannedStage {
     /// Indices (into [`Plan::stages`]) of the input stages, in declared order.
     pub inputs: Vec<usize>,
     pub scope: Scope,
+    /// Files the kind declared ([`StageKind::input_files`]) and their
+    /// content hashes.
+    pub files: Vec<(PathBuf, String)>,
 }
 
 impl PlannedStage {
@@ -65,12 +68,16 @@ impl Plan {
         for o in &opts.overrides {
             spec.apply_override(o)?;
         }
-        let stages = resolve_stages(&spec, registry)?;
+        let mut stages = resolve_stages(&spec, registry)?;
         let manifest_path = opts
             .manifest
             .clone()
-            .unwrap_or_else(|| spec.manifest.clone());
-        let manifest = Manifest::read(&manifest_path)?;
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| spec.manifest.clone());
+        let manifest = match manifest_path {
+            Some(path) => Manifest::read(&path)?,
+            None => no_manifest(&spec, &stages)?,
+        };
         if stages.iter().any(|s| s.kind.reads_case_files()) {
             check_case_files(&manifest)?;
         }
@@ -80,6 +87,7 @@ impl Plan {
             .clone()
             .or_else(|| spec.store.clone())
             .unwrap_or_else(|| base.join(".radial"));
+        hash_declared_files(&spec, &mut stages, base, &store_dir)?;
         let output_dir = opts
             .out
             .clone()
@@ -151,6 +159,73 @@ impl Plan {
         }
         g
     }
+}
+
+/// The empty cohort of a pipeline without a manifest; only cohort stages
+/// (e.g. from a feature table) can run then.
+fn no_manifest(spec: &PipelineSpec, stages: &[PlannedStage]) -> Result<Manifest> {
+    if let Some(s) = stages.iter().find(|s| s.scope == Scope::PerCase) {
+        return Err(Error::format(
+            &spec.path,
+            format!(
+                "stage `{}` (kind `{}`) runs once per case: the pipeline needs a `manifest`",
+                s.id,
+                s.kind.name()
+            ),
+        ));
+    }
+    Ok(Manifest {
+        path: PathBuf::new(),
+        outcome_columns: Vec::new(),
+        cases: Vec::new(),
+    })
+}
+
+/// Resolves the files each kind declares and hashes them (through the
+/// store's stamp cache, so an unchanged file is not re-read): a missing file
+/// is an error before any task runs.
+fn hash_declared_files(
+    spec: &PipelineSpec,
+    stages: &mut [PlannedStage],
+    base: &Path,
+    store_dir: &Path,
+) -> Result<()> {
+    let mut cache: Option<super::filehash::FileHashes> = None;
+    for stage in stages.iter_mut() {
+        let origin = &spec
+            .stages
+            .iter()
+            .find(|s| s.id == stage.id)
+            .expect("planned stages come from the spec")
+            .origin;
+        let files = stage
+            .kind
+            .input_files(&stage.params, base)
+            .map_err(|m| located(origin, format!("stage `{}`: {m}", stage.id)))?;
+        for path in files {
+            if !path.is_file() {
+                return Err(located(
+                    origin,
+                    format!(
+                        "stage `{}`: file {} does not exist",
+                        stage.id,
+                        path.display()
+                    ),
+                ));
+            }
+            let hashes = cache.get_or_insert_with(|| {
+                super::filehash::FileHashes::load(&store_dir.join("file-hashes.tsv"))
+            });
+            let sha = hashes.hash(&path)?;
+            stage.files.push((path, sha));
+        }
+    }
+    if let Some(hashes) = cache
+        && store_dir.is_dir()
+    {
+        hashes.save()?;
+    }
+    Ok(())
 }
 
 /// Every image and mask path must exist before a task starts.
@@ -283,6 +358,7 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             params,
             inputs: inputs[s].clone(),
             scope: kind.scope(),
+            files: Vec::new(),
         });
     }
     for p in &mut planned {

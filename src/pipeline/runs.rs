@@ -92,6 +92,13 @@ pub fn stage_records(plan: &Plan) -> Vec<StageRecord> {
 }
 
 pub fn manifest_ref(plan: &Plan) -> Result<FileRef> {
+    if plan.manifest.path.as_os_str().is_empty() {
+        // A pipeline without a manifest (it starts from a feature table).
+        return Ok(FileRef {
+            path: String::new(),
+            sha256: String::new(),
+        });
+    }
     Ok(FileRef {
         path: plan.manifest.path.display().to_string(),
         sha256: super::hash::sha256_file(&plan.manifest.path)?,

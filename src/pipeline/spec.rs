@@ -90,7 +90,8 @@ pub struct PipelineSpec {
     /// SHA-256 of the pipeline file and every included file, in order.
     pub source_sha256: String,
     pub name: String,
-    pub manifest: PathBuf,
+    /// Absent for a pipeline that starts from feature tables only.
+    pub manifest: Option<PathBuf>,
     pub store: Option<PathBuf>,
     pub output: Option<PathBuf>,
     pub stages: Vec<StageSpec>,
@@ -100,7 +101,8 @@ pub struct PipelineSpec {
 #[serde(deny_unknown_fields)]
 struct RawPipeline {
     name: Spanned<String>,
-    manifest: Spanned<String>,
+    #[serde(default)]
+    manifest: Option<Spanned<String>>,
     #[serde(default)]
     store: Option<String>,
     #[serde(default)]
@@ -289,7 +291,7 @@ impl PipelineSpec {
                 super::hash::sha256_hex(sources.as_bytes())
             },
             name: raw.name.value,
-            manifest: base.join(&raw.manifest.value),
+            manifest: raw.manifest.map(|m| base.join(&m.value)),
             store: raw.store.map(|s| base.join(s)),
             output: raw.output.map(PathBuf::from),
             stages,

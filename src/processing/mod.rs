@@ -2,9 +2,18 @@
 //! re-segmentation, discretisation. Each step is a function with its own
 //! settings; [`prepare`] runs the chain for feature extraction.
 
+pub mod crop;
+pub mod diagnostics;
+pub mod discretise;
+pub mod interpolate;
+pub mod resegment;
 pub mod settings;
 
 use ndarray::Array3;
+
+use crop::{bounding_box, grow, margin_voxels};
+use diagnostics::IntensityStats;
+use interpolate::{GridMap, IndexBox, resample_box, resample_full};
 
 use crate::features::FeatureSet;
 use crate::image::Volume;
@@ -42,26 +51,197 @@ pub struct Discretised {
 /// ROI with a margin wide enough for local intensity. On return both masks
 /// are the interpolated ROI. Adds the `*_init_img`, `*_init_roi`,
 /// `*_interp_img` and `*_interp_roi` diagnostics.
+///
+/// Only the part of the new grid around the ROI is interpolated; it equals
+/// the same part of the whole interpolated image. The `*_interp_img`
+/// diagnostics describe the whole interpolated image, for which one extra
+/// pass over the image is made.
 pub fn resample(
     image: &Volume<f32>,
     mask: &Volume<bool>,
     settings: Option<&InterpolationSettings>,
     diagnostics: &mut FeatureSet,
 ) -> Result<RoiImage> {
-    let _ = (image, mask, settings, diagnostics);
-    Err(Error::data("interpolation is not implemented yet"))
+    if image.dims() != mask.dims() {
+        return Err(Error::data(format!(
+            "image and mask grids differ: {:?} vs {:?} voxels",
+            image.dims(),
+            mask.dims()
+        )));
+    }
+    let dims = image.dims();
+    let init_stats = IntensityStats::of(image.data.iter().map(|&v| f64::from(v)));
+    diagnostics::push_image(
+        diagnostics,
+        "init_img",
+        dims,
+        image.geometry.spacing,
+        init_stats,
+    );
+    diagnostics::push_roi(
+        diagnostics,
+        "init_roi",
+        dims,
+        &image.data,
+        &mask.data,
+        &mask.data,
+    );
+    let Some(roi_box) = bounding_box(&mask.data) else {
+        return Err(Error::data("the ROI mask is empty"));
+    };
+    let (roi, grid_dims) = match settings {
+        None => {
+            diagnostics::push_image(
+                diagnostics,
+                "interp_img",
+                dims,
+                image.geometry.spacing,
+                init_stats,
+            );
+            (crop_original(image, mask, roi_box), dims)
+        }
+        Some(settings) => {
+            settings.validate()?;
+            interpolate_around_roi(image, mask, roi_box, settings, diagnostics)?
+        }
+    };
+    diagnostics::push_roi(
+        diagnostics,
+        "interp_roi",
+        grid_dims,
+        &roi.image.data,
+        &roi.int_mask,
+        &roi.morph_mask,
+    );
+    Ok(roi)
+}
+
+/// No interpolation: the original voxels around the ROI.
+fn crop_original(image: &Volume<f32>, mask: &Volume<bool>, roi_box: IndexBox) -> RoiImage {
+    let b = grow(roi_box, margin_voxels(image.geometry.spacing), image.dims());
+    let m = crop::crop(&mask.data, b);
+    RoiImage {
+        image: cropped_volume(crop::crop(&image.data, b), &image.geometry, b),
+        morph_mask: m.clone(),
+        int_mask: m,
+    }
+}
+
+fn cropped_volume(data: Array3<f32>, grid: &crate::image::Geometry, b: IndexBox) -> Volume<f32> {
+    let mut geometry = *grid;
+    geometry.origin = grid.index_to_physical([b[0].0 as f64, b[1].0 as f64, b[2].0 as f64]);
+    Volume::new(data, geometry)
+}
+
+/// Interpolates the mask on the part of the new grid it can reach, then the
+/// image on the ROI's bounding box plus margin. Returns the ROI image and
+/// the dimensions of the whole new grid.
+fn interpolate_around_roi(
+    image: &Volume<f32>,
+    mask: &Volume<bool>,
+    roi_box: IndexBox,
+    settings: &InterpolationSettings,
+    diagnostics: &mut FeatureSet,
+) -> Result<(RoiImage, [usize; 3])> {
+    let map = GridMap::new(
+        &image.geometry,
+        image.dims(),
+        settings.spacing,
+        settings.in_plane_only,
+    );
+    let new_dims = map.dims();
+    let margin = margin_voxels(map.geometry.spacing);
+
+    // New-grid samples that can receive a non-zero mask value.
+    let reach = settings.mask.support() as f64 + 1.0;
+    let mut candidates: IndexBox = [(0, 0); 3];
+    for a in 0..3 {
+        let axis = map.axes[a];
+        let lo = (roi_box[a].0 as f64 - reach - axis.start) / axis.step;
+        let hi = ((roi_box[a].1 - 1) as f64 + reach - axis.start) / axis.step;
+        let lo = lo.ceil().max(0.0) as usize;
+        let hi = (hi.floor().max(0.0) as usize + 1).min(axis.n_new);
+        candidates[a] = (lo.min(hi), hi);
+    }
+    let search = grow(candidates, margin, new_dims);
+    let mask_values = resample_box(
+        &mask.data,
+        |m| f64::from(u8::from(m)),
+        &map,
+        search,
+        settings.mask,
+    );
+    let threshold = settings.partial_volume_threshold;
+    let search_mask = mask_values.mapv(|v| v >= threshold);
+    let Some(local) = bounding_box(&search_mask) else {
+        return Err(Error::data(format!(
+            "no voxel of the interpolated ROI reaches the partial volume threshold {threshold}"
+        )));
+    };
+    let mut roi_new: IndexBox = local;
+    for a in 0..3 {
+        roi_new[a] = (local[a].0 + search[a].0, local[a].1 + search[a].0);
+    }
+    let keep = grow(roi_new, margin, new_dims);
+    let mut within_search = keep;
+    for a in 0..3 {
+        within_search[a] = (keep[a].0 - search[a].0, keep[a].1 - search[a].0);
+    }
+    let roi_mask = crop::crop(&search_mask, within_search);
+
+    let finish = |v: f64| {
+        if settings.round_intensities {
+            v.round() as f32
+        } else {
+            v as f32
+        }
+    };
+    let values = resample_box(&image.data, f64::from, &map, keep, settings.image).mapv(finish);
+    let whole = resample_full(image, &map, settings.image);
+    diagnostics::push_image(
+        diagnostics,
+        "interp_img",
+        new_dims,
+        map.geometry.spacing,
+        IntensityStats::of(whole.iter().map(|&v| f64::from(finish(v)))),
+    );
+    Ok((
+        RoiImage {
+            image: cropped_volume(values, &map.geometry, keep),
+            morph_mask: roi_mask.clone(),
+            int_mask: roi_mask,
+        },
+        new_dims,
+    ))
 }
 
 /// Step 2, re-segmentation (IBSI 2.5): restricts the intensity mask to a
 /// range and/or removes outliers; the morphological mask is unchanged. Adds
 /// the `*_reseg_roi` diagnostics. An intensity mask left empty is an error.
 pub fn resegment(
-    roi: RoiImage,
+    mut roi: RoiImage,
     settings: &ResegmentationSettings,
     diagnostics: &mut FeatureSet,
 ) -> Result<RoiImage> {
-    let _ = (roi, settings, diagnostics);
-    Err(Error::data("re-segmentation is not implemented yet"))
+    settings.validate()?;
+    resegment::resegment_mask(&roi.image.data, &mut roi.int_mask, settings)?;
+    // Re-segmentation keeps the grid: report the dimensions `resample` gave.
+    let own = roi.image.dims();
+    let mut grid_dims = own;
+    for (a, axis) in ["x", "y", "z"].iter().enumerate() {
+        if let Some(v) = diagnostics.get(&format!("int_mask_dim_{axis}_interp_roi")) {
+            grid_dims[a] = v as usize;
+        }
+    }
+    diagnostics::push_roi(
+        diagnostics,
+        "reseg_roi",
+        grid_dims,
+        &roi.image.data,
+        &roi.int_mask,
+        &roi.morph_mask,
+    );
+    Ok(roi)
 }
 
 /// Steps 1 and 2 for feature extraction.
@@ -83,6 +263,151 @@ pub fn discretise(
     settings: &DiscretisationSettings,
     resegmentation: &ResegmentationSettings,
 ) -> Result<Discretised> {
-    let _ = (roi, settings, resegmentation);
-    Err(Error::data("discretisation is not implemented yet"))
+    let (levels, n_levels) = discretise::discretise_values(
+        &roi.image.data,
+        &roi.int_mask,
+        settings,
+        resegmentation,
+        "discretisation",
+    )?;
+    Ok(Discretised {
+        levels,
+        n_levels,
+        spacing: roi.image.geometry.spacing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Geometry;
+
+    /// A 20 x 18 x 12 image (intensity = 10·k + j + i) with a small block ROI.
+    fn case() -> (Volume<f32>, Volume<bool>) {
+        let g = Geometry::new([1.0, 1.0, 1.5], [-3.0, 4.0, 10.0]);
+        let img = Volume::new(
+            Array3::from_shape_fn((12, 18, 20), |(k, j, i)| (10 * k + j + i) as f32),
+            g,
+        );
+        let mask = Volume::new(
+            Array3::from_shape_fn((12, 18, 20), |(k, j, i)| {
+                (5..9).contains(&i) && (6..10).contains(&j) && (4..7).contains(&k)
+            }),
+            g,
+        );
+        (img, mask)
+    }
+
+    #[test]
+    fn no_interpolation_crops_with_margin_and_keeps_positions() {
+        let (img, mask) = case();
+        let mut d = FeatureSet::new();
+        let roi = resample(&img, &mask, None, &mut d).unwrap();
+        // Margin: ceil(6.2/1)+1 = 8 in x, y (clipped to the image), ceil(6.2/1.5)+1 = 6 in z:
+        // x 0..17, y 0..18, z 0..12.
+        assert_eq!(roi.image.dims(), [17, 18, 12]);
+        let origin = img.geometry.index_to_physical([0.0, 0.0, 0.0]);
+        assert_eq!(roi.image.geometry.origin, origin);
+        assert_eq!(roi.morph_mask.iter().filter(|&&m| m).count(), 48);
+        assert_eq!(d.get("img_dim_x_interp_img"), Some(20.0));
+        assert_eq!(d.get("int_mask_bb_dim_z_interp_roi"), Some(3.0));
+        assert_eq!(d.get("mean_int_init_img"), d.get("mean_int_interp_img"));
+    }
+
+    #[test]
+    fn cropped_interpolation_equals_the_whole_image_interpolation() {
+        let (img, mask) = case();
+        for interp in [
+            Interpolator::Nearest,
+            Interpolator::Linear,
+            Interpolator::Cubic,
+        ] {
+            let settings = InterpolationSettings {
+                spacing: [0.7, 0.8, 0.9],
+                in_plane_only: false,
+                image: interp,
+                mask: Interpolator::Linear,
+                partial_volume_threshold: 0.5,
+                round_intensities: false,
+            };
+            let mut d = FeatureSet::new();
+            let roi = resample(&img, &mask, Some(&settings), &mut d).unwrap();
+            let map = GridMap::new(&img.geometry, img.dims(), settings.spacing, false);
+            let whole = resample_full(&img, &map, interp);
+            let offset = map.geometry.physical_to_index(roi.image.geometry.origin);
+            let off = offset.map(|v| v.round() as usize);
+            for a in 0..3 {
+                assert!((offset[a] - off[a] as f64).abs() < 1e-9);
+            }
+            for ((k, j, i), &v) in roi.image.data.indexed_iter() {
+                let w = whole[[k + off[2], j + off[1], i + off[0]]] as f32;
+                assert!((v - w).abs() < 1e-4, "{interp:?}: {v} vs {w}");
+            }
+            // The ROI is inside the crop with the margin on every side.
+            let b = crop::bounding_box(&roi.morph_mask).unwrap();
+            let m = margin_voxels(settings.spacing);
+            let dims = roi.image.dims();
+            for a in 0..3 {
+                // Margin kept unless the crop reaches the edge of the new grid.
+                assert!(b[a].0 >= m[a] || off[a] == 0);
+                assert!(dims[a] - b[a].1 >= m[a] || off[a] + dims[a] == map.dims()[a]);
+            }
+            assert_eq!(d.get("img_dim_x_interp_img"), Some(map.dims()[0] as f64));
+            assert_eq!(d.get("vox_dim_z_interp_img"), Some(0.9));
+        }
+    }
+
+    #[test]
+    fn in_plane_interpolation_keeps_the_slices() {
+        let (img, mask) = case();
+        let settings = InterpolationSettings {
+            spacing: [2.0, 2.0, 0.0],
+            in_plane_only: true,
+            image: Interpolator::Linear,
+            mask: Interpolator::Linear,
+            partial_volume_threshold: 0.5,
+            round_intensities: true,
+        };
+        let mut d = FeatureSet::new();
+        let roi = resample(&img, &mask, Some(&settings), &mut d).unwrap();
+        assert_eq!(roi.image.geometry.spacing, [2.0, 2.0, 1.5]);
+        assert_eq!(d.get("img_dim_z_interp_img"), Some(12.0));
+        assert_eq!(d.get("img_dim_x_interp_img"), Some(10.0));
+        assert!(roi.image.data.iter().all(|v| v.fract() == 0.0));
+        assert_eq!(d.get("int_mask_bb_dim_z_interp_roi"), Some(3.0));
+    }
+
+    #[test]
+    fn resegment_and_discretise_follow_the_settings() {
+        let (img, mask) = case();
+        let mut d = FeatureSet::new();
+        let roi = resample(&img, &mask, None, &mut d).unwrap();
+        let reseg = ResegmentationSettings {
+            range: Some([Some(60.0), None]),
+            outlier_sigma: None,
+        };
+        let roi = resegment(roi, &reseg, &mut d).unwrap();
+        // k = 4 gives 40 + j + i in 51..=57: below 60, dropped; k = 5, 6 kept.
+        assert_eq!(d.get("int_mask_vox_count_reseg_roi"), Some(32.0));
+        assert_eq!(d.get("morph_mask_vox_count_reseg_roi"), Some(48.0));
+        assert_eq!(d.get("int_mask_dim_x_reseg_roi"), Some(20.0));
+        let disc = discretise(
+            &roi,
+            &DiscretisationSettings::FixedBinSize {
+                bin_width: 5.0,
+                min: None,
+            },
+            &reseg,
+        )
+        .unwrap();
+        // Intensities 61..=77 from 60 in bins of 5: levels 1..=4.
+        assert_eq!(disc.n_levels, 4);
+        assert_eq!(disc.levels.iter().filter(|&&l| l > 0).count(), 32);
+        let empty = ResegmentationSettings {
+            range: Some([Some(1000.0), None]),
+            outlier_sigma: None,
+        };
+        let e = resegment(roi, &empty, &mut d).unwrap_err().to_string();
+        assert!(e.contains("resegmentation.range"), "{e}");
+    }
 }

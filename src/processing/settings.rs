@@ -5,10 +5,14 @@
 //! Every structure rejects unknown keys: a misspelled setting is an error,
 //! never a silent default.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
+use crate::{Error, Result};
+
 /// Everything `radial extract` needs to turn an image and a mask into features.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractionSettings {
     /// Resampling to a new grid; absent: keep the original grid.
@@ -27,6 +31,59 @@ pub struct ExtractionSettings {
     /// Feature families to compute, in output order. Default: all of them.
     #[serde(default = "Family::all")]
     pub families: Vec<Family>,
+}
+
+impl Default for ExtractionSettings {
+    /// The same as an empty settings file: original grid, no
+    /// re-segmentation, no discretisation, every family.
+    fn default() -> Self {
+        ExtractionSettings {
+            interpolation: None,
+            resegmentation: ResegmentationSettings::default(),
+            discretisation: DiscretisationSettings::default(),
+            ivh: DiscretisationSettings::default(),
+            texture: TextureSettings::default(),
+            families: Family::all(),
+        }
+    }
+}
+
+impl ExtractionSettings {
+    /// Parses a YAML settings text and validates it. `source` (usually the
+    /// file name) prefixes parse errors, which carry line and column.
+    pub fn from_yaml_str(text: &str, source: &str) -> Result<Self> {
+        let settings: ExtractionSettings = serde_saphyr::from_str(text)
+            .map_err(|e| Error::format(source, format!("invalid extraction settings: {e}")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Reads, parses and validates a YAML settings file.
+    pub fn from_yaml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_yaml_str(&text, &path.display().to_string())
+    }
+
+    /// Checks every value the computation cannot use; the error names the
+    /// setting by its path in the settings file.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(interpolation) = &self.interpolation {
+            interpolation.validate()?;
+        }
+        self.resegmentation.validate()?;
+        self.discretisation.validate("discretisation")?;
+        self.ivh.validate("ivh")?;
+        if self.texture.distance == 0 {
+            return Err(Error::setting(
+                "texture.distance",
+                "must be at least 1 (a Chebyshev distance in voxels)",
+            ));
+        }
+        if self.families.is_empty() {
+            return Err(Error::setting("families", "no feature family requested"));
+        }
+        Ok(())
+    }
 }
 
 /// Interpolation of image and mask to a new voxel spacing (IBSI 2.4).
@@ -52,6 +109,31 @@ pub struct InterpolationSettings {
 
 fn default_partial_volume() -> f64 {
     0.5
+}
+
+impl InterpolationSettings {
+    pub fn validate(&self) -> Result<()> {
+        let axes = if self.in_plane_only { 2 } else { 3 };
+        for (a, &s) in self.spacing.iter().enumerate().take(axes) {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::setting(
+                    "interpolation.spacing",
+                    format!(
+                        "the {} spacing is {s} mm; every spacing must be a positive number",
+                        ["x", "y", "z"][a]
+                    ),
+                ));
+            }
+        }
+        let t = self.partial_volume_threshold;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(Error::setting(
+                "interpolation.partial_volume_threshold",
+                format!("{t} is outside (0, 1]"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +163,43 @@ pub struct ResegmentationSettings {
     pub outlier_sigma: Option<f64>,
 }
 
+impl ResegmentationSettings {
+    /// The lower bound of the range, when there is one.
+    pub fn range_min(&self) -> Option<f64> {
+        self.range.and_then(|[low, _]| low)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if let Some([low, high]) = self.range {
+            for bound in [low, high].into_iter().flatten() {
+                if !bound.is_finite() {
+                    return Err(Error::setting(
+                        "resegmentation.range",
+                        format!("bound {bound} is not a finite number"),
+                    ));
+                }
+            }
+            if let (Some(l), Some(h)) = (low, high)
+                && l > h
+            {
+                return Err(Error::setting(
+                    "resegmentation.range",
+                    format!("lower bound {l} is above upper bound {h}"),
+                ));
+            }
+        }
+        if let Some(sigma) = self.outlier_sigma
+            && !(sigma.is_finite() && sigma > 0.0)
+        {
+            return Err(Error::setting(
+                "resegmentation.outlier_sigma",
+                format!("{sigma} must be a positive number"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Discretisation of intensities into grey levels 1..=Ng (IBSI 2.6).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
@@ -97,6 +216,43 @@ pub enum DiscretisationSettings {
         #[serde(default)]
         min: Option<f64>,
     },
+}
+
+impl DiscretisationSettings {
+    /// Checks the values; `prefix` is where these settings sit in the file
+    /// (`discretisation` or `ivh`).
+    pub fn validate(&self, prefix: &str) -> Result<()> {
+        match *self {
+            DiscretisationSettings::None => Ok(()),
+            DiscretisationSettings::FixedBinNumber { bins } => {
+                if bins == 0 {
+                    Err(Error::setting(
+                        format!("{prefix}.bins"),
+                        "a fixed bin number needs at least 1 bin",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            DiscretisationSettings::FixedBinSize { bin_width, min } => {
+                if !(bin_width.is_finite() && bin_width > 0.0) {
+                    return Err(Error::setting(
+                        format!("{prefix}.bin_width"),
+                        format!("{bin_width} must be a positive number"),
+                    ));
+                }
+                if let Some(m) = min
+                    && !m.is_finite()
+                {
+                    return Err(Error::setting(
+                        format!("{prefix}.min"),
+                        format!("{m} is not a finite number"),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Settings shared by the texture families (IBSI 3.6-3.11).
@@ -206,5 +362,101 @@ impl Family {
             self,
             Family::Morphology | Family::LocalIntensity | Family::Statistics | Family::Ivh
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default() {
+        let s = ExtractionSettings::from_yaml_str("{}", "t.yaml").unwrap();
+        assert_eq!(s, ExtractionSettings::default());
+        assert_eq!(s.families.len(), 11);
+    }
+
+    #[test]
+    fn unknown_keys_and_families_are_errors_with_position() {
+        let e = ExtractionSettings::from_yaml_str(
+            "interpolation:\n  spacing: [1, 1, 1]\n  spacnig: 2\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.yaml") && e.contains("spacnig"), "{e}");
+        assert!(e.contains('3'), "line 3 expected: {e}");
+        let e = ExtractionSettings::from_yaml_str("families: [morphology, glcn]\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("glcn"), "{e}");
+        let e = ExtractionSettings::from_yaml_str(
+            "discretisation:\n  method: fixed_bin_number\n  bins: 8\n  width: 3\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("width"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases = [
+            (
+                "interpolation:\n  spacing: [1, 0, 1]\n",
+                "interpolation.spacing",
+            ),
+            (
+                "interpolation:\n  spacing: [1, 1, -2]\n",
+                "interpolation.spacing",
+            ),
+            (
+                "interpolation:\n  spacing: [1, 1, 1]\n  partial_volume_threshold: 0\n",
+                "interpolation.partial_volume_threshold",
+            ),
+            (
+                "discretisation:\n  method: fixed_bin_number\n  bins: 0\n",
+                "discretisation.bins",
+            ),
+            (
+                "discretisation:\n  method: fixed_bin_size\n  bin_width: 0\n",
+                "discretisation.bin_width",
+            ),
+            (
+                "ivh:\n  method: fixed_bin_size\n  bin_width: -1\n",
+                "ivh.bin_width",
+            ),
+            (
+                "resegmentation:\n  range: [400, -500]\n",
+                "resegmentation.range",
+            ),
+            (
+                "resegmentation:\n  outlier_sigma: 0\n",
+                "resegmentation.outlier_sigma",
+            ),
+            ("texture:\n  distance: 0\n", "texture.distance"),
+            ("families: []\n", "families"),
+        ];
+        for (text, setting) in cases {
+            let e = ExtractionSettings::from_yaml_str(text, "t.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("`{setting}`")), "{text}: {e}");
+        }
+        // 2D interpolation ignores the z spacing.
+        ExtractionSettings::from_yaml_str(
+            "interpolation:\n  spacing: [2, 2, 0]\n  in_plane_only: true\n",
+            "t.yaml",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn open_range_sides_are_null() {
+        let s =
+            ExtractionSettings::from_yaml_str("resegmentation:\n  range: [-500, null]\n", "t.yaml")
+                .unwrap();
+        assert_eq!(s.resegmentation.range, Some([Some(-500.0), None]));
+        assert_eq!(s.resegmentation.range_min(), Some(-500.0));
     }
 }

@@ -27,7 +27,7 @@ pub fn roc_svg(probabilities: &[f64], labels: &[bool], seed: u64) -> String {
             .configure_mesh()
             .x_desc("1 - specificity")
             .y_desc("sensitivity")
-            .light_line_style(WHITE)
+            .max_light_lines(0)
             .draw()?;
         let mut outline: Vec<(f64, f64)> = band.iter().map(|&(f, _, hi)| (f, hi)).collect();
         outline.extend(band.iter().rev().map(|&(f, lo, _)| (f, lo)));
@@ -64,7 +64,7 @@ pub fn calibration_svg(probabilities: &[f64], labels: &[bool]) -> String {
             .configure_mesh()
             .x_desc("predicted probability")
             .y_desc("observed fraction")
-            .light_line_style(WHITE)
+            .max_light_lines(0)
             .draw()?;
         chart.draw_series(LineSeries::new(
             [(0.0, 0.0), (1.0, 1.0)],

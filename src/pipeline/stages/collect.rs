@@ -59,13 +59,30 @@ impl Table {
     /// columns whose non-empty cells all parse as numbers as Float64.
     pub fn write_parquet(&self, path: &Path) -> Result<()> {
         use polars::prelude::*;
+        let fail = |e: PolarsError| Error::format(path, format!("cannot write Parquet: {e}"));
+        let mut df = self.to_frame(&[]).map_err(fail)?;
+        crate::io::atomic::write_via_temporary(path, |tmp| {
+            let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+            ParquetWriter::new(file).finish(&mut df).map_err(fail)?;
+            Ok(())
+        })
+    }
+
+    /// The table as a polars frame: the first column and the `text` columns
+    /// as strings, columns whose non-empty cells all parse as numbers as
+    /// Float64 (empty cells null), the others as strings.
+    pub fn to_frame(
+        &self,
+        text: &[&str],
+    ) -> std::result::Result<polars::prelude::DataFrame, polars::prelude::PolarsError> {
+        use polars::prelude::*;
         let columns: Vec<Column> = self
             .header
             .iter()
             .enumerate()
             .map(|(c, name)| {
                 let cells: Vec<&str> = self.rows.iter().map(|r| r[c].as_str()).collect();
-                let numeric: Option<Vec<Option<f64>>> = (c > 0)
+                let numeric: Option<Vec<Option<f64>>> = (c > 0 && !text.contains(&name.as_str()))
                     .then(|| {
                         cells
                             .iter()
@@ -85,13 +102,7 @@ impl Table {
                 }
             })
             .collect();
-        let fail = |e: PolarsError| Error::format(path, format!("cannot write Parquet: {e}"));
-        let mut df = DataFrame::new(self.rows.len(), columns).map_err(fail)?;
-        crate::io::atomic::write_via_temporary(path, |tmp| {
-            let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
-            ParquetWriter::new(file).finish(&mut df).map_err(fail)?;
-            Ok(())
-        })
+        DataFrame::new(self.rows.len(), columns)
     }
 }
 

@@ -8,6 +8,7 @@
 mod collect;
 mod family;
 mod image;
+mod learn;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,9 @@ pub struct TaskData<'a> {
     pub case: Option<&'a Case>,
     pub manifest: &'a Manifest,
     pub inputs: Vec<InputData>,
+    /// The files the stage declared ([`StageKind::input_files`]) with their
+    /// content hashes.
+    pub files: &'a [(PathBuf, String)],
 }
 
 impl TaskData<'_> {
@@ -68,6 +72,16 @@ pub trait StageKind: Send + Sync {
     /// hashes then enter the task key).
     fn reads_case_files(&self) -> bool {
         false
+    }
+    /// Files a task reads that are not stage outputs (e.g. an existing
+    /// feature table), resolved against the pipeline file's directory `base`.
+    /// Their content hashes enter the task key.
+    fn input_files(
+        &self,
+        _params: &Value,
+        _base: &Path,
+    ) -> std::result::Result<Vec<PathBuf>, String> {
+        Ok(Vec::new())
     }
     /// Checks the input stages' kinds; the message says what is accepted.
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String>;
@@ -134,7 +148,12 @@ impl Registry {
             .with_kind(Arc::new(image::Resample))
             .with_kind(Arc::new(image::Resegment))
             .with_kind(Arc::new(image::Discretise))
-            .with_kind(Arc::new(Collect));
+            .with_kind(Arc::new(Collect))
+            .with_kind(Arc::new(learn::TableStage))
+            .with_kind(Arc::new(learn::Select))
+            .with_kind(Arc::new(learn::Evaluate))
+            .with_kind(Arc::new(learn::Train))
+            .with_kind(Arc::new(learn::Report));
         for family in crate::processing::Family::all() {
             r = r.with_kind(Arc::new(family::FamilyStage::new(family)));
         }

@@ -1,0 +1,582 @@
+//! The learning layer as cohort stage kinds:
+//!
+//! - `table` (no inputs): an existing feature table ([`TableParams`]); its
+//!   file's content hash enters the task key.
+//! - `select` (a `table` or `collect`): declares feature-selection steps. Its
+//!   output is the table plus the *unfitted* recipe; it never applies the
+//!   selection to the cohort that downstream stages validate on, so the
+//!   leaky protocol (select on the whole cohort, then cross-validate) cannot
+//!   be written as a pipeline.
+//! - `evaluate` (a `table`, `collect` or `select`): params are a
+//!   [`Protocol`]; a `select` input's recipe becomes the protocol's
+//!   selection, fitted inside each training fold.
+//! - `train` (same inputs): the final model ([`fit_final`]).
+//! - `report` (an `evaluate`): the HTML report.
+//!
+//! A `collect` table carries no outcome definition: the learning stage reading
+//! it names it (`label_column`, `positive`, optional `id_column`, `ignore`).
+//!
+//! Tables travel between stages as a small text envelope: a magic line, one
+//! JSON line (outcome definition, selection recipe), then the table as
+//! canonical CSV (numbers in shortest round-trip form), so downstream keys
+//! depend on the table's content, not on its path or formatting.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::collect::{Table, format_number};
+use super::{Scope, StageKind, TaskData, canonical, one_input_of, typed};
+use crate::learn::protocol::{Imputation, SelectionStep};
+use crate::learn::stage::{TableParams, expand_env};
+use crate::learn::table::sha256_hex;
+use crate::learn::{Evaluation, FeatureTable, Protocol, TableSpec, evaluate, fit_final};
+use crate::report::{ReportContext, render_html};
+use crate::{Error, Result};
+
+const MAGIC: &str = "RADIAL-LEARN-TABLE 1";
+const TABLE_KINDS: [&str; 2] = ["table", "collect"];
+const MODEL_INPUT_KINDS: [&str; 3] = ["table", "collect", "select"];
+
+/// What travels with a table between learning stages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    /// Which columns mean what (absent for a `collect` table).
+    spec: Option<TableSpec>,
+    /// The unfitted selection recipe of a `select` stage.
+    selection: Option<Vec<SelectionStep>>,
+    /// Informational: the features the recipe keeps on the whole cohort.
+    kept: Vec<String>,
+}
+
+fn encode(header: &Header, table: &Table) -> Result<Vec<u8>> {
+    let mut out = format!("{MAGIC}\n").into_bytes();
+    serde_json::to_writer(&mut out, header).map_err(|e| Error::data(e.to_string()))?;
+    out.push(b'\n');
+    out.extend_from_slice(&table.to_csv());
+    Ok(out)
+}
+
+/// A learning stage's input: an envelope, or the plain CSV of `collect`.
+fn decode(bytes: &[u8]) -> Result<(Header, Table)> {
+    let magic = format!("{MAGIC}\n");
+    let Some(rest) = bytes.strip_prefix(magic.as_bytes()) else {
+        return Ok((Header::default(), Table::from_csv(bytes)?));
+    };
+    let end = rest
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| Error::data("corrupt table envelope"))?;
+    let header = serde_json::from_slice(&rest[..end])
+        .map_err(|e| Error::data(format!("corrupt table envelope: {e}")))?;
+    Ok((header, Table::from_csv(&rest[end + 1..])?))
+}
+
+/// Feature cells in shortest round-trip form (`1.0` and `1` are one value);
+/// id, label and ignored columns verbatim.
+fn canonicalise(table: &mut Table, spec: &TableSpec) {
+    let verbatim: Vec<bool> = table
+        .header
+        .iter()
+        .map(|h| *h == spec.id_column || *h == spec.label_column || spec.ignore.contains(h))
+        .collect();
+    for row in &mut table.rows {
+        for (cell, &keep) in row.iter_mut().zip(&verbatim) {
+            if !keep && let Ok(v) = cell.trim().parse::<f64>() {
+                *cell = format_number(v);
+            }
+        }
+    }
+}
+
+/// The validated feature table of `table` under `spec`.
+fn feature_table(table: &Table, spec: &TableSpec, origin: &str) -> Result<FeatureTable> {
+    let text = [spec.id_column.as_str(), spec.label_column.as_str()];
+    let df = table
+        .to_frame(&text)
+        .map_err(|e| Error::data(format!("{origin}: {e}")))?;
+    let mut t = FeatureTable::from_frame(&df, spec, Path::new(origin))?;
+    t.source = Some((PathBuf::from(origin), sha256_hex(&table.to_csv())));
+    Ok(t)
+}
+
+/// How a learning stage reading a `collect` table names its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<Vec<String>>,
+}
+
+impl OutcomeParams {
+    const KEYS: [&str; 4] = ["label_column", "positive", "id_column", "ignore"];
+
+    fn given(&self) -> bool {
+        *self != OutcomeParams::default()
+    }
+
+    /// The outcome definition: the table stage's, or this stage's own.
+    fn resolve(&self, from_input: Option<TableSpec>, input_id: &str) -> Result<TableSpec> {
+        match (from_input, self.given()) {
+            (Some(spec), false) => Ok(spec),
+            (Some(_), true) => Err(Error::setting(
+                "label_column",
+                format!(
+                    "the outcome is defined by the table stage `{input_id}`; \
+                     remove label_column/positive/id_column/ignore here"
+                ),
+            )),
+            (None, _) => {
+                let need = |v: &Option<String>, name: &str| {
+                    v.clone().ok_or_else(|| {
+                        Error::setting(
+                            name,
+                            format!(
+                                "input `{input_id}` is a collected table: give `label_column` and `positive`"
+                            ),
+                        )
+                    })
+                };
+                Ok(TableSpec {
+                    id_column: self.id_column.clone().unwrap_or_else(|| "case_id".into()),
+                    label_column: need(&self.label_column, "label_column")?,
+                    positive: need(&self.positive, "positive")?,
+                    ignore: self.ignore.clone().unwrap_or_default(),
+                })
+            }
+        }
+    }
+}
+
+/// Splits a parameter object into the outcome keys and the rest.
+fn split_outcome(params: &Value) -> std::result::Result<(OutcomeParams, Value), String> {
+    let Value::Object(map) = params else {
+        return Err("parameters must be a mapping".into());
+    };
+    let (outcome, rest): (serde_json::Map<_, _>, serde_json::Map<_, _>) = map
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| OutcomeParams::KEYS.contains(&k.as_str()));
+    Ok((typed(&Value::Object(outcome))?, Value::Object(rest)))
+}
+
+/// Parameters of `evaluate` and `train`: a [`Protocol`] plus, for a
+/// `collect` input, the [`OutcomeParams`] (one flat mapping).
+fn protocol_params(params: &Value) -> std::result::Result<(OutcomeParams, Protocol), String> {
+    let (outcome, rest) = split_outcome(params)?;
+    let protocol: Protocol = typed(&rest)?;
+    protocol.validate().map_err(|e| e.to_string())?;
+    Ok((outcome, protocol))
+}
+
+fn canonical_protocol_params(params: &Value) -> std::result::Result<Value, String> {
+    let (outcome, protocol) = protocol_params(params)?;
+    let mut v = serde_json::to_value(&protocol).map_err(|e| e.to_string())?;
+    if let (Value::Object(map), Value::Object(o)) = (
+        &mut v,
+        serde_json::to_value(&outcome).map_err(|e| e.to_string())?,
+    ) {
+        map.extend(o);
+    }
+    Ok(v)
+}
+
+/// The single input of a learning stage, decoded.
+fn single_input<'t>(task: &'t TaskData) -> Result<(&'t str, Header, Table)> {
+    let input = task
+        .inputs
+        .first()
+        .filter(|i| i.items.len() == 1 && task.inputs.len() == 1)
+        .ok_or_else(|| Error::data("the stage expects exactly one table input"))?;
+    let (header, table) = decode(&input.items[0].1)?;
+    Ok((&input.stage_id, header, table))
+}
+
+/// The table and protocol an `evaluate` or `train` task works on: a
+/// `select` input's recipe becomes the protocol's selection.
+fn model_inputs(task: &TaskData, params: &Value) -> Result<(FeatureTable, Protocol)> {
+    let (outcome, mut protocol) =
+        protocol_params(params).map_err(|e| Error::setting("params", e))?;
+    let (input_id, header, table) = single_input(task)?;
+    if let Some(recipe) = header.selection {
+        if !protocol.selection.is_empty() {
+            return Err(Error::setting(
+                "selection",
+                format!(
+                    "selection steps are given both here and by the select stage `{input_id}`; \
+                     keep one of them"
+                ),
+            ));
+        }
+        protocol.selection = recipe;
+    }
+    let spec = outcome.resolve(header.spec, input_id)?;
+    let table = feature_table(&table, &spec, input_id)?;
+    Ok((table, protocol))
+}
+
+fn write(dir: &Path, name: String, bytes: &[u8]) -> Result<PathBuf> {
+    let path = dir.join(name);
+    crate::io::atomic::write_bytes(&path, bytes)?;
+    Ok(path)
+}
+
+/// The one rendering of an evaluation's report, for `evaluate` and `report`.
+fn report_html(evaluation_json: &[u8], stage_id: &str) -> Result<String> {
+    let evaluation: Evaluation = serde_json::from_slice(evaluation_json)
+        .map_err(|e| Error::data(format!("corrupt evaluation: {e}")))?;
+    let protocol =
+        serde_json::to_string(&evaluation.protocol).map_err(|e| Error::data(e.to_string()))?;
+    let context = ReportContext {
+        title: format!("radial evaluation: {stage_id}"),
+        run_id: None,
+        parameter_hash: Some(sha256_hex(protocol.as_bytes())),
+        extra: vec![
+            ("stage".into(), stage_id.to_string()),
+            ("evaluation sha256".into(), sha256_hex(evaluation_json)),
+        ],
+    };
+    Ok(render_html(&evaluation, &context))
+}
+
+// ---------------------------------------------------------------- table
+
+pub struct TableStage;
+
+impl StageKind for TableStage {
+    fn name(&self) -> &str {
+        "table"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn scope(&self) -> Scope {
+        Scope::Cohort
+    }
+    fn input_files(
+        &self,
+        params: &Value,
+        base: &Path,
+    ) -> std::result::Result<Vec<PathBuf>, String> {
+        let p: TableParams = typed(params)?;
+        let path = PathBuf::from(expand_env(&p.path).map_err(|e| e.to_string())?);
+        Ok(vec![if path.is_relative() {
+            base.join(path)
+        } else {
+            path
+        }])
+    }
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
+        if input_kinds.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "reads a file and takes no input stage (got: {})",
+                input_kinds.join(", ")
+            ))
+        }
+    }
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
+        canonical::<TableParams>(params)
+    }
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
+        let p: TableParams = typed(params).map_err(|e| Error::setting("params", e))?;
+        let (path, _) = task
+            .files
+            .first()
+            .ok_or_else(|| Error::data("the table file was not resolved"))?;
+        let spec = p.spec();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut table = Table::from_csv(&bytes)
+            .map_err(|e| Error::format(path, format!("cannot read the table: {e}")))?;
+        canonicalise(&mut table, &spec);
+        // Checked here, once: ids, outcome, numeric features.
+        let df = table
+            .to_frame(&[spec.id_column.as_str(), spec.label_column.as_str()])
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        FeatureTable::from_frame(&df, &spec, path)?;
+        encode(
+            &Header {
+                spec: Some(spec),
+                ..Header::default()
+            },
+            &table,
+        )
+    }
+    fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
+        let (_, table) = decode(output)?;
+        Ok(vec![write(
+            dir,
+            format!("{stage_id}.csv"),
+            &table.to_csv(),
+        )?])
+    }
+}
+
+// ---------------------------------------------------------------- select
+
+/// Parameters of `select`: the selection steps (as in a [`Protocol`]), and
+/// the outcome when the input is a `collect` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectParams {
+    pub selection: Vec<SelectionStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<Vec<String>>,
+}
+
+impl SelectParams {
+    fn outcome(&self) -> OutcomeParams {
+        OutcomeParams {
+            label_column: self.label_column.clone(),
+            positive: self.positive.clone(),
+            id_column: self.id_column.clone(),
+            ignore: self.ignore.clone(),
+        }
+    }
+}
+
+pub struct Select;
+
+impl StageKind for Select {
+    fn name(&self) -> &str {
+        "select"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn scope(&self) -> Scope {
+        Scope::Cohort
+    }
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
+        one_input_of(input_kinds, &TABLE_KINDS)
+    }
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
+        let p: SelectParams = typed(params)?;
+        if p.selection.is_empty() {
+            return Err("`selection` lists no step".into());
+        }
+        canonical::<SelectParams>(params)
+    }
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
+        let p: SelectParams = typed(params).map_err(|e| Error::setting("params", e))?;
+        let (input_id, header, table) = single_input(task)?;
+        let spec = p.outcome().resolve(header.spec, input_id)?;
+        let cohort = feature_table(&table, &spec, input_id)?;
+        // Informational only: the recipe fitted on the whole cohort (what the
+        // final model would keep). Downstream stages refit it inside folds.
+        let x = cohort.features.view();
+        let pre = crate::learn::preprocess::Preprocessor::fit(x, Imputation::Median, true);
+        let all: Vec<usize> = (0..x.ncols()).collect();
+        let prepared = pre.transform(x, &all);
+        let kept = crate::learn::select::select(
+            prepared.view(),
+            &cohort.labels,
+            &pre.variance,
+            &p.selection,
+        )?
+        .into_iter()
+        .map(|j| cohort.feature_names[j].clone())
+        .collect();
+        encode(
+            &Header {
+                spec: Some(spec),
+                selection: Some(p.selection),
+                kept,
+            },
+            &table,
+        )
+    }
+    fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
+        let (header, _) = decode(output)?;
+        let mut csv = String::from("feature\n");
+        for f in &header.kept {
+            csv.push_str(&super::super::manifest::csv_field(f));
+            csv.push('\n');
+        }
+        Ok(vec![write(dir, format!("{stage_id}.csv"), csv.as_bytes())?])
+    }
+}
+
+// ---------------------------------------------------------------- evaluate
+
+pub struct Evaluate;
+
+impl StageKind for Evaluate {
+    fn name(&self) -> &str {
+        "evaluate"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn scope(&self) -> Scope {
+        Scope::Cohort
+    }
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
+        one_input_of(input_kinds, &MODEL_INPUT_KINDS)
+    }
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
+        canonical_protocol_params(params)
+    }
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
+        let (table, protocol) = model_inputs(task, params)?;
+        let evaluation = evaluate(&table, &protocol, protocol.seed)?;
+        serde_json::to_vec_pretty(&evaluation)
+            .map_err(|e| Error::data(format!("cannot serialise the evaluation: {e}")))
+    }
+    fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
+        let html = report_html(output, stage_id)?;
+        Ok(vec![
+            write(dir, format!("{stage_id}.metrics.json"), output)?,
+            write(dir, format!("{stage_id}.html"), html.as_bytes())?,
+        ])
+    }
+}
+
+// ---------------------------------------------------------------- train
+
+pub struct Train;
+
+impl StageKind for Train {
+    fn name(&self) -> &str {
+        "train"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn scope(&self) -> Scope {
+        Scope::Cohort
+    }
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
+        one_input_of(input_kinds, &MODEL_INPUT_KINDS)
+    }
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
+        canonical_protocol_params(params)
+    }
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
+        let (table, protocol) = model_inputs(task, params)?;
+        let model = fit_final(&table, &protocol)?;
+        serde_json::to_vec_pretty(&model)
+            .map_err(|e| Error::data(format!("cannot serialise the model: {e}")))
+    }
+    fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
+        Ok(vec![write(dir, format!("{stage_id}.model.json"), output)?])
+    }
+}
+
+// ---------------------------------------------------------------- report
+
+pub struct Report;
+
+impl StageKind for Report {
+    fn name(&self) -> &str {
+        "report"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn scope(&self) -> Scope {
+        Scope::Cohort
+    }
+    fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
+        one_input_of(input_kinds, &["evaluate"])
+    }
+    fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
+        canonical::<super::NoParams>(params)
+    }
+    fn run(&self, task: &TaskData, _params: &Value) -> Result<Vec<u8>> {
+        let input = task
+            .inputs
+            .first()
+            .filter(|i| i.items.len() == 1)
+            .ok_or_else(|| Error::data("the stage expects one evaluate input"))?;
+        Ok(report_html(&input.items[0].1, &input.stage_id)?.into_bytes())
+    }
+    fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
+        Ok(vec![write(dir, format!("{stage_id}.html"), output)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_and_plain_csv_reads_as_collect_table() {
+        let table = Table {
+            header: vec!["case_id".into(), "f".into(), "y".into()],
+            rows: vec![vec!["a".into(), "1".into(), "0".into()]],
+        };
+        let header = Header {
+            spec: Some(TableSpec::new("y", "1")),
+            selection: Some(vec![SelectionStep::Mrmr { k: 3 }]),
+            kept: vec!["f".into()],
+        };
+        let bytes = encode(&header, &table).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), (header, table.clone()));
+        let (h, t) = decode(&table.to_csv()).unwrap();
+        assert_eq!((h, t), (Header::default(), table));
+    }
+
+    #[test]
+    fn canonical_cells_make_equal_numbers_equal_bytes() {
+        let mut t = Table {
+            header: vec!["case_id".into(), "f".into(), "y".into()],
+            rows: vec![vec!["001".into(), "1.0".into(), "1.0".into()]],
+        };
+        canonicalise(&mut t, &TableSpec::new("y", "1.0"));
+        assert_eq!(t.rows[0], ["001", "1", "1.0"]);
+    }
+
+    #[test]
+    fn outcome_comes_from_exactly_one_place() {
+        let own = OutcomeParams {
+            label_column: Some("phenotype".into()),
+            positive: Some("1".into()),
+            ..OutcomeParams::default()
+        };
+        let spec = own.resolve(None, "collect").unwrap();
+        assert_eq!(
+            (spec.id_column.as_str(), spec.positive.as_str()),
+            ("case_id", "1")
+        );
+        let e = own
+            .resolve(Some(TableSpec::new("y", "1")), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("defined by the table stage `t`"), "{e}");
+        let e = OutcomeParams::default()
+            .resolve(None, "c")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("label_column"), "{e}");
+    }
+
+    #[test]
+    fn protocol_params_are_flat_and_reject_unknown_keys() {
+        let v = serde_json::json!({"classifier": {"kind": "svm"}, "label_column": "y", "positive": "1"});
+        let c = canonical_protocol_params(&v).unwrap();
+        assert_eq!(c["label_column"], "y");
+        assert_eq!(c["folds"], 5);
+        let bad = serde_json::json!({"classifier": {"kind": "svm"}, "colour": 1});
+        assert!(
+            canonical_protocol_params(&bad)
+                .unwrap_err()
+                .contains("colour")
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! A cohort on disk: the cases generated in parallel, their NIfTI files, the
+//! manifest and the parameter table.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+use super::random::{Purpose, stream};
+use super::{CaseParameters, Phenotype, generate_case};
+use crate::io::{atomic, nifti};
+use crate::{Error, Result};
+
+pub const MANIFEST_FILE: &str = "manifest.csv";
+pub const PARAMETERS_FILE: &str = "parameters.csv";
+/// The lesion's value in every mask.
+pub const MASK_LABEL: u8 = 1;
+
+/// What `radial synth` was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CohortSettings {
+    pub cases: usize,
+    pub seed: u64,
+    /// Write labels drawn independently of the images.
+    pub null_labels: bool,
+}
+
+/// One case as written: paths relative to the cohort directory.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub case_id: String,
+    pub image: String,
+    pub mask: String,
+    /// The manifest's `phenotype` value: the true phenotype, or with
+    /// `--null` the independent label.
+    pub label: u8,
+    /// What the case was generated with, its true phenotype included.
+    pub parameters: CaseParameters,
+    pub mask_voxels: usize,
+}
+
+pub fn case_id(index: usize) -> String {
+    format!("case_{index:04}")
+}
+
+/// The true phenotype of case `index`: one fair draw per pair of cases
+/// `(2p, 2p + 1)` picks which of the two is heterogeneous, so the classes
+/// are balanced (to one case) in every prefix of the cohort.
+pub fn phenotype_of(seed: u64, index: usize) -> Phenotype {
+    let pair = (index / 2) as u64;
+    let first_is_heterogeneous: bool = stream(seed, Purpose::Phenotype, pair).r#gen();
+    if index.is_multiple_of(2) == first_is_heterogeneous {
+        Phenotype::Heterogeneous
+    } else {
+        Phenotype::Homogeneous
+    }
+}
+
+/// `--null` labels: `cases / 2` of each class (one more at random for an
+/// odd count), shuffled by a stream that shares nothing with the images or
+/// the true phenotypes.
+pub fn null_labels(seed: u64, cases: usize) -> Vec<u8> {
+    let mut rng = stream(seed, Purpose::NullLabel, 0);
+    let mut labels: Vec<u8> = (0..cases).map(|i| (i % 2) as u8).collect();
+    if !cases.is_multiple_of(2) {
+        labels[cases - 1] = rng.gen_range(0..=1);
+    }
+    labels.shuffle(&mut rng);
+    labels
+}
+
+/// Generates the cohort of `settings` into `dir` (created if needed).
+/// Cases are generated in parallel; the records come back in case order.
+pub fn write_cohort(dir: &Path, settings: &CohortSettings) -> Result<Vec<CaseRecord>> {
+    if settings.cases == 0 {
+        return Err(Error::setting("cases", "must be at least 1"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let labels: Vec<u8> = if settings.null_labels {
+        null_labels(settings.seed, settings.cases)
+    } else {
+        (0..settings.cases)
+            .map(|i| phenotype_of(settings.seed, i).label())
+            .collect()
+    };
+    let records = (0..settings.cases)
+        .into_par_iter()
+        .map(|index| write_case(dir, settings.seed, index, labels[index]))
+        .collect::<Result<Vec<_>>>()?;
+    atomic::write_bytes(&dir.join(MANIFEST_FILE), manifest_csv(&records).as_bytes())?;
+    atomic::write_bytes(
+        &dir.join(PARAMETERS_FILE),
+        parameters_csv(&records).as_bytes(),
+    )?;
+    Ok(records)
+}
+
+fn write_case(dir: &Path, seed: u64, index: usize, label: u8) -> Result<CaseRecord> {
+    let case = generate_case(seed, index as u64, phenotype_of(seed, index));
+    let case_id = case_id(index);
+    let image = format!("images/{case_id}.nii.gz");
+    let mask = format!("masks/{case_id}.nii.gz");
+    nifti::write(&dir.join(&image), &case.image)?;
+    nifti::write(&dir.join(&mask), &case.mask)?;
+    let mask_voxels = case.mask.data.iter().filter(|&&v| v == MASK_LABEL).count();
+    Ok(CaseRecord {
+        case_id,
+        image,
+        mask,
+        label,
+        parameters: case.parameters,
+        mask_voxels,
+    })
+}
+
+/// `case_id,image,mask,label,phenotype`, one row per case.
+pub fn manifest_csv(records: &[CaseRecord]) -> String {
+    let mut csv = String::from("case_id,image,mask,label,phenotype\n");
+    for r in records {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            r.case_id, r.image, r.mask, MASK_LABEL, r.label
+        );
+    }
+    csv
+}
+
+/// The drawn parameters of every case, with its true phenotype.
+pub fn parameters_csv(records: &[CaseRecord]) -> String {
+    let mut csv = String::from(
+        "case_id,phenotype,phenotype_name,heterogeneity,radius_mm,roughness,mask_voxels,\
+         parenchyma_hu,noise_sd_hu,lesion_hu,core_hu,rim_hu,blotch_hu,blotch_scale_mm\n",
+    );
+    for r in records {
+        let p = &r.parameters;
+        let t = &p.texture;
+        let _ = writeln!(
+            csv,
+            "{},{},{},{:.3},{:.2},{:.3},{},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1},{:.2}",
+            r.case_id,
+            p.phenotype.label(),
+            p.phenotype.name(),
+            t.heterogeneity,
+            p.lesion.base_radius,
+            p.roughness,
+            r.mask_voxels,
+            p.parenchyma_hu,
+            p.noise_sd_hu,
+            t.base_hu,
+            t.core_hu,
+            t.rim_hu,
+            t.blotch_hu,
+            t.blotch_scale_mm
+        );
+    }
+    csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_hold_one_case_of_each_phenotype() {
+        for p in 0..50 {
+            let a = phenotype_of(11, 2 * p);
+            let b = phenotype_of(11, 2 * p + 1);
+            assert_ne!(a, b, "pair {p}");
+        }
+        let first: Vec<_> = (0..40).step_by(2).map(|i| phenotype_of(11, i)).collect();
+        let heterogeneous = first
+            .iter()
+            .filter(|&&p| p == Phenotype::Heterogeneous)
+            .count();
+        assert!((5..=15).contains(&heterogeneous), "{heterogeneous} of 20");
+    }
+
+    #[test]
+    fn null_labels_are_balanced_and_shuffled() {
+        let labels = null_labels(3, 40);
+        assert_eq!(labels.iter().filter(|&&l| l == 1).count(), 20);
+        let alternating: Vec<u8> = (0..40).map(|i| (i % 2) as u8).collect();
+        assert_ne!(labels, alternating);
+        let odd = null_labels(3, 41);
+        let ones = odd.iter().filter(|&&l| l == 1).count();
+        assert!(ones == 20 || ones == 21);
+    }
+
+    #[test]
+    fn zero_cases_is_a_setting_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = CohortSettings {
+            cases: 0,
+            seed: 1,
+            null_labels: false,
+        };
+        let err = write_cohort(dir.path(), &settings).unwrap_err().to_string();
+        assert!(err.contains("cases"), "{err}");
+    }
+}
