@@ -93,7 +93,10 @@ fn print_metrics(out: &Path) -> anyhow::Result<()> {
         evaluation.protocol.folds,
         evaluation.protocol.repeats
     );
-    println!("  AUC (mean over folds)   {:.3} ± {:.3}", s.auc_mean, s.auc_sd);
+    println!(
+        "  AUC (mean over folds)   {:.3} ± {:.3}",
+        s.auc_mean, s.auc_sd
+    );
     println!(
         "  AUC (pooled, 95% CI)    {:.3} [{:.3}, {:.3}]",
         p.auc.value, p.auc.lower, p.auc.upper

@@ -2,6 +2,7 @@
 //! and a `run` function; this module only dispatches.
 
 pub mod audit;
+pub mod bench;
 pub mod convert;
 pub mod dag;
 pub mod demo;
@@ -56,6 +57,8 @@ pub enum Command {
     Predict(predict::Args),
     /// Write a synthetic liver lesion cohort (NIfTI images, masks, manifest).
     Synth(synth::Args),
+    /// Benchmark whole-process extraction: wall time, ROI voxels/s, peak memory.
+    Bench(bench::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -75,5 +78,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod dicom;
+pub mod lean;
 pub mod nifti;
 pub mod nrrd;
 

@@ -22,29 +22,86 @@ use crate::{Error, Result};
 
 /// Reads a 3D NRRD image; intensities are converted to `f32`.
 pub fn read(path: &Path) -> Result<LoadedImage> {
+    let raw = read_raw(path)?;
+    let [nx, ny, nz] = raw.sizes;
+    let mut voxels = Vec::with_capacity(nx * ny * nz);
+    extend_f32(raw.voxel_bytes(), raw.scalar, raw.big_endian, &mut voxels);
+    let data = Array3::from_shape_vec((nz, ny, nx), voxels)
+        .map_err(|e| Error::format(path, format!("unexpected voxel layout: {e}")))?;
+    Ok(LoadedImage {
+        volume: Volume::new(data, raw.geometry),
+        datatype: raw.scalar.name().to_string(),
+        path: path.to_path_buf(),
+    })
+}
+
+/// The stored voxels of a NRRD file before conversion to `f32`, so that a
+/// caller can convert only the rows it needs (see `io::lean`).
+pub(crate) struct RawVoxels {
+    /// Grid size (x, y, z).
+    pub sizes: [usize; 3],
+    pub geometry: Geometry,
+    scalar: Scalar,
+    big_endian: bool,
+    /// The decoded bytes; the voxels are `bytes[start..start + n · size]`.
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+impl RawVoxels {
+    pub fn datatype(&self) -> &'static str {
+        self.scalar.name()
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(self.scalar, Scalar::F32 | Scalar::F64)
+    }
+
+    fn voxel_bytes(&self) -> &[u8] {
+        let n: usize = self.sizes.iter().product();
+        &self.bytes[self.start..self.start + n * self.scalar.size()]
+    }
+
+    /// Appends voxels `i_range` of row (j, k) as `f32` to `out`.
+    pub fn extend_row(
+        &self,
+        k: usize,
+        j: usize,
+        i_range: std::ops::Range<usize>,
+        out: &mut Vec<f32>,
+    ) {
+        let [nx, ny, _] = self.sizes;
+        let size = self.scalar.size();
+        let first = (k * ny + j) * nx + i_range.start;
+        let bytes = &self.voxel_bytes()[first * size..(first + i_range.len()) * size];
+        extend_f32(bytes, self.scalar, self.big_endian, out);
+    }
+}
+
+/// Reads and decodes a NRRD file without converting its voxels.
+pub(crate) fn read_raw(path: &Path) -> Result<RawVoxels> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let fail = |message: String| Error::format(path, message);
     let (fields, data_start) = parse_header(&bytes).map_err(fail)?;
     let header = Header::from_fields(&fields).map_err(fail)?;
-    let detached;
-    let (data_path, stored): (PathBuf, &[u8]) = match &header.data_file {
-        None => (path.to_path_buf(), &bytes[data_start..]),
+    let (data_path, stored, offset) = match &header.data_file {
+        None => (path.to_path_buf(), bytes, data_start),
         Some(name) => {
             let p = detached_path(path, name);
-            detached = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            (p, &detached)
+            let detached = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            (p, detached, 0)
         }
     };
-    let decoded = header
-        .decode(stored)
+    let (bytes, start) = header
+        .decode(stored, offset)
         .map_err(|m| Error::format(&data_path, m))?;
-    let [nx, ny, nz] = header.sizes;
-    let data = Array3::from_shape_vec((nz, ny, nx), decoded)
-        .map_err(|e| Error::format(path, format!("unexpected voxel layout: {e}")))?;
-    Ok(LoadedImage {
-        volume: Volume::new(data, header.geometry),
-        datatype: header.scalar.name().to_string(),
-        path: path.to_path_buf(),
+    Ok(RawVoxels {
+        sizes: header.sizes,
+        geometry: header.geometry,
+        scalar: header.scalar,
+        big_endian: header.big_endian,
+        bytes,
+        start,
     })
 }
 
@@ -310,41 +367,44 @@ impl Header {
         self.sizes.iter().product::<usize>() * self.scalar.size()
     }
 
-    /// The voxel values from the stored bytes (after the header, or the
-    /// detached file), checking that their amount matches `sizes` × type.
-    fn decode(&self, stored: &[u8]) -> std::result::Result<Vec<f32>, String> {
+    /// The decoded bytes (`stored[offset..]` unpacked) and where the voxels
+    /// start in them, checking that their amount matches `sizes` × type.
+    fn decode(
+        &self,
+        stored: Vec<u8>,
+        offset: usize,
+    ) -> std::result::Result<(Vec<u8>, usize), String> {
         let expected = self.expected_bytes();
-        let unpacked;
-        let (bytes, what) = match self.encoding {
-            Encoding::Raw => (stored, "raw data"),
+        let (bytes, base, what) = match self.encoding {
+            Encoding::Raw => (stored, offset, "raw data"),
             Encoding::Gzip => {
                 // Deflate cannot expand more than ~1032:1, so a header
                 // claiming more is not trusted with the allocation.
+                let packed = &stored[offset..];
                 let hint = (expected.saturating_add(self.byte_skip as usize))
-                    .min(stored.len().saturating_mul(1032));
-                unpacked = gunzip(stored, hint)?;
-                (unpacked.as_slice(), "decompressed data")
+                    .min(packed.len().saturating_mul(1032));
+                (gunzip(packed, hint)?, 0, "decompressed data")
             }
         };
-        let data = if self.byte_skip == -1 {
-            if bytes.len() < expected {
-                return Err(size_mismatch(self, what, bytes.len()));
+        let len = bytes.len() - base;
+        let start = if self.byte_skip == -1 {
+            if len < expected {
+                return Err(size_mismatch(self, what, len));
             }
-            &bytes[bytes.len() - expected..]
+            bytes.len() - expected
         } else {
             let skip = self.byte_skip as usize;
-            if skip > bytes.len() {
+            if skip > len {
                 return Err(format!(
-                    "`byte skip: {skip}` is larger than the {what} ({} bytes)",
-                    bytes.len()
+                    "`byte skip: {skip}` is larger than the {what} ({len} bytes)"
                 ));
             }
-            if bytes.len() != skip.saturating_add(expected) {
-                return Err(size_mismatch(self, what, bytes.len().saturating_sub(skip)));
+            if len != skip.saturating_add(expected) {
+                return Err(size_mismatch(self, what, len.saturating_sub(skip)));
             }
-            &bytes[skip..]
+            base + skip
         };
-        Ok(to_f32(data, self.scalar, self.big_endian))
+        Ok((bytes, start))
     }
 }
 
@@ -468,34 +528,36 @@ fn parse_geometry(fields: &Fields) -> std::result::Result<Geometry, String> {
     })
 }
 
-fn to_f32(bytes: &[u8], scalar: Scalar, big_endian: bool) -> Vec<f32> {
+fn extend_f32(bytes: &[u8], scalar: Scalar, big_endian: bool, out: &mut Vec<f32>) {
     match scalar {
-        Scalar::I8 => bytes.iter().map(|&b| b as i8 as f32).collect(),
-        Scalar::U8 => bytes.iter().map(|&b| b as f32).collect(),
-        Scalar::I16 => convert(bytes, big_endian, |b| i16::from_le_bytes(b) as f32),
-        Scalar::U16 => convert(bytes, big_endian, |b| u16::from_le_bytes(b) as f32),
-        Scalar::I32 => convert(bytes, big_endian, |b| i32::from_le_bytes(b) as f32),
-        Scalar::U32 => convert(bytes, big_endian, |b| u32::from_le_bytes(b) as f32),
-        Scalar::I64 => convert(bytes, big_endian, |b| i64::from_le_bytes(b) as f32),
-        Scalar::U64 => convert(bytes, big_endian, |b| u64::from_le_bytes(b) as f32),
-        Scalar::F32 => convert(bytes, big_endian, f32::from_le_bytes),
-        Scalar::F64 => convert(bytes, big_endian, |b| f64::from_le_bytes(b) as f32),
+        Scalar::I8 => out.extend(bytes.iter().map(|&b| b as i8 as f32)),
+        Scalar::U8 => out.extend(bytes.iter().map(|&b| b as f32)),
+        Scalar::I16 => convert(bytes, big_endian, out, |b| i16::from_le_bytes(b) as f32),
+        Scalar::U16 => convert(bytes, big_endian, out, |b| u16::from_le_bytes(b) as f32),
+        Scalar::I32 => convert(bytes, big_endian, out, |b| i32::from_le_bytes(b) as f32),
+        Scalar::U32 => convert(bytes, big_endian, out, |b| u32::from_le_bytes(b) as f32),
+        Scalar::I64 => convert(bytes, big_endian, out, |b| i64::from_le_bytes(b) as f32),
+        Scalar::U64 => convert(bytes, big_endian, out, |b| u64::from_le_bytes(b) as f32),
+        Scalar::F32 => convert(bytes, big_endian, out, f32::from_le_bytes),
+        Scalar::F64 => convert(bytes, big_endian, out, |b| f64::from_le_bytes(b) as f32),
     }
 }
 
 /// Applies a little-endian conversion to each `N`-byte element, reversing
 /// the bytes first for big-endian data.
-fn convert<const N: usize>(bytes: &[u8], big_endian: bool, f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
-    bytes
-        .chunks_exact(N)
-        .map(|c| {
-            let mut a: [u8; N] = c.try_into().expect("chunks_exact yields N bytes");
-            if big_endian {
-                a.reverse();
-            }
-            f(a)
-        })
-        .collect()
+fn convert<const N: usize>(
+    bytes: &[u8],
+    big_endian: bool,
+    out: &mut Vec<f32>,
+    f: impl Fn([u8; N]) -> f32,
+) {
+    out.extend(bytes.chunks_exact(N).map(|c| {
+        let mut a: [u8; N] = c.try_into().expect("chunks_exact yields N bytes");
+        if big_endian {
+            a.reverse();
+        }
+        f(a)
+    }));
 }
 
 #[cfg(test)]
