@@ -3,8 +3,10 @@
 //!
 //! A value passes when |ours - reference| <= tolerance. Rows with tolerance 0
 //! are exact-match rows whose reference is printed at a finite precision
-//! (`0.977`, `-266`); for those ours is rounded to the decimals the reference
-//! shows before comparing. A feature we do not output fails.
+//! (`0.977`, `-266`, `1490`: IBSI reports values to 3 significant digits);
+//! for those ours is rounded to the significant digits the reference shows
+//! (trailing zeros of an integer are not significant) before comparing. A
+//! feature we do not output fails.
 //!
 //! Prints pass counts per configuration and family; with
 //! `RADIAL_WRITE_CONFORMANCE=1` writes `tests/conformance_table.md`. Fails when
@@ -25,7 +27,8 @@ struct Reference {
     tag: String,
     value: f64,
     tolerance: f64,
-    /// Decimals shown in the reference value.
+    /// The decimal position of the reference's last significant digit
+    /// (negative for tens, hundreds, ...).
     decimals: i32,
 }
 
@@ -71,10 +74,7 @@ fn read_references(path: &Path) -> Vec<Reference> {
             let v = f[value].trim();
             let value_num: f64 = v.parse().ok()?;
             let tolerance: f64 = f[tolerance].trim().parse().ok()?;
-            let decimals = v
-                .split_once('.')
-                .map(|(_, d)| d.chars().take_while(|c| c.is_ascii_digit()).count() as i32)
-                .unwrap_or(0);
+            let decimals = last_significant_decimal(v);
             Some(Reference {
                 family: f[family].trim().to_string(),
                 tag: f[tag].trim().to_string(),
@@ -84,6 +84,24 @@ fn read_references(path: &Path) -> Vec<Reference> {
             })
         })
         .collect()
+}
+
+/// Where the last significant digit of a written number sits: `0.977` -> 3,
+/// `-266` -> 0, `1490` -> -1 (trailing zeros of an integer do not count),
+/// `2.50` -> 2.
+fn last_significant_decimal(written: &str) -> i32 {
+    let digits = written.trim().trim_start_matches(['-', '+']);
+    match digits.split_once('.') {
+        Some((_, fraction)) => fraction.len() as i32,
+        None => {
+            let trailing_zeros = digits.len() - digits.trim_end_matches('0').len();
+            if trailing_zeros == digits.len() {
+                0
+            } else {
+                -(trailing_zeros as i32)
+            }
+        }
+    }
 }
 
 fn passes(r: &Reference, ours: f64) -> bool {
@@ -306,4 +324,17 @@ fn reference_parsing_and_comparison() {
     assert!(passes(&r, -46.81));
     assert!(!passes(&r, -46.79));
     assert!(!passes(&r, f64::NAN));
+    assert_eq!(last_significant_decimal("0.977"), 3);
+    assert_eq!(last_significant_decimal("-266"), 0);
+    assert_eq!(last_significant_decimal("1490"), -1);
+    assert_eq!(last_significant_decimal("125256"), 0);
+    assert_eq!(last_significant_decimal("0"), 0);
+    let r = Reference {
+        tolerance: 0.0,
+        value: 1490.0,
+        decimals: -1,
+        ..r
+    };
+    assert!(passes(&r, 1494.6));
+    assert!(!passes(&r, 1495.1));
 }

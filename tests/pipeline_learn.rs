@@ -88,7 +88,12 @@ fn wdbc_pipeline_reaches_targets_then_caches_and_reruns_only_what_changed() {
     std::fs::copy(repo().join("pipelines/wdbc.yaml"), &pipeline).unwrap();
     let data = data.canonicalize().unwrap();
     let started = std::time::Instant::now();
-    let first = summary(&radial_run_with_data(&pipeline, tmp.path(), &[], Some(&data)));
+    let first = summary(&radial_run_with_data(
+        &pipeline,
+        tmp.path(),
+        &[],
+        Some(&data),
+    ));
     eprintln!("wdbc pipeline, first run: {:.2?}", started.elapsed());
     assert_eq!(totals(&first), (4, 0, 0), "{first}");
     let out = tmp.path().join("out");
@@ -104,7 +109,12 @@ fn wdbc_pipeline_reaches_targets_then_caches_and_reruns_only_what_changed() {
         assert!(html.contains("<svg"), "{stage}.html has no figure");
     }
 
-    let second = summary(&radial_run_with_data(&pipeline, tmp.path(), &[], Some(&data)));
+    let second = summary(&radial_run_with_data(
+        &pipeline,
+        tmp.path(),
+        &[],
+        Some(&data),
+    ));
     assert_eq!(totals(&second), (0, 4, 0), "{second}");
 
     let changed = summary(&radial_run_with_data(
