@@ -74,21 +74,10 @@ fn load_case(args: &Args) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
             Ok((image.volume, roi))
         }
         Some(name) => {
-            let image = crate::io::read_image(&args.image)?;
-            let roi = rtstruct_roi(&args.mask, name, &image.volume)?;
+            let (image, roi) = crate::io::read_case_rtstruct(&args.image, &args.mask, name)?;
             Ok((image.volume, roi))
         }
     }
-}
-
-/// Rasterises the named RTSTRUCT ROI on the image grid.
-fn rtstruct_roi(path: &Path, name: &str, image: &Volume<f32>) -> anyhow::Result<Volume<bool>> {
-    let _ = image;
-    bail!(
-        "{}: reading ROI `{name}` from an RTSTRUCT is not available in this build \
-         (io::dicom::rtstruct is not implemented yet); convert the ROI to a label map",
-        path.display()
-    )
 }
 
 /// The file name without its extensions (`case1.nii.gz` → `case1`).

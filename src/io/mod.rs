@@ -101,3 +101,21 @@ pub fn read_case(image: &Path, mask: &Path, label: i64) -> Result<(LoadedImage, 
         .map_err(|e| Error::format(mask, e.to_string()))?;
     Ok((img, roi))
 }
+
+/// Reads an image (typically a DICOM series directory) and rasterises the
+/// named ROI of an RTSTRUCT onto its grid.
+pub fn read_case_rtstruct(
+    image: &Path,
+    rtstruct: &Path,
+    roi: &str,
+) -> Result<(LoadedImage, Volume<bool>)> {
+    let img = read_image(image)?;
+    let mask = dicom::rtstruct::read_mask(rtstruct, roi, &img.volume)?;
+    if !mask.data.iter().any(|&b| b) {
+        return Err(Error::format(
+            rtstruct,
+            format!("ROI `{roi}` covers no voxel of {}", image.display()),
+        ));
+    }
+    Ok((img, mask))
+}

@@ -76,9 +76,14 @@ impl FileHashes {
         }
     }
 
-    /// SHA-256 of a file's content, read only when its stamp changed.
+    /// SHA-256 of a file's content, read only when its stamp changed. A
+    /// directory (a DICOM series) hashes as the sorted list of its files'
+    /// names and content hashes, each file cached on its own stamp.
     pub fn hash(&self, path: &Path) -> Result<String> {
         let abs = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        if abs.is_dir() {
+            return self.hash_directory(&abs);
+        }
         let st = stamp(&abs)?;
         if let Some((s, h)) = self.entries.lock().unwrap().get(&abs)
             && *s == st
@@ -91,6 +96,21 @@ impl FileHashes {
         self.entries.lock().unwrap().insert(abs, (st, h.clone()));
         *self.changed.lock().unwrap() = true;
         Ok(h)
+    }
+
+    fn hash_directory(&self, dir: &Path) -> Result<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let mut listing = String::new();
+        for file in &files {
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            listing.push_str(&format!("{name}\0{}\n", self.hash(file)?));
+        }
+        Ok(super::hash::sha256_hex(listing.as_bytes()))
     }
 
     /// Writes the cache back when it changed (atomically; with concurrent

@@ -43,15 +43,10 @@ impl StageKind for Load {
     }
     fn run(&self, task: &TaskData, _params: &Value) -> Result<Vec<u8>> {
         let case = task.case.ok_or_else(|| Error::data("load runs per case"))?;
-        if let Some(roi) = &case.roi {
-            return Err(Error::setting(
-                "roi",
-                format!(
-                    "RTSTRUCT ROI `{roi}`: loading RTSTRUCT masks in pipelines is not supported yet"
-                ),
-            ));
-        }
-        let (image, mask) = crate::io::read_case(&case.image, &case.mask, case.label)?;
+        let (image, mask) = match &case.roi {
+            Some(roi) => crate::io::read_case_rtstruct(&case.image, &case.mask, roi)?,
+            None => crate::io::read_case(&case.image, &case.mask, case.label)?,
+        };
         Ok(CaseImage {
             image: image.volume,
             mask,
