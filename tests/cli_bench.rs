@@ -37,13 +37,10 @@ fn bench_lung2_reports_its_measurements() {
     assert!(s["load_median_s"].as_f64().unwrap() <= wall);
     let rate = s["roi_voxels_per_s"].as_f64().unwrap();
     assert!((rate * wall - 24_644.0).abs() < 1e-6 * 24_644.0);
-    // A child process that read a 16 M voxel case used some memory, and the
-    // lean load keeps it below two full f32 volumes (128 MB).
+    // A child process that read a 16 M voxel case (a 61 MB f32 volume) used
+    // that much memory, and stays below the 150 MB budget of the benchmark.
     let peak = s["peak_rss_mb"].as_f64().unwrap();
-    assert!(
-        peak > 1.0 && peak < 2.0 * 512.0 * 512.0 * 61.0 * 4.0 / 1048576.0,
-        "{peak} MB"
-    );
+    assert!(peak > 61.0 && peak < 150.0, "{peak} MB");
     assert!(s["error"].is_null(), "extraction failed: {s}");
     assert!(s["features"].as_u64().unwrap() > 100, "{s}");
 }

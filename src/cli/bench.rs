@@ -12,15 +12,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::io::lean::read_case_cropped;
 use crate::processing::ExtractionSettings;
 
 /// Scenario names, in the default order.
 const SCENARIOS: [&str; 3] = ["ct-config-c", "ct-config-e", "lung2"];
-
-/// Image kept around the ROI when loading: the local-intensity sphere
-/// (6.2 mm) plus interpolation support of a few voxels, with room to spare.
-const LOAD_MARGIN_MM: f64 = 20.0;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -171,7 +166,8 @@ fn run_child(scenario: &str, pipelines: &Path) -> anyhow::Result<Run> {
         .with_context(|| format!("cannot read settings {}", case.settings.display()))?;
     let settings: ExtractionSettings = serde_saphyr::from_str(&text)
         .with_context(|| format!("invalid settings {}", case.settings.display()))?;
-    let (image, roi) = read_case_cropped(&case.image, &case.mask, case.label, LOAD_MARGIN_MM)?;
+    // The same loading and extraction as `radial extract`.
+    let (image, roi) = crate::io::read_case(&case.image, &case.mask, case.label)?;
     let load_s = start.elapsed().as_secs_f64();
     let roi_voxels = roi.data.iter().filter(|&&b| b).count();
     let extracted = crate::extract::extract_case(&image.volume, &roi, &settings);

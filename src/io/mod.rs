@@ -3,7 +3,6 @@
 
 pub mod atomic;
 pub mod dicom;
-pub mod lean;
 pub mod nifti;
 pub mod nrrd;
 
@@ -95,10 +94,23 @@ pub fn read_image_and_mask(image: &Path, mask: &Path) -> Result<(LoadedImage, Lo
 
 /// Reads an image and the binary ROI of one label of its mask, with the grid
 /// check of [`read_image_and_mask`]. Errors name the mask file.
+/// The label map is reduced to its boolean ROI before the image is read, so
+/// two full-size float volumes never coexist (a 16 M-voxel CT: about 45 MB
+/// less at the peak).
 pub fn read_case(image: &Path, mask: &Path, label: i64) -> Result<(LoadedImage, Volume<bool>)> {
-    let (img, msk) = read_image_and_mask(image, mask)?;
-    let roi = crate::image::select_label(&msk.volume, label)
-        .map_err(|e| Error::format(mask, e.to_string()))?;
+    let roi = {
+        let msk = read_image(mask)?;
+        crate::image::select_label(&msk.volume, label)
+            .map_err(|e| Error::format(mask, e.to_string()))?
+    };
+    let img = read_image(image)?;
+    if let Some(details) = img.volume.grid_differences(&roi) {
+        return Err(Error::GeometryMismatch {
+            first: image.to_path_buf(),
+            second: mask.to_path_buf(),
+            details,
+        });
+    }
     Ok((img, roi))
 }
 

@@ -35,9 +35,8 @@ pub fn read(path: &Path) -> Result<LoadedImage> {
     })
 }
 
-/// The stored voxels of a NRRD file before conversion to `f32`, so that a
-/// caller can convert only the rows it needs (see `io::lean`).
-pub(crate) struct RawVoxels {
+/// The stored voxels of a NRRD file before conversion to `f32`.
+struct RawVoxels {
     /// Grid size (x, y, z).
     pub sizes: [usize; 3],
     pub geometry: Geometry,
@@ -49,37 +48,14 @@ pub(crate) struct RawVoxels {
 }
 
 impl RawVoxels {
-    pub fn datatype(&self) -> &'static str {
-        self.scalar.name()
-    }
-
-    pub fn is_float(&self) -> bool {
-        matches!(self.scalar, Scalar::F32 | Scalar::F64)
-    }
-
     fn voxel_bytes(&self) -> &[u8] {
         let n: usize = self.sizes.iter().product();
         &self.bytes[self.start..self.start + n * self.scalar.size()]
     }
-
-    /// Appends voxels `i_range` of row (j, k) as `f32` to `out`.
-    pub fn extend_row(
-        &self,
-        k: usize,
-        j: usize,
-        i_range: std::ops::Range<usize>,
-        out: &mut Vec<f32>,
-    ) {
-        let [nx, ny, _] = self.sizes;
-        let size = self.scalar.size();
-        let first = (k * ny + j) * nx + i_range.start;
-        let bytes = &self.voxel_bytes()[first * size..(first + i_range.len()) * size];
-        extend_f32(bytes, self.scalar, self.big_endian, out);
-    }
 }
 
 /// Reads and decodes a NRRD file without converting its voxels.
-pub(crate) fn read_raw(path: &Path) -> Result<RawVoxels> {
+fn read_raw(path: &Path) -> Result<RawVoxels> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let fail = |message: String| Error::format(path, message);
     let (fields, data_start) = parse_header(&bytes).map_err(fail)?;

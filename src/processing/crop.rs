@@ -17,20 +17,21 @@ pub fn margin_voxels(spacing: [f64; 3]) -> [usize; 3] {
 }
 
 /// Half-open bounding box (x, y, z) of the true voxels; `None` when empty.
+/// Scans row by row: only the first and last set voxel of each x row matter.
 pub fn bounding_box(mask: &Array3<bool>) -> Option<IndexBox> {
+    let ny = mask.shape()[1];
     let mut lo = [usize::MAX; 3];
     let mut hi = [0usize; 3];
-    let mut any = false;
-    for ((k, j, i), &m) in mask.indexed_iter() {
-        if m {
-            any = true;
-            for (a, v) in [i, j, k].into_iter().enumerate() {
-                lo[a] = lo[a].min(v);
-                hi[a] = hi[a].max(v + 1);
-            }
-        }
+    for (r, row) in mask.rows().into_iter().enumerate() {
+        let Some(first) = row.iter().position(|&m| m) else {
+            continue;
+        };
+        let last = row.iter().rposition(|&m| m).unwrap_or(first);
+        let (k, j) = (r / ny, r % ny);
+        lo = [lo[0].min(first), lo[1].min(j), lo[2].min(k)];
+        hi = [hi[0].max(last + 1), hi[1].max(j + 1), hi[2].max(k + 1)];
     }
-    any.then(|| [(lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])])
+    (lo[0] != usize::MAX).then(|| [(lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])])
 }
 
 /// Bounding-box extents (x, y, z) in voxels; zeros when empty.

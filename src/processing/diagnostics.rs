@@ -20,15 +20,52 @@ pub struct IntensityStats {
 
 impl IntensityStats {
     pub fn of(values: impl Iterator<Item = f64>) -> Self {
-        let (mut n, mut sum) = (0usize, 0.0f64);
-        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-        for v in values {
-            n += 1;
-            sum += v;
-            min = min.min(v);
-            max = max.max(v);
+        let mut acc = StatsAccumulator::default();
+        values.for_each(|v| acc.add(v));
+        acc.finish()
+    }
+}
+
+/// Running count, sum, minimum and maximum. Partial accumulators merged in
+/// a fixed order give the same result whatever thread computed each part.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsAccumulator {
+    n: usize,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for StatsAccumulator {
+    fn default() -> Self {
+        StatsAccumulator {
+            n: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
         }
-        if n == 0 {
+    }
+}
+
+impl StatsAccumulator {
+    pub fn add(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    pub fn merge(self, other: StatsAccumulator) -> StatsAccumulator {
+        StatsAccumulator {
+            n: self.n + other.n,
+            sum: self.sum + other.sum,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+
+    pub fn finish(self) -> IntensityStats {
+        if self.n == 0 {
             return IntensityStats {
                 mean: f64::NAN,
                 min: f64::NAN,
@@ -36,9 +73,9 @@ impl IntensityStats {
             };
         }
         IntensityStats {
-            mean: sum / n as f64,
-            min,
-            max,
+            mean: self.sum / self.n as f64,
+            min: self.min,
+            max: self.max,
         }
     }
 }

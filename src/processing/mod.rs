@@ -13,7 +13,7 @@ use ndarray::Array3;
 
 use crop::{bounding_box, grow, margin_voxels};
 use diagnostics::IntensityStats;
-use interpolate::{GridMap, IndexBox, resample_box, resample_full};
+use interpolate::{GridMap, IndexBox, resample_box, resampled_stats};
 
 use crate::features::FeatureSet;
 use crate::image::Volume;
@@ -197,13 +197,12 @@ fn interpolate_around_roi(
         }
     };
     let values = resample_box(&image.data, f64::from, &map, keep, settings.image).mapv(finish);
-    let whole = resample_full(image, &map, settings.image);
     diagnostics::push_image(
         diagnostics,
         "interp_img",
         new_dims,
         map.geometry.spacing,
-        IntensityStats::of(whole.iter().map(|&v| f64::from(finish(v)))),
+        resampled_stats(image, &map, settings.image, |v| f64::from(finish(v))),
     );
     Ok((
         RoiImage {
@@ -333,7 +332,7 @@ mod tests {
             let mut d = FeatureSet::new();
             let roi = resample(&img, &mask, Some(&settings), &mut d).unwrap();
             let map = GridMap::new(&img.geometry, img.dims(), settings.spacing, false);
-            let whole = resample_full(&img, &map, interp);
+            let whole = interpolate::resample_full(&img, &map, interp);
             let offset = map.geometry.physical_to_index(roi.image.geometry.origin);
             let off = offset.map(|v| v.round() as usize);
             for a in 0..3 {

@@ -250,18 +250,8 @@ pub fn marching_cubes(mask: &Array3<bool>) -> Mesh {
 
 /// Inclusive (x, y, z) index bounds of the `true` voxels.
 pub fn bounding_box(mask: &Array3<bool>) -> Option<([i32; 3], [i32; 3])> {
-    let mut lo = [i32::MAX; 3];
-    let mut hi = [i32::MIN; 3];
-    for ((k, j, i), &m) in mask.indexed_iter() {
-        if m {
-            let p = [i as i32, j as i32, k as i32];
-            for d in 0..3 {
-                lo[d] = lo[d].min(p[d]);
-                hi[d] = hi[d].max(p[d]);
-            }
-        }
-    }
-    (lo[0] <= hi[0]).then_some((lo, hi))
+    crate::processing::crop::bounding_box(mask)
+        .map(|b| (b.map(|(l, _)| l as i32), b.map(|(_, h)| h as i32 - 1)))
 }
 
 impl Mesh {
