@@ -123,7 +123,6 @@ pub fn resample_box<T: Copy>(
     new_box: IndexBox,
     interpolator: Interpolator,
 ) -> Array3<f64> {
-    let old_dims = [old.shape()[2], old.shape()[1], old.shape()[0]];
     let reach = (interpolator.support() + interpolator.prefilter_margin() + 1) as isize;
     // The old-index range (possibly beyond the image) each axis reads.
     let mut block_lo = [0isize; 3];
@@ -135,17 +134,7 @@ pub fn resample_box<T: Copy>(
         block_lo[a] = c0 - reach;
         block_len[a] = (c1 + reach - block_lo[a] + 1) as usize;
     }
-    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
-    let mut block =
-        Array3::<f64>::from_shape_fn((block_len[2], block_len[1], block_len[0]), |(k, j, i)| {
-            value(
-                old[[
-                    clamp(block_lo[2] + k as isize, old_dims[2]),
-                    clamp(block_lo[1] + j as isize, old_dims[1]),
-                    clamp(block_lo[0] + i as isize, old_dims[0]),
-                ]],
-            )
-        });
+    let mut block = read_block(old, &value, block_lo, block_len);
     if interpolator == Interpolator::Cubic {
         for axis in 0..3 {
             spline_prefilter(&mut block, Axis(axis));
@@ -162,6 +151,33 @@ pub fn resample_box<T: Copy>(
         block = taps.apply(&block, Axis(2 - a));
     }
     block
+}
+
+/// The old voxels `block_lo .. block_lo + block_len` (x, y, z), read through
+/// `value`, with indices beyond the image clamped to its boundary. Rows are
+/// copied whole: only their ends can fall outside the image.
+fn read_block<T: Copy>(
+    old: &Array3<T>,
+    value: &impl Fn(T) -> f64,
+    block_lo: [isize; 3],
+    block_len: [usize; 3],
+) -> Array3<f64> {
+    let old_dims = [old.shape()[2], old.shape()[1], old.shape()[0]];
+    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+    let x_source: Vec<usize> = (0..block_len[0])
+        .map(|i| clamp(block_lo[0] + i as isize, old_dims[0]))
+        .collect();
+    let mut data = Vec::with_capacity(block_len.iter().product());
+    for k in 0..block_len[2] {
+        let kk = clamp(block_lo[2] + k as isize, old_dims[2]);
+        for j in 0..block_len[1] {
+            let jj = clamp(block_lo[1] + j as isize, old_dims[1]);
+            let row = old.slice(ndarray::s![kk, jj, ..]);
+            data.extend(x_source.iter().map(|&i| value(row[i])));
+        }
+    }
+    Array3::from_shape_vec((block_len[2], block_len[1], block_len[0]), data)
+        .expect("block size matches its shape")
 }
 
 /// Interpolation weights of every output sample along one axis: a fixed
@@ -219,22 +235,35 @@ impl Taps {
         self.index.len() / self.width
     }
 
-    /// Applies the weights along `axis` of `input`.
+    /// Applies the weights along `axis` of `input`. Seen as (outer, n,
+    /// inner) with the axis in the middle, each output is a weighted sum of
+    /// whole contiguous `inner` runs, so y and z passes stream memory in order.
     fn apply(&self, input: &Array3<f64>, axis: Axis) -> Array3<f64> {
-        let mut shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
-        shape[axis.0] = self.samples();
-        let mut out = Array3::<f64>::zeros(shape);
-        for (mut out_lane, in_lane) in out.lanes_mut(axis).into_iter().zip(input.lanes(axis)) {
-            for (p, o) in out_lane.iter_mut().enumerate() {
-                let base = p * self.width;
-                let mut acc = 0.0;
-                for t in base..base + self.width {
-                    acc += self.weight[t] * in_lane[self.index[t]];
+        let shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
+        let outer: usize = shape[..axis.0].iter().product();
+        let inner: usize = shape[axis.0 + 1..].iter().product();
+        let n_in = shape[axis.0];
+        let n_out = self.samples();
+        let input = input.as_standard_layout();
+        let src = input.as_slice().expect("standard layout");
+        let mut out = vec![0.0f64; outer * n_out * inner];
+        for o in 0..outer {
+            let src = &src[o * n_in * inner..(o + 1) * n_in * inner];
+            let dst = &mut out[o * n_out * inner..(o + 1) * n_out * inner];
+            for p in 0..n_out {
+                let dst = &mut dst[p * inner..(p + 1) * inner];
+                for t in p * self.width..(p + 1) * self.width {
+                    let w = self.weight[t];
+                    let from = &src[self.index[t] * inner..(self.index[t] + 1) * inner];
+                    for (d, &v) in dst.iter_mut().zip(from) {
+                        *d += w * v;
+                    }
                 }
-                *o = acc;
             }
         }
-        out
+        let mut out_shape = shape;
+        out_shape[axis.0] = n_out;
+        Array3::from_shape_vec(out_shape, out).expect("output size matches its shape")
     }
 }
 
