@@ -84,6 +84,7 @@ fn the_example_study_separates_phenotypes_and_reruns_only_what_the_bin_width_cha
     assert!(auc > 0.85, "AUC {auc}");
     assert!(dir.join("results/report.html").exists());
     assert!(dir.join("results/train.model.json").exists());
+    scoring_from_images_matches_scoring_the_collected_features(dir);
 
     let again = run_study(dir, false, &[]);
     assert_eq!(again["totals"]["run"], 0, "{again}");
@@ -111,6 +112,39 @@ fn the_example_study_separates_phenotypes_and_reruns_only_what_the_bin_width_cha
         "ngldm",
     ] {
         assert_eq!(stage_counts(&rerun, id), (60, 0), "{id}");
+    }
+}
+
+/// `radial predict --image --mask` replays the pipeline's chain recorded in
+/// the model: for cohort cases, the score equals the one computed from the
+/// collected feature table, digit for digit.
+fn scoring_from_images_matches_scoring_the_collected_features(dir: &Path) {
+    let model = "results/train.model.json";
+    let from_table = radial(
+        &["predict", model, "--features", "results/collect.csv"],
+        dir,
+    );
+    for case in ["case_0000", "case_0007"] {
+        let image = format!("cases/images/{case}.nii.gz");
+        let mask = format!("cases/masks/{case}.nii.gz");
+        let from_image = radial(
+            &[
+                "predict",
+                model,
+                "--image",
+                &image,
+                "--mask",
+                &mask,
+                "--case-id",
+                case,
+            ],
+            dir,
+        );
+        let row = from_image.lines().nth(1).expect("one prediction row");
+        assert!(
+            from_table.lines().any(|l| l == row),
+            "{case}: `{row}` is not among the table's predictions:\n{from_table}"
+        );
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::learn::table::{FeatureTable, TableSpec, sha256_hex};
-use crate::learn::{evaluate, fit_final, protocol};
+use crate::learn::{ExtractionRecipe, evaluate, fit_final, protocol};
+use crate::processing::ExtractionSettings;
 use crate::report::{ReportContext, render_html};
 
 #[derive(clap::Args, Debug)]
@@ -38,9 +39,20 @@ pub struct Args {
     /// Skip fitting and writing the final model.
     #[arg(long)]
     pub no_model: bool,
+    /// The `radial extract` settings file the table was extracted with:
+    /// recorded in the model so that `radial predict --image --mask` can
+    /// score new cases from their images.
+    #[arg(long, conflicts_with = "no_model")]
+    pub extraction_settings: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // A bad settings file fails before the cross-validation runs.
+    let extraction = args
+        .extraction_settings
+        .as_deref()
+        .map(ExtractionSettings::from_yaml_file)
+        .transpose()?;
     let text = std::fs::read_to_string(&args.protocol)
         .with_context(|| format!("reading {}", args.protocol.display()))?;
     let protocol =
@@ -72,7 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::io::atomic::write_bytes(&html_path, render_html(&evaluation, &context).as_bytes())?;
     let mut written = vec![metrics_path, html_path];
     if !args.no_model {
-        let model = fit_final(&table, &protocol)?;
+        let mut model = fit_final(&table, &protocol)?;
+        model.extraction = extraction.map(ExtractionRecipe::from_settings);
         let model_path = args.out.join(format!("{id}.model.json"));
         model.save(&model_path)?;
         written.push(model_path);

@@ -39,7 +39,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let settings = ExtractionSettings::from_yaml_file(&args.settings)?;
-    let (image, mask) = load_case(&args)?;
+    let (image, mask) = load_case(&args.image, &args.mask, args.label, args.roi.as_deref())?;
     let case_id = args
         .case_id
         .clone()
@@ -66,18 +66,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The image and the binary ROI, from a label map or an RTSTRUCT.
-fn load_case(args: &Args) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
-    match &args.roi {
-        None => {
-            let (image, roi) = crate::io::read_case(&args.image, &args.mask, args.label)?;
-            Ok((image.volume, roi))
-        }
-        Some(name) => {
-            let (image, roi) = crate::io::read_case_rtstruct(&args.image, &args.mask, name)?;
-            Ok((image.volume, roi))
-        }
-    }
+/// The image and the binary ROI, from a label map or an RTSTRUCT (`roi`).
+pub fn load_case(
+    image: &Path,
+    mask: &Path,
+    label: i64,
+    roi: Option<&str>,
+) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
+    let (image, roi) = match roi {
+        None => crate::io::read_case(image, mask, label)?,
+        Some(name) => crate::io::read_case_rtstruct(image, mask, name)?,
+    };
+    Ok((image.volume, roi))
 }
 
 /// The file name without its extensions (`case1.nii.gz` → `case1`).

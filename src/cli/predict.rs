@@ -1,7 +1,11 @@
-//! `radial predict`: score new cases with a model written by `radial evaluate`.
+//! `radial predict`: score new cases with a model written by `radial evaluate`
+//! or a pipeline's `train` stage, from a feature table or from an image and
+//! its mask (through the extraction recipe recorded with the model).
 
 use std::fmt::Write;
 use std::path::PathBuf;
+
+use anyhow::Context;
 
 use crate::learn::ModelArtifact;
 
@@ -10,11 +14,27 @@ pub struct Args {
     /// Model artifact (`<id>.model.json`).
     pub model: PathBuf,
     /// Feature table (CSV or Parquet) with the model's input features by name.
-    #[arg(long)]
-    pub features: PathBuf,
+    #[arg(long, required_unless_present = "image", conflicts_with_all = ["image", "mask"])]
+    pub features: Option<PathBuf>,
     /// Column of case ids in the feature table.
     #[arg(long, default_value = "case_id")]
     pub id_column: String,
+    /// Image of one new case (any format radial reads): its features are
+    /// extracted as recorded in the model.
+    #[arg(long, requires = "mask")]
+    pub image: Option<PathBuf>,
+    /// The case's label map, or an RTSTRUCT with --roi.
+    #[arg(long, requires = "image")]
+    pub mask: Option<PathBuf>,
+    /// Label of the ROI in the mask.
+    #[arg(long, default_value_t = 1)]
+    pub label: i64,
+    /// ROI name when --mask is an RTSTRUCT.
+    #[arg(long)]
+    pub roi: Option<String>,
+    /// Case id of the output row (default: the image's file name stem).
+    #[arg(long)]
+    pub case_id: Option<String>,
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -22,7 +42,22 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let model = ModelArtifact::load(&args.model)?;
-    let predictions = model.predict_file(&args.features, &args.id_column)?;
+    let predictions = match (&args.features, &args.image, &args.mask) {
+        (Some(table), _, _) => model.predict_file(table, &args.id_column)?,
+        (None, Some(image), Some(mask)) => {
+            let (image_volume, roi) =
+                super::extract::load_case(image, mask, args.label, args.roi.as_deref())?;
+            let case_id = args
+                .case_id
+                .clone()
+                .unwrap_or_else(|| super::extract::file_stem(image));
+            let prediction = model
+                .predict_case(&case_id, &image_volume, &roi)
+                .with_context(|| format!("case {case_id} ({})", image.display()))?;
+            vec![prediction]
+        }
+        _ => anyhow::bail!("give either --features TABLE or --image IMAGE --mask MASK"),
+    };
     let mut csv = String::from("case_id,score,probability,predicted\n");
     for p in &predictions {
         let _ = writeln!(

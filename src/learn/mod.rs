@@ -8,7 +8,8 @@
 //!   training rows only, chained by [`fitted`].
 //! - [`cv`]: stratified repeated k-fold splits; [`evaluate`]: outer and
 //!   nested cross-validation; [`metrics`]: AUC with CIs and the rest.
-//! - [`model`]: the final model artifact.
+//! - [`model`]: the final model artifact; [`recipe`]: how its input
+//!   features are extracted from images.
 
 pub mod cv;
 pub mod evaluate;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod models;
 pub mod preprocess;
 pub mod protocol;
+pub mod recipe;
 pub mod select;
 pub mod stage;
 pub mod stats;
@@ -26,4 +28,5 @@ pub mod table;
 pub use evaluate::{Evaluation, evaluate};
 pub use model::{ModelArtifact, fit_final};
 pub use protocol::Protocol;
+pub use recipe::ExtractionRecipe;
 pub use table::{FeatureTable, TableSpec};

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::evaluate::{Cohort, check_class_sizes, choose_candidate, derive_seed};
 use super::fitted::{self, FittedPipeline};
 use super::protocol::Protocol;
+use super::recipe::ExtractionRecipe;
 use super::table::{FeatureTable, numeric_matrix, read_frame, string_column};
+use crate::image::Volume;
 use crate::io::atomic::write_bytes;
 use crate::{Error, Result};
 
@@ -27,6 +29,11 @@ pub struct ModelArtifact {
     /// indices: `pipeline.columns[k]` indexes this list.
     pub input_features: Vec<String>,
     pub pipeline: FittedPipeline,
+    /// How the input features are computed from an image and a mask, when
+    /// known (a pipeline's `train` stage, `radial evaluate
+    /// --extraction-settings`): what `radial predict --image --mask` replays.
+    #[serde(default)]
+    pub extraction: Option<ExtractionRecipe>,
 }
 
 /// One scored case.
@@ -82,6 +89,7 @@ pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtif
         cohort: Cohort::of(table),
         input_features,
         pipeline,
+        extraction: None,
     })
 }
 
@@ -125,6 +133,37 @@ impl ModelArtifact {
                 },
             })
             .collect()
+    }
+
+    /// Scores one case from its image and ROI: the recorded extraction
+    /// recipe computes the features, the model reads its inputs by name.
+    pub fn predict_case(
+        &self,
+        case_id: &str,
+        image: &Volume<f32>,
+        mask: &Volume<bool>,
+    ) -> Result<Prediction> {
+        let recipe = self.extraction.as_ref().ok_or_else(|| {
+            Error::data(
+                "this model does not record how its features were extracted (it was \
+                 trained on a feature table); score it with --features TABLE, or train it \
+                 with a pipeline or with `radial evaluate --extraction-settings`",
+            )
+        })?;
+        let features = recipe.extract(image, mask)?;
+        let row: Vec<f64> = self
+            .input_features
+            .iter()
+            .map(|name| {
+                features.get(name).ok_or_else(|| {
+                    Error::data(format!(
+                        "the recorded extraction does not produce the model's input feature `{name}`"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let x = Array2::from_shape_vec((1, row.len()), row).expect("one row");
+        Ok(self.predict_matrix(&[case_id.to_string()], &x).remove(0))
     }
 
     /// Reads a CSV/Parquet table holding `id_column` and every input feature

@@ -20,6 +20,7 @@ pub mod key;
 pub mod lock;
 pub mod manifest;
 pub mod plan;
+pub mod recipe;
 pub mod runs;
 pub mod spec;
 pub mod stages;

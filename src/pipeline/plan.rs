@@ -366,6 +366,16 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             *i = planned_pos[*i];
         }
     }
+    for t in 0..planned.len() {
+        if planned[t].kind.name() == "train"
+            && let Some(recipe) = super::recipe::extraction_recipe(&planned, t)
+        {
+            let recipe = serde_json::to_value(recipe).expect("settings serialise");
+            if let Some(params) = planned[t].params.as_object_mut() {
+                params.insert(super::recipe::EXTRACTION_PARAM.to_string(), recipe);
+            }
+        }
+    }
     Ok(planned)
 }
 

@@ -468,8 +468,17 @@ impl StageKind for Train {
         canonical_protocol_params(params)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
-        let (table, protocol) = model_inputs(task, params)?;
-        let model = fit_final(&table, &protocol)?;
+        // The planner's extraction recipe travels beside the protocol.
+        let mut params = params.clone();
+        let extraction = params
+            .as_object_mut()
+            .and_then(|p| p.remove(crate::pipeline::recipe::EXTRACTION_PARAM))
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| Error::setting("extraction", e.to_string()))?;
+        let (table, protocol) = model_inputs(task, &params)?;
+        let mut model = fit_final(&table, &protocol)?;
+        model.extraction = extraction;
         serde_json::to_vec_pretty(&model)
             .map_err(|e| Error::data(format!("cannot serialise the model: {e}")))
     }
