@@ -15,13 +15,20 @@ use serde::{Deserialize, Serialize};
 use crate::processing::ExtractionSettings;
 
 /// Scenario names, in the default order.
-const SCENARIOS: [&str; 3] = ["ct-config-c", "ct-config-e", "lung2"];
+const SCENARIOS: [&str; 4] = [
+    "ct-config-c",
+    "ct-config-e",
+    "ct-config-c-no-texture",
+    "lung2",
+];
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Scenarios:
   ct-config-c  IBSI CT phantom, settings pipelines/ibsi/config-c.yaml, all families
   ct-config-e  IBSI CT phantom, settings pipelines/ibsi/config-e.yaml, all families
+  ct-config-c-no-texture  the same with pipelines/bench/config-c-no-texture.yaml:
+               morphology, local intensity, statistics, histogram, IVH
   lung2        PyRadiomics lung2 (label 1), settings pipelines/bench/lung2.yaml
 Data come from $RADIAL_DATA_DIR (default ../shared/data). Every run is a fresh
 process: reported are the median, min and max wall time of the whole job
@@ -144,6 +151,12 @@ fn case(scenario: &str, pipelines: &Path) -> anyhow::Result<Case> {
             mask: ct.join("mask.nii.gz"),
             label: 1,
             settings: pipelines.join(format!("ibsi/config-{}.yaml", &scenario[10..])),
+        },
+        "ct-config-c-no-texture" => Case {
+            image: ct.join("image.nii.gz"),
+            mask: ct.join("mask.nii.gz"),
+            label: 1,
+            settings: pipelines.join("bench/config-c-no-texture.yaml"),
         },
         "lung2" => Case {
             image: samples.join("lung2_image.nrrd"),

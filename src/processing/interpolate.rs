@@ -123,16 +123,10 @@ pub fn resample_box<T: Copy>(
     new_box: IndexBox,
     interpolator: Interpolator,
 ) -> Array3<f64> {
-    let reach = (interpolator.support() + interpolator.prefilter_margin() + 1) as isize;
-    // The old-index range (possibly beyond the image) each axis reads.
     let mut block_lo = [0isize; 3];
     let mut block_len = [0usize; 3];
     for a in 0..3 {
-        let (p0, p1) = new_box[a];
-        let c0 = map.axes[a].coordinate(p0).floor() as isize;
-        let c1 = map.axes[a].coordinate(p1.saturating_sub(1).max(p0)).floor() as isize;
-        block_lo[a] = c0 - reach;
-        block_len[a] = (c1 + reach - block_lo[a] + 1) as usize;
+        (block_lo[a], block_len[a]) = old_range(&map.axes[a], new_box[a], interpolator);
     }
     let mut block = read_block(old, &value, block_lo, block_len);
     if interpolator == Interpolator::Cubic {
@@ -151,6 +145,19 @@ pub fn resample_box<T: Copy>(
         block = taps.apply(&block, Axis(2 - a));
     }
     block
+}
+
+/// The old-index range (start, length; possibly beyond the image) that the
+/// new samples `p0..p1` of one axis read.
+fn old_range(
+    axis: &AxisMap,
+    (p0, p1): (usize, usize),
+    interpolator: Interpolator,
+) -> (isize, usize) {
+    let reach = (interpolator.support() + interpolator.prefilter_margin() + 1) as isize;
+    let c0 = axis.coordinate(p0).floor() as isize;
+    let c1 = axis.coordinate(p1.saturating_sub(1).max(p0)).floor() as isize;
+    (c0 - reach, (c1 + reach - (c0 - reach) + 1) as usize)
 }
 
 /// The old voxels `block_lo .. block_lo + block_len` (x, y, z), read through
@@ -300,15 +307,15 @@ fn spline_prefilter(data: &mut Array3<f64>, axis: Axis) {
     }
 }
 
-/// New-grid z planes per slab of [`resampled_stats`]: thick enough that the
-/// interpolator's reach (and the spline prefilter margin) is a small overhead.
+/// New-grid z planes per parallel slab of the z pass of [`resampled_stats`].
 const STATS_SLAB_PLANES: usize = 16;
 
 /// Mean, minimum and maximum of the whole image on the new grid (after
-/// `finish`, e.g. rounding), for the interpolated-image diagnostics. The
-/// new grid is visited in fixed slabs of z planes, in parallel, so the
-/// interpolated image is never held whole; the slabs' partial sums are merged
-/// in slab order, so the result does not depend on the thread count.
+/// `finish`, e.g. rounding), for the interpolated-image diagnostics, without
+/// holding the interpolated image: the in-plane passes run per old z plane
+/// (in parallel), giving old planes on the new x-y grid; the z pass then
+/// runs in fixed slabs of new planes whose partial sums are merged in slab
+/// order, so the result does not depend on the thread count.
 pub fn resampled_stats(
     image: &Volume<f32>,
     map: &GridMap,
@@ -316,20 +323,52 @@ pub fn resampled_stats(
     finish: impl Fn(f64) -> f64 + Sync,
 ) -> IntensityStats {
     let d = map.dims();
+    let (x_lo, x_len) = old_range(&map.axes[0], (0, d[0]), interpolator);
+    let (y_lo, y_len) = old_range(&map.axes[1], (0, d[1]), interpolator);
+    let (z_lo, z_len) = old_range(&map.axes[2], (0, d[2]), interpolator);
+    let taps = |a: usize, p0: usize, p1: usize, lo: isize, len: usize| {
+        Taps::new(
+            interpolator,
+            (p0..p1).map(|p| map.axes[a].coordinate(p) - lo as f64),
+            len,
+        )
+    };
+    let (taps_x, taps_y) = (taps(0, 0, d[0], x_lo, x_len), taps(1, 0, d[1], y_lo, y_len));
+    let nz_old = image.data.shape()[0];
+    let planes: Vec<Array3<f64>> = (0..nz_old)
+        .into_par_iter()
+        .map(|k| {
+            let mut plane = read_block(
+                &image.data,
+                &f64::from,
+                [x_lo, y_lo, k as isize],
+                [x_len, y_len, 1],
+            );
+            if interpolator == Interpolator::Cubic {
+                spline_prefilter(&mut plane, Axis(2));
+                spline_prefilter(&mut plane, Axis(1));
+            }
+            let plane = taps_x.apply(&plane, Axis(2));
+            taps_y.apply(&plane, Axis(1))
+        })
+        .collect();
+    // The z block, with the boundary planes repeated beyond the image.
+    let views: Vec<_> = (0..z_len)
+        .map(|t| planes[(z_lo + t as isize).clamp(0, nz_old as isize - 1) as usize].view())
+        .collect();
+    let mut stack = ndarray::concatenate(Axis(0), &views).expect("planes share the new x-y grid");
+    drop(planes);
+    if interpolator == Interpolator::Cubic {
+        spline_prefilter(&mut stack, Axis(0));
+    }
     let slabs: Vec<(usize, usize)> = (0..d[2])
         .step_by(STATS_SLAB_PLANES)
         .map(|z0| (z0, (z0 + STATS_SLAB_PLANES).min(d[2])))
         .collect();
     slabs
         .par_iter()
-        .map(|&z| {
-            let slab = resample_box(
-                &image.data,
-                f64::from,
-                map,
-                [(0, d[0]), (0, d[1]), z],
-                interpolator,
-            );
+        .map(|&(z0, z1)| {
+            let slab = taps(2, z0, z1, z_lo, z_len).apply(&stack, Axis(0));
             let mut acc = StatsAccumulator::default();
             slab.iter().for_each(|&v| acc.add(finish(v)));
             acc
