@@ -77,6 +77,20 @@ fn check_finite(image: &LoadedImage) -> Result<()> {
     Ok(())
 }
 
+/// The regular files directly in `dir`, sorted by path (a DICOM series is
+/// a flat directory). An entry that cannot be read is an error, not a gap.
+pub fn sorted_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Reads an image and its label mask, and checks they share a grid. No
 /// silent resampling: a mismatch is an error that shows both geometries.
 pub fn read_image_and_mask(image: &Path, mask: &Path) -> Result<(LoadedImage, LoadedImage)> {

@@ -99,12 +99,7 @@ impl FileHashes {
     }
 
     fn hash_directory(&self, dir: &Path) -> Result<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
+        let files = crate::io::sorted_files(dir)?;
         let mut listing = String::new();
         for file in &files {
             let name = file.file_name().unwrap_or_default().to_string_lossy();

@@ -96,12 +96,7 @@ struct SliceHeader {
 /// Image slice headers of the directory's files (sorted by name); files
 /// that are not DICOM images are skipped.
 fn scan_directory(dir: &Path) -> Result<Vec<SliceHeader>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
+    let files = crate::io::sorted_files(dir)?;
     let headers: Vec<Option<SliceHeader>> = files
         .par_iter()
         .map(|p| read_slice_header(p))
