@@ -18,10 +18,11 @@ pub struct Args {
     pub input: PathBuf,
     /// Output NIfTI file (.nii or .nii.gz). Images are written as float32.
     pub output: PathBuf,
-    /// RTSTRUCT file: write the mask of --roi, rasterised on INPUT's grid.
+    /// RTSTRUCT or DICOM-SEG file: write the mask of --roi (an ROI name, or
+    /// a segment label) on INPUT's grid.
     #[arg(long, requires = "roi")]
     pub rtstruct: Option<PathBuf>,
-    /// Name of the ROI in the RTSTRUCT file.
+    /// Name of the ROI (RTSTRUCT) or label of the segment (DICOM-SEG).
     #[arg(long, requires = "rtstruct")]
     pub roi: Option<String>,
     /// INPUT is a label map: write the mask of this label.
@@ -36,6 +37,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     check_output_name(&args.output)?;
     let series = args.series.as_deref();
     let (image, roi_mask) = match (&args.rtstruct, &args.roi) {
+        (Some(seg), Some(roi)) if dicom::seg::is_segmentation(seg) => {
+            let image = load_image(&args.input, series)?;
+            let choice = dicom::seg::SegmentChoice::Label(roi);
+            let mask =
+                dicom::seg::read_segment(seg, choice, &image.volume.geometry, image.volume.dims())?;
+            let what = format!("segment {roi:?} of {}", seg.display());
+            (image, Some((what, mask)))
+        }
         (Some(rs), Some(roi)) if args.input.is_dir() => {
             // A DICOM series can be checked against the RTSTRUCT's frame of reference.
             let series = dicom::series::load(&args.input, series)?;

@@ -1,6 +1,7 @@
-//! DICOM: CT series, RTSTRUCT.
+//! DICOM: CT series, RTSTRUCT, SEG.
 
 pub mod rtstruct;
+pub mod seg;
 pub mod series;
 
 use std::path::Path;
