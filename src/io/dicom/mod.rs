@@ -21,6 +21,19 @@ fn element<'a>(
         .map_err(|_| Error::format(path, format!("the attribute {name} {tag} is missing")))
 }
 
+/// A text attribute of a data set or sequence item, trimmed of DICOM
+/// padding; `None` when absent or empty.
+pub(crate) fn item_text(item: &dicom_object::InMemDicomObject, tag: Tag) -> Option<String> {
+    item.element(tag)
+        .ok()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| {
+            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                .to_string()
+        })
+        .filter(|s| !s.is_empty())
+}
+
 /// A text attribute, trimmed of DICOM padding.
 pub(crate) fn attribute_str(
     obj: &DefaultDicomObject,

@@ -41,17 +41,6 @@ struct RoiEntry {
     frame_of_reference_uid: Option<String>,
 }
 
-fn item_str(item: &Item, tag: dicom_core::Tag) -> Option<String> {
-    item.element(tag)
-        .ok()
-        .and_then(|e| e.to_str().ok())
-        .map(|s| {
-            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
-                .to_string()
-        })
-        .filter(|s| !s.is_empty())
-}
-
 fn structure_set_rois(obj: &DefaultDicomObject, path: &Path) -> Result<Vec<RoiEntry>> {
     let items = obj
         .element(tags::STRUCTURE_SET_ROI_SEQUENCE)
@@ -63,8 +52,11 @@ fn structure_set_rois(obj: &DefaultDicomObject, path: &Path) -> Result<Vec<RoiEn
         .map(|item| {
             Ok(RoiEntry {
                 number: item_f64(item, path, tags::ROI_NUMBER, "ROINumber")? as i64,
-                name: item_str(item, tags::ROI_NAME).unwrap_or_default(),
-                frame_of_reference_uid: item_str(item, tags::REFERENCED_FRAME_OF_REFERENCE_UID),
+                name: super::item_text(item, tags::ROI_NAME).unwrap_or_default(),
+                frame_of_reference_uid: super::item_text(
+                    item,
+                    tags::REFERENCED_FRAME_OF_REFERENCE_UID,
+                ),
             })
         })
         .collect()

@@ -36,7 +36,7 @@ pub fn is_segmentation(path: &Path) -> bool {
             .read_until(tags::PIXEL_DATA)
             .open_file(path)
             .ok()
-            .and_then(|obj| text(&obj, tags::MODALITY))
+            .and_then(|obj| super::item_text(&obj, tags::MODALITY))
             .is_some_and(|m| m == "SEG")
 }
 
@@ -209,7 +209,7 @@ impl Frames {
             int(tags::NUMBER_OF_FRAMES, "NumberOfFrames")?,
         );
         let bits = int(tags::BITS_ALLOCATED, "BitsAllocated")?;
-        let kind = text(obj, tags::SEGMENTATION_TYPE).unwrap_or_default();
+        let kind = super::item_text(obj, tags::SEGMENTATION_TYPE).unwrap_or_default();
         let threshold = match (kind.as_str(), bits) {
             ("BINARY", 1) => 1,
             ("FRACTIONAL", 8) => {
@@ -277,7 +277,10 @@ fn segment_number(
                 .ok()?
                 .to_int::<i64>()
                 .ok()?;
-            Some((number, text(item, tags::SEGMENT_LABEL).unwrap_or_default()))
+            Some((
+                number,
+                super::item_text(item, tags::SEGMENT_LABEL).unwrap_or_default(),
+            ))
         })
         .collect();
     let found = segments.iter().find(|(n, label)| match choice {
@@ -292,17 +295,6 @@ fn segment_number(
         };
         format!("no {wanted} (segments: {})", listed.join(", "))
     })
-}
-
-fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    obj.element(tag)
-        .ok()
-        .and_then(|e| e.to_str().ok())
-        .map(|s| {
-            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
-                .to_string()
-        })
-        .filter(|s| !s.is_empty())
 }
 
 fn first_item(obj: &InMemDicomObject, seq: Tag) -> Option<&InMemDicomObject> {
