@@ -193,8 +193,27 @@ fn a_changed_table_file_reruns_its_stage_and_a_touched_one_does_not() {
     write_small_table(&csv, 30, false);
     let touched = summary(&radial_run(&p, tmp.path(), &[]));
     assert_eq!(totals(&touched), (0, 4, 0), "{touched}");
-    // One value changed: the table and everything reading it rerun.
+    // The lock records the table file's hash, so an audit notices a change.
+    let lock = std::fs::read_to_string(tmp.path().join("p.lock")).unwrap();
+    assert!(
+        lock.contains("table.csv") && lock.contains("\"files\""),
+        "{lock}"
+    );
+    // One value changed: the audit fails naming the file, then the table and
+    // everything reading it rerun.
     write_small_table(&csv, 30, true);
+    let audit = Command::new(common::radial_bin())
+        .args(["audit", "p.yaml", "--sample", "0"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let audit_text = String::from_utf8_lossy(&audit.stdout).to_string()
+        + &String::from_utf8_lossy(&audit.stderr);
+    assert!(!audit.status.success(), "{audit_text}");
+    assert!(
+        audit_text.contains("stage `t`") && audit_text.contains("table.csv hashes to"),
+        "{audit_text}"
+    );
     let changed = summary(&radial_run(&p, tmp.path(), &[]));
     assert_eq!(counts(&changed, "t"), (1, 0), "{changed}");
     assert_eq!(counts(&changed, "ev"), (1, 0), "{changed}");

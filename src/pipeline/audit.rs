@@ -171,6 +171,20 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
                                 .input_problems
                                 .push(format!("stage `{}`: {c} (lock → now)", st.id));
                         }
+                        for (path, _) in &st.files {
+                            let now = sha256_file(path)?;
+                            let shown = super::lock::declared_file_name(plan, path);
+                            match l.files.iter().find(|f| f.path == shown) {
+                                None => report
+                                    .input_problems
+                                    .push(format!("stage `{}`: {shown} is not in the lock", st.id)),
+                                Some(f) if f.sha256 != now => report.input_problems.push(format!(
+                                    "stage `{}`: {shown} hashes to {now}, the lock says {}",
+                                    st.id, f.sha256
+                                )),
+                                Some(_) => {}
+                            }
+                        }
                         if l.version != st.kind.version() {
                             report.input_problems.push(format!(
                                 "stage `{}`: code version {} in the lock, {} now",

@@ -39,6 +39,9 @@ pub struct LockStage {
     pub version: u32,
     pub inputs: Vec<String>,
     pub params: Value,
+    /// Files the stage itself reads (a `table` stage's feature table).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRef>,
     /// Case id (`*` for a cohort task) → key and output.
     pub tasks: BTreeMap<String, LockTask>,
 }
@@ -47,6 +50,17 @@ pub struct LockStage {
 pub struct LockTask {
     pub key: String,
     pub output: String,
+}
+
+/// How a stage's declared file is named in the lock: relative to the
+/// pipeline's directory when inside it, so the lock does not depend on the
+/// directory the run was started from.
+pub fn declared_file_name(plan: &Plan, path: &Path) -> String {
+    let base = plan.lock_path.parent().unwrap_or(Path::new(""));
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 pub fn read_lock(path: &Path) -> Result<Option<LockFile>> {
@@ -76,6 +90,14 @@ pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()
                         .map(|&i| plan.stages[i].id.clone())
                         .collect(),
                     params: s.params.clone(),
+                    files: s
+                        .files
+                        .iter()
+                        .map(|(path, sha256)| FileRef {
+                            path: declared_file_name(plan, path),
+                            sha256: sha256.clone(),
+                        })
+                        .collect(),
                     tasks: BTreeMap::new(),
                 },
             )
