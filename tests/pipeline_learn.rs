@@ -317,7 +317,15 @@ stages:
 ",
     );
     let e = failure(&p, tmp.path());
-    assert!(e.contains("ev") && e.contains("both"), "{e}");
+    // Found at planning (file and line of the stage), before the table task runs.
+    assert!(
+        e.contains("p.yaml:") && e.contains("stage `ev`") && e.contains("select stage"),
+        "{e}"
+    );
+    assert!(
+        !tmp.path().join("out/t.csv").exists(),
+        "no task should have run"
+    );
 
     // No label column: a parameter error before any task, with its place.
     let p = write_pipeline(

@@ -351,6 +351,13 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             ));
         }
         let params = validate_params(st, kind.as_ref())?;
+        kind.check_params_with_inputs(&params, &input_kinds)
+            .map_err(|m| {
+                located(
+                    &st.origin,
+                    format!("stage `{}` (kind `{}`) {m}", st.id, st.kind),
+                )
+            })?;
         planned_pos[s] = planned.len();
         planned.push(PlannedStage {
             id: st.id.clone(),

@@ -189,6 +189,22 @@ fn canonical_protocol_params(params: &Value) -> std::result::Result<Value, Strin
     Ok(v)
 }
 
+/// A model stage reading a `select` stage takes its selection from there:
+/// steps given in both places are a conflict, reported at planning.
+fn selection_conflict(params: &Value, input_kinds: &[&str]) -> std::result::Result<(), String> {
+    let own = params["selection"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty());
+    if own && input_kinds.contains(&"select") {
+        return Err(
+            "gives selection steps, but its input is a select stage, which gives them \
+                    too; keep one of them"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The single input of a learning stage, decoded.
 fn single_input<'t>(task: &'t TaskData) -> Result<(&'t str, Header, Table)> {
     let input = task
@@ -432,6 +448,13 @@ impl StageKind for Evaluate {
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         canonical_protocol_params(params)
     }
+    fn check_params_with_inputs(
+        &self,
+        params: &Value,
+        input_kinds: &[&str],
+    ) -> std::result::Result<(), String> {
+        selection_conflict(params, input_kinds)
+    }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let (table, protocol) = model_inputs(task, params)?;
         let evaluation = evaluate(&table, &protocol, protocol.seed)?;
@@ -466,6 +489,13 @@ impl StageKind for Train {
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         canonical_protocol_params(params)
+    }
+    fn check_params_with_inputs(
+        &self,
+        params: &Value,
+        input_kinds: &[&str],
+    ) -> std::result::Result<(), String> {
+        selection_conflict(params, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         // The planner's extraction recipe travels beside the protocol.

@@ -88,6 +88,15 @@ pub trait StageKind: Send + Sync {
     /// Validates the parameters and returns their canonical form (every
     /// declared parameter present, defaults filled in).
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String>;
+    /// Checks the canonical parameters against the input stages' kinds, for
+    /// conflicts that neither sees alone; runs at planning, before any task.
+    fn check_params_with_inputs(
+        &self,
+        _params: &Value,
+        _input_kinds: &[&str],
+    ) -> std::result::Result<(), String> {
+        Ok(())
+    }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>>;
     /// Writes the files a person opens (cohort outputs) into `dir`, named
     /// after the stage id; returns their paths.
