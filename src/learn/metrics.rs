@@ -89,31 +89,59 @@ pub fn auc_delong(scores: &[f64], labels: &[bool]) -> Interval {
 
 /// AUC with a stratified percentile bootstrap 95% interval.
 pub fn auc_bootstrap(scores: &[f64], labels: &[bool], resamples: usize, seed: u64) -> Interval {
-    let pos: Vec<f64> = select(scores, labels, true);
-    let neg: Vec<f64> = select(scores, labels, false);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut s = Vec::with_capacity(scores.len());
-    let mut l = Vec::with_capacity(scores.len());
+    let mut bootstrap = StratifiedBootstrap::new(scores, labels, seed);
     let mut aucs: Vec<f64> = (0..resamples)
         .map(|_| {
-            s.clear();
-            l.clear();
-            for (class, group) in [(true, &pos), (false, &neg)] {
-                for _ in 0..group.len() {
-                    s.push(group[rng.gen_range(0..group.len())]);
-                    l.push(class);
-                }
-            }
-            auc(&s, &l)
+            let (s, l) = bootstrap.resample();
+            auc(s, l)
         })
         .collect();
     aucs.sort_by(f64::total_cmp);
-    let at = |q: f64| aucs[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
     Interval {
         value: auc(scores, labels),
-        lower: at(0.025),
-        upper: at(0.975),
+        lower: percentile(&aucs, 0.025),
+        upper: percentile(&aucs, 0.975),
     }
+}
+
+/// Resamples with replacement within each class, so every resample keeps
+/// the class counts (and so has both classes).
+struct StratifiedBootstrap {
+    positive: Vec<f64>,
+    negative: Vec<f64>,
+    rng: ChaCha8Rng,
+    scores: Vec<f64>,
+    labels: Vec<bool>,
+}
+
+impl StratifiedBootstrap {
+    fn new(scores: &[f64], labels: &[bool], seed: u64) -> Self {
+        StratifiedBootstrap {
+            positive: select(scores, labels, true),
+            negative: select(scores, labels, false),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            scores: Vec::with_capacity(scores.len()),
+            labels: Vec::with_capacity(scores.len()),
+        }
+    }
+
+    fn resample(&mut self) -> (&[f64], &[bool]) {
+        self.scores.clear();
+        self.labels.clear();
+        for (class, group) in [(true, &self.positive), (false, &self.negative)] {
+            for _ in 0..group.len() {
+                self.scores.push(group[self.rng.gen_range(0..group.len())]);
+                self.labels.push(class);
+            }
+        }
+        (&self.scores, &self.labels)
+    }
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let last = sorted.len() - 1;
+    sorted[((q * last as f64).round() as usize).min(last)]
 }
 
 /// All metrics of one set of scored cases.
@@ -224,21 +252,11 @@ pub fn roc_band(
     seed: u64,
 ) -> Vec<(f64, f64, f64)> {
     let grid: Vec<f64> = (0..=50).map(|i| i as f64 / 50.0).collect();
-    let pos: Vec<f64> = select(scores, labels, true);
-    let neg: Vec<f64> = select(scores, labels, false);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut bootstrap = StratifiedBootstrap::new(scores, labels, seed);
     let mut tprs: Vec<Vec<f64>> = vec![Vec::with_capacity(resamples); grid.len()];
-    let (mut s, mut l) = (Vec::new(), Vec::new());
     for _ in 0..resamples {
-        s.clear();
-        l.clear();
-        for (class, group) in [(true, &pos), (false, &neg)] {
-            for _ in 0..group.len() {
-                s.push(group[rng.gen_range(0..group.len())]);
-                l.push(class);
-            }
-        }
-        let curve = roc_curve(&s, &l);
+        let (s, l) = bootstrap.resample();
+        let curve = roc_curve(s, l);
         for (g, &f) in grid.iter().enumerate() {
             tprs[g].push(tpr_at(&curve, f));
         }
@@ -247,8 +265,7 @@ pub fn roc_band(
         .zip(tprs.iter_mut())
         .map(|(&f, t)| {
             t.sort_by(f64::total_cmp);
-            let at = |q: f64| t[((q * (t.len() - 1) as f64).round() as usize).min(t.len() - 1)];
-            (f, at(0.025), at(0.975))
+            (f, percentile(t, 0.025), percentile(t, 0.975))
         })
         .collect()
 }
