@@ -113,6 +113,31 @@ fn the_example_study_separates_phenotypes_and_reruns_only_what_the_bin_width_cha
     ] {
         assert_eq!(stage_counts(&rerun, id), (60, 0), "{id}");
     }
+    // The --set run was an experiment: the lock still describes the
+    // pipeline file as written, so its audit passes, and so does the
+    // experiment's own.
+    radial(
+        &[
+            "audit",
+            "example-liver.yaml",
+            "--manifest",
+            "cases/manifest.csv",
+            "--store",
+            ".radial",
+            "--sample",
+            "5",
+        ],
+        dir,
+    );
+    let experiment = rerun["run_id"].as_str().unwrap();
+    assert!(
+        dir.join(format!("results/{experiment}/evaluate.metrics.json"))
+            .is_file()
+    );
+    radial(
+        &["audit", experiment, "--store", ".radial", "--sample", "5"],
+        dir,
+    );
 }
 
 /// `radial predict --image --mask` replays the pipeline's chain recorded in

@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pipeline = args.dir.join(PIPELINE_FILE);
     write_if_changed(&pipeline, EXAMPLE_PIPELINE.as_bytes())?;
     let out = args.dir.join("results");
-    run_cmd::run(run_cmd::Args {
+    let outcomes = run_cmd::run_outcomes(run_cmd::Args {
         plan: PlanArgs {
             pipeline,
             set: args.set,
@@ -63,7 +63,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         jobs: args.jobs,
         keep_going: false,
         json: false,
+        experiment: Default::default(),
     })?;
+    // With --set the run is an experiment, its files under results/<run id>/.
+    let out = outcomes.first().map_or(out, |o| o.output_dir.clone());
     print_metrics(&out)?;
     Ok(())
 }

@@ -12,7 +12,9 @@ pub mod extract;
 pub mod gc;
 pub mod inspect;
 pub mod predict;
+pub mod promote;
 pub mod run;
+pub mod runs;
 pub mod status;
 pub mod synth;
 
@@ -45,6 +47,10 @@ pub enum Command {
     Status(status::Args),
     /// Print a pipeline's graph (text or Graphviz dot).
     Dag(dag::Args),
+    /// List recorded runs and experiments with their metrics, newest first.
+    Runs(runs::Args),
+    /// Write an experiment's overrides into its pipeline file and update its lock.
+    Promote(promote::Args),
     /// Compare the parameters and results of two runs.
     Diff(diff::Args),
     /// Verify stored results against their hashes, the lock and a recomputation.
@@ -72,6 +78,8 @@ pub fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
         Command::Dag(args) => dag::run(args),
+        Command::Runs(args) => runs::run(args),
+        Command::Promote(args) => promote::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Gc(args) => gc::run(args),

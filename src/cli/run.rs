@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::pipeline::execute::execute_many;
 use crate::pipeline::runs::Counts;
-use crate::pipeline::{Plan, PlanOptions, Registry, RunOptions, execute};
+use crate::pipeline::sweep;
+use crate::pipeline::{Plan, PlanOptions, Registry, RunOptions, RunOutcome};
 
 /// The options shared by the commands that plan a pipeline.
 #[derive(clap::Args, Debug, Clone)]
@@ -34,6 +36,7 @@ impl PlanArgs {
             manifest: self.manifest.clone(),
             store: self.store.clone(),
             out: self.out.clone(),
+            name: None,
         }
     }
 
@@ -56,6 +59,46 @@ pub struct Args {
     /// Print a JSON summary on standard output.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+}
+
+/// Experiments: a run with `--set` or `--sweep` is recorded under
+/// `.radial/runs/` with its overrides, writes its files under
+/// `<output>/<name or run id>/` and leaves the pipeline's lock alone.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ExperimentArgs {
+    /// Name of the run (letters, digits, '-', '_', '.'); a sweep's runs are NAME-1, NAME-2, ...
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Run the grid of experiments: STAGE.PARAM=V1,V2,... (repeatable; values are YAML, e.g. [1,1,1],[2,2,2]).
+    #[arg(long = "sweep", value_name = "STAGE.PARAM=V1,V2,...")]
+    pub sweep: Vec<String>,
+    /// The largest sweep grid accepted.
+    #[arg(long, default_value_t = crate::pipeline::sweep::DEFAULT_MAX_EXPERIMENTS)]
+    pub max_experiments: usize,
+}
+
+/// The most worker threads accepted: more than a few per core only adds
+/// overhead (and `--jobs 100000` would spend minutes creating threads).
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .saturating_mul(4)
+        .max(64)
+}
+
+/// Checks `--jobs` against its bounds.
+pub fn check_jobs(jobs: Option<usize>) -> anyhow::Result<()> {
+    match jobs {
+        Some(0) => anyhow::bail!("--jobs must be at least 1"),
+        Some(n) if n > max_jobs() => anyhow::bail!(
+            "--jobs {n} is more than this machine can use (at most {}: four per core, at least 64)",
+            max_jobs()
+        ),
+        _ => Ok(()),
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -70,23 +113,103 @@ struct StageSummary {
 #[derive(serde::Serialize)]
 struct Summary {
     run_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    overrides: Vec<String>,
+    output_dir: String,
     stages: Vec<StageSummary>,
     totals: Counts,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let plan = args.plan.plan()?;
-    if args.jobs == Some(0) {
-        anyhow::bail!("--jobs must be at least 1");
+    run_outcomes(args).map(|_| ())
+}
+
+/// Plans every experiment (a sweep's whole grid) before running anything.
+fn plans(args: &Args) -> anyhow::Result<Vec<Plan>> {
+    let mut opts = args.plan.options();
+    opts.name = args.experiment.name.clone();
+    let registry = Registry::standard();
+    let pipeline = &args.plan.pipeline;
+    if args.experiment.sweep.is_empty() {
+        let plan = Plan::new(pipeline, &opts, &registry)
+            .with_context(|| format!("cannot plan {}", pipeline.display()))?;
+        return Ok(vec![plan]);
     }
-    let outcome = execute(
-        &plan,
+    let axes = args
+        .experiment
+        .sweep
+        .iter()
+        .map(|a| sweep::parse_axis(a))
+        .collect::<crate::Result<Vec<_>>>()?;
+    let plans = sweep::plan_sweep(
+        pipeline,
+        &opts,
+        &axes,
+        args.experiment.max_experiments,
+        &registry,
+    )
+    .with_context(|| format!("cannot plan the sweep of {}", pipeline.display()))?;
+    Ok(plans)
+}
+
+/// Runs and prints the summary; the outcomes (one per experiment) for
+/// callers that show more (the demo).
+pub fn run_outcomes(args: Args) -> anyhow::Result<Vec<RunOutcome>> {
+    check_jobs(args.jobs)?;
+    let plans = plans(&args)?;
+    let outcomes = execute_many(
+        &plans,
         &RunOptions {
             jobs: args.jobs,
             keep_going: args.keep_going,
             progress: std::io::stderr().is_terminal(),
         },
     )?;
+    let mut failed_total = 0;
+    let mut not_started_total = 0;
+    let mut summaries = Vec::new();
+    for (plan, outcome) in plans.iter().zip(&outcomes) {
+        let (summary, failed, not_started) = summarise(plan, outcome, args.json);
+        failed_total += failed;
+        not_started_total += not_started;
+        summaries.push(summary);
+    }
+    if args.json {
+        if summaries.len() == 1 {
+            println!("{}", serde_json::to_string(&summaries[0])?);
+        } else {
+            println!("{}", serde_json::to_string(&summaries)?);
+        }
+    } else if plans.len() > 1 {
+        let computed: usize = outcomes
+            .iter()
+            .flat_map(|o| &o.tasks)
+            .filter(|t| t.status == crate::pipeline::TaskStatus::Run)
+            .count();
+        println!(
+            "sweep of {} experiments: {computed} task(s) computed in all (compare them with `radial runs {}`)",
+            plans.len(),
+            args.plan.pipeline.display()
+        );
+    }
+    if failed_total > 0 {
+        anyhow::bail!(
+            "{failed_total} task(s) failed{}",
+            if not_started_total > 0 {
+                format!(", {not_started_total} not started (use --keep-going)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(outcomes)
+}
+
+/// One run's summary, printed unless `json`; with its failed and
+/// not-started task counts.
+fn summarise(plan: &Plan, outcome: &RunOutcome, json: bool) -> (Summary, usize, usize) {
     let mut totals = Counts::default();
     let stages: Vec<StageSummary> = plan
         .stages
@@ -109,6 +232,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let summary = Summary {
         run_id: outcome.run_id.clone(),
+        name: plan.run_name.clone(),
+        overrides: plan.overrides.clone(),
+        output_dir: outcome.output_dir.display().to_string(),
         stages,
         totals,
     };
@@ -117,9 +243,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("failed: {e}");
         }
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
+    if !json {
+        if plan.is_experiment() {
+            println!(
+                "experiment {}{}: {}",
+                outcome.run_id,
+                plan.run_name
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                plan.overrides.join(" ")
+            );
+        }
         for s in &summary.stages {
             println!(
                 "{:<20} run {:>5}  cached {:>5}  failed {:>5}",
@@ -139,6 +274,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             outcome.seconds,
             outcome.record_path.display()
         );
+        if !outcome.healed.is_empty() {
+            println!(
+                "{} corrupt store object(s) found and recomputed (see the warnings above)",
+                outcome.healed.len()
+            );
+        }
     }
     let failed = outcome.failed().len();
     let not_started = outcome
@@ -146,15 +287,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .filter(|t| t.status == crate::pipeline::TaskStatus::NotStarted)
         .count();
-    if failed > 0 {
-        anyhow::bail!(
-            "{failed} task(s) failed{}",
-            if not_started > 0 {
-                format!(", {not_started} not started (use --keep-going)")
-            } else {
-                String::new()
-            }
-        );
-    }
-    Ok(())
+    (summary, failed, not_started)
 }

@@ -25,9 +25,13 @@ pub struct AuditOptions {
     /// Recompute this many sampled tasks (all when `None`).
     pub sample: Option<usize>,
     pub seed: u64,
-    /// Expected outputs by (stage, case or `*`), e.g. from a run record;
-    /// when `None` the lock file's are used.
-    pub expected: Option<BTreeMap<(String, String), String>>,
+    /// What to compare with: a run record as a lock ([`RunRecord::as_lock`],
+    /// for `radial audit RUN`); when `None`, the plan's lock file.
+    ///
+    /// [`RunRecord::as_lock`]: super::runs::RunRecord::as_lock
+    pub reference: Option<super::lock::LockFile>,
+    /// What the reference is called in the report.
+    pub reference_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -38,6 +42,11 @@ pub struct AuditReport {
     pub missing: Vec<String>,
     pub recomputed: usize,
     pub mismatches: Vec<String>,
+    /// Recomputed outputs whose bytes differ only in features computed
+    /// through an FFT, within [`FFT_TOLERANCE`] (see [`FFT_FEATURES`]).
+    pub within_tolerance: Vec<String>,
+    /// `the lock` or `run <id>`.
+    pub reference: String,
 }
 
 impl AuditReport {
@@ -68,7 +77,15 @@ impl AuditReport {
             &self.corrupt_objects,
         );
         section(
-            format!("inputs vs lock: {} problem(s)", self.input_problems.len()),
+            format!(
+                "inputs vs {}: {} problem(s)",
+                if self.reference.is_empty() {
+                    "lock"
+                } else {
+                    self.reference.as_str()
+                },
+                self.input_problems.len()
+            ),
             &self.input_problems,
         );
         section(
@@ -83,6 +100,17 @@ impl AuditReport {
             ),
             &self.mismatches,
         );
+        if !self.within_tolerance.is_empty() {
+            section(
+                format!(
+                    "recomputed within the stated tolerance: {} task(s) differ only in FFT-based features ({}) by at most {:e} relative; accepted",
+                    self.within_tolerance.len(),
+                    FFT_FEATURES.join(", "),
+                    FFT_TOLERANCE
+                ),
+                &self.within_tolerance,
+            );
+        }
         let _ = writeln!(
             s,
             "{}",
@@ -94,6 +122,43 @@ impl AuditReport {
         );
         s
     }
+}
+
+/// Features computed through an FFT (rustfft chooses SIMD code paths by the
+/// CPU's features at run time, so another machine may differ in the last
+/// bits). Everything else radial computes is bit-identical across machines.
+pub const FFT_FEATURES: [&str; 2] = ["morph_moran_i", "morph_geary_c"];
+
+/// The relative difference accepted for [`FFT_FEATURES`] when a recomputed
+/// output does not match the stored one byte for byte.
+pub const FFT_TOLERANCE: f64 = 1e-9;
+
+/// `Some(description)` when two feature outputs differ only in FFT-based
+/// features, each within [`FFT_TOLERANCE`].
+fn within_fft_tolerance(recomputed: &[u8], stored: &[u8]) -> Option<String> {
+    let a = super::artifact::decode_features(recomputed).ok()?;
+    let b = super::artifact::decode_features(stored).ok()?;
+    if a.values.len() != b.values.len() {
+        return None;
+    }
+    let mut worst = 0.0f64;
+    for ((na, va), (nb, vb)) in a.values.iter().zip(&b.values) {
+        if na != nb {
+            return None;
+        }
+        if va.to_bits() == vb.to_bits() {
+            continue;
+        }
+        if !FFT_FEATURES.contains(&na.as_str()) {
+            return None;
+        }
+        let rel = (va - vb).abs() / va.abs().max(vb.abs()).max(f64::MIN_POSITIVE);
+        if !(rel <= FFT_TOLERANCE) {
+            return None;
+        }
+        worst = worst.max(rel);
+    }
+    Some(format!("largest relative difference {worst:e}"))
 }
 
 pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
@@ -125,13 +190,20 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
             })
         })
         .collect::<Result<_>>()?;
-    let lock = read_lock(&plan.lock_path)?;
+    let lock = match &opts.reference {
+        Some(r) => Some(r.clone()),
+        None => read_lock(&plan.lock_path)?,
+    };
+    report.reference = opts
+        .reference_name
+        .clone()
+        .unwrap_or_else(|| format!("lock {}", plan.lock_path.display()));
     match &lock {
         None => report
             .input_problems
             .push(format!("no lock file at {}", plan.lock_path.display())),
         Some(lock) => {
-            let manifest_sha = super::runs::manifest_ref(plan)?.sha256;
+            let manifest_sha = super::runs::manifest_ref(plan, super::lock::lock_dir(plan))?.sha256;
             if lock.manifest.sha256 != manifest_sha {
                 report.input_problems.push(format!(
                     "manifest {} differs from the lock",
@@ -171,7 +243,14 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
                                 .input_problems
                                 .push(format!("stage `{}`: {c} (lock → now)", st.id));
                         }
-                        for (path, _) in &st.files {
+                        // A run record does not list declared files; its
+                        // task keys (checked below) cover them.
+                        let files = if opts.reference.is_some() {
+                            &[][..]
+                        } else {
+                            &st.files[..]
+                        };
+                        for (path, _) in files {
                             let now = sha256_file(path)?;
                             let shown = super::lock::declared_file_name(plan, path);
                             match l.files.iter().find(|f| f.path == shown) {
@@ -198,18 +277,15 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
             }
         }
     }
-    let expected: BTreeMap<(String, String), String> = match &opts.expected {
-        Some(e) => e.clone(),
-        None => lock
-            .iter()
-            .flat_map(|l| l.stages.iter())
-            .flat_map(|(id, st)| {
-                st.tasks
-                    .iter()
-                    .map(move |(c, t)| ((id.clone(), c.clone()), t.output.clone()))
-            })
-            .collect(),
-    };
+    let expected: BTreeMap<(String, String), String> = lock
+        .iter()
+        .flat_map(|l| l.stages.iter())
+        .flat_map(|(id, st)| {
+            st.tasks
+                .iter()
+                .map(move |(c, t)| ((id.clone(), c.clone()), t.output.clone()))
+        })
+        .collect();
 
     let resolved = resolve(plan, &store, &files);
     let mut candidates = Vec::new();
@@ -252,34 +328,84 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
         .root
         .join(format!("audit-scratch-{}", std::process::id()));
     let scratch = Store::open(&scratch_dir)?;
-    let results: Vec<Option<String>> = chosen
+    let results: Vec<(Option<String>, Option<String>)> = chosen
         .par_iter()
         .map(|&i| {
             let (s, case, want, name) = &candidates[i];
             let stage = &plan.stages[*s];
-            let outcome = (|| -> Result<String> {
+            let outcome = (|| -> Result<(String, Vec<u8>)> {
                 let data = task_data(
                     plan,
                     &store,
                     *s,
                     *case,
                     &resolved[*s][case.unwrap_or(0)].inputs,
-                )?;
+                )?
+                .map_err(|bad| {
+                    Error::data(format!(
+                        "input object {} is corrupt (its content hashes to {})",
+                        bad.object.hash, bad.object.found
+                    ))
+                })?;
                 let bytes = stage.kind.run(&data, &stage.params)?;
-                scratch.put_object(&bytes)
+                Ok((scratch.put_object(&bytes)?, bytes))
             })();
             match outcome {
-                Ok(h) if h == *want => None,
-                Ok(h) => Some(format!(
-                    "{}/{name}: recomputed output {h}, stored {want}",
-                    stage.id
-                )),
-                Err(e) => Some(format!("{}/{name}: recomputation failed: {e}", stage.id)),
+                Ok((h, _)) if h == *want => (None, None),
+                Ok((h, bytes)) => {
+                    let tolerated = store
+                        .read_object(want)
+                        .ok()
+                        .and_then(|stored| within_fft_tolerance(&bytes, &stored));
+                    match tolerated {
+                        Some(how) => (None, Some(format!("{}/{name}: {how}", stage.id))),
+                        None => (
+                            Some(format!(
+                                "{}/{name}: recomputed output {h}, stored {want}",
+                                stage.id
+                            )),
+                            None,
+                        ),
+                    }
+                }
+                Err(e) => (
+                    Some(format!("{}/{name}: recomputation failed: {e}", stage.id)),
+                    None,
+                ),
             }
         })
         .collect();
     let _ = std::fs::remove_dir_all(&scratch_dir).map_err(|e| Error::io(&scratch_dir, e));
+    report.within_tolerance.sort();
     report.recomputed = chosen.len();
-    report.mismatches.extend(results.into_iter().flatten());
+    for (mismatch, tolerated) in results {
+        report.mismatches.extend(mismatch);
+        report.within_tolerance.extend(tolerated);
+    }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::FeatureSet;
+    use crate::pipeline::artifact::encode_features;
+
+    fn set(moran: f64, other: f64) -> Vec<u8> {
+        encode_features(&FeatureSet {
+            values: vec![
+                ("morph_volume".into(), other),
+                ("morph_moran_i".into(), moran),
+            ],
+        })
+    }
+
+    #[test]
+    fn only_fft_features_may_differ_and_only_within_the_tolerance() {
+        let a = set(0.25, 100.0);
+        assert!(within_fft_tolerance(&set(0.25 * (1.0 + 1e-13), 100.0), &a).is_some());
+        assert!(within_fft_tolerance(&set(0.25 * (1.0 + 1e-6), 100.0), &a).is_none());
+        assert!(within_fft_tolerance(&set(0.25, 100.0 + 1e-12), &a).is_none());
+        assert!(within_fft_tolerance(b"not features", &a).is_none());
+    }
 }

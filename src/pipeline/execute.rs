@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -19,7 +20,7 @@ use super::filehash::FileHashes;
 use super::key::{InputOutputs, task_key};
 use super::plan::{Plan, PlannedStage};
 use super::stages::{InputData, Scope, TaskData};
-use super::store::Store;
+use super::store::{CorruptObject, Store};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +90,12 @@ pub struct RunOutcome {
     /// Input files whose content had to be read to hash them (0 when every
     /// file's stamp was unchanged).
     pub files_hashed: usize,
+    /// Where the cohort outputs were written.
+    pub output_dir: PathBuf,
+    /// The sweep this run belongs to (its first run id without the suffix).
+    pub sweep_id: Option<String>,
+    /// Corrupt objects found in the store and the tasks recomputed for them.
+    pub healed: Vec<String>,
     pub record_path: PathBuf,
 }
 
@@ -135,26 +142,48 @@ pub fn hash_case_files(plan: &Plan, hashes: &FileHashes) -> Result<Vec<Option<(S
         .collect()
 }
 
+/// Why a task could not read its inputs: one of them is a corrupt object.
+#[derive(Debug, Clone)]
+pub struct CorruptInput {
+    /// Position of the input stage in the stage's `inputs`.
+    pub input: usize,
+    /// The case whose item it is (`*` for a cohort output).
+    pub case_id: String,
+    pub object: CorruptObject,
+}
+
+/// How many times a task may heal a corrupt input before it fails.
+const MAX_HEALS: usize = 4;
+
 struct Executor<'a> {
-    plan: &'a Plan,
+    /// One plan per experiment (one for a plain run, the grid for a sweep);
+    /// they differ only in parameters, so stage indices are shared.
+    plans: &'a [Plan],
     store: &'a Store,
     input_hashes: &'a [Option<(String, String)>],
     abort: AtomicBool,
     keep_going: bool,
     bars: Vec<ProgressBar>,
+    /// Per-case stage indices, in plan order.
+    per_case: Vec<usize>,
+    /// Corrupt objects found and healed, per experiment.
+    healed: Vec<Mutex<Vec<String>>>,
 }
 
 impl Executor<'_> {
     /// Looks the key up; on a miss, takes the task lock, looks again (another
     /// process may have finished it meanwhile), then computes and stores.
+    /// A corrupt input is handed back to the caller, which heals it and
+    /// calls again; the record is then left untouched.
     fn run_task<'d>(
         &self,
         stage: &PlannedStage,
         record: &mut TaskRecord,
         key: String,
-        data: impl FnOnce() -> Result<TaskData<'d>>,
-    ) {
+        data: impl FnOnce() -> Result<std::result::Result<TaskData<'d>, CorruptInput>>,
+    ) -> std::result::Result<(), CorruptInput> {
         let start = Instant::now();
+        let mut corrupt = None;
         let outcome = (|| -> Result<(String, TaskStatus)> {
             if let Some(h) = self.store.action(&key) {
                 return Ok((h, TaskStatus::Cached));
@@ -163,50 +192,85 @@ impl Executor<'_> {
             if let Some(h) = self.store.action(&key) {
                 return Ok((h, TaskStatus::Cached));
             }
-            let data = data()?;
+            let data = match data()? {
+                Ok(d) => d,
+                Err(c) => {
+                    corrupt = Some(c);
+                    return Ok((String::new(), TaskStatus::NotStarted));
+                }
+            };
             let bytes = stage.kind.run(&data, &stage.params)?;
             let hash = self.store.put_object(&bytes)?;
             self.store.set_action(&key, &hash)?;
             Ok((hash, TaskStatus::Run))
         })();
+        if let Some(c) = corrupt {
+            return Err(c);
+        }
         record.key = Some(key);
-        record.seconds = start.elapsed().as_secs_f64();
+        record.seconds += start.elapsed().as_secs_f64();
         match outcome {
             Ok((hash, status)) => {
                 record.output = Some(hash);
                 record.status = status;
+                record.error = None;
             }
             Err(e) => {
-                let who = match &record.case {
-                    Some(c) => format!("case `{c}`, stage `{}`", record.stage),
-                    None => format!("stage `{}`", record.stage),
-                };
-                record.error = Some(format!("{who}: {e}"));
+                record.error = Some(format!("{}: {e}", task_who(record)));
+                record.output = None;
                 record.status = TaskStatus::Failed;
                 if !self.keep_going {
                     self.abort.store(true, Ordering::SeqCst);
                 }
             }
         }
+        Ok(())
     }
 
-    /// The per-case stages of one case, in plan order.
-    fn run_case(&self, c: usize, per_case: &[usize]) -> Vec<TaskRecord> {
-        let plan = self.plan;
+    /// Says (on standard error and in the run record) that an object was
+    /// corrupt and which task is recomputed to restore it.
+    fn report_corrupt(&self, e: usize, producer: &TaskRecord, bad: &CorruptObject) {
+        let msg = format!(
+            "object {} (output of {}, task key {}) is corrupt: its content hashes to {}; recomputing that task",
+            bad.hash,
+            task_who(producer),
+            producer.key.as_deref().unwrap_or("?"),
+            bad.found
+        );
+        eprintln!("warning: {msg}");
+        self.healed[e].lock().unwrap().push(msg);
+    }
+
+    /// The per-case stages of one case of experiment `e`, in plan order.
+    fn run_case(&self, e: usize, c: usize) -> Vec<TaskRecord> {
+        let mut records: Vec<TaskRecord> = Vec::with_capacity(self.per_case.len());
+        for k in 0..self.per_case.len() {
+            let rec = self.case_task(e, c, k, &mut records);
+            self.bars[self.per_case[k]].inc(1);
+            records.push(rec);
+        }
+        records
+    }
+
+    /// Task `k` (index into `per_case`) of case `c`, given the records of
+    /// the tasks before it (which it may recompute to heal a corrupt input).
+    fn case_task(&self, e: usize, c: usize, k: usize, records: &mut [TaskRecord]) -> TaskRecord {
+        let plan = &self.plans[e];
+        let s = self.per_case[k];
         let case = &plan.manifest.cases[c];
-        let mut records: Vec<TaskRecord> = Vec::with_capacity(per_case.len());
-        for &s in per_case {
-            let stage = &plan.stages[s];
-            let mut rec = TaskRecord::new(&stage.id, Some(&case.case_id));
+        let stage = &plan.stages[s];
+        let mut rec = TaskRecord::new(&stage.id, Some(&case.case_id));
+        let position = |i: usize| {
+            self.per_case
+                .iter()
+                .position(|&p| p == i)
+                .expect("per-case input")
+        };
+        for heal in 0..=MAX_HEALS {
             let inputs: Vec<&TaskRecord> = stage
                 .inputs
                 .iter()
-                .map(|i| {
-                    &records[per_case
-                        .iter()
-                        .position(|p| p == i)
-                        .expect("per-case input")]
-                })
+                .map(|&i| &records[position(i)])
                 .collect();
             if let Some(bad) = inputs.iter().find(|r| !r.ok()) {
                 rec.status = if bad.status == TaskStatus::NotStarted {
@@ -220,68 +284,149 @@ impl Executor<'_> {
                         case.case_id, stage.id, bad.stage
                     )
                 });
-            } else if self.abort.load(Ordering::SeqCst) {
-                rec.status = TaskStatus::NotStarted;
-            } else {
-                let items: InputOutputs = inputs
-                    .iter()
-                    .map(|r| vec![(case.case_id.clone(), r.output.clone().unwrap_or_default())])
-                    .collect();
-                let key = task_key(plan, s, Some(c), self.input_hashes[c].as_ref(), &items, &[]);
-                self.run_task(stage, &mut rec, key, || {
-                    task_data(plan, self.store, s, Some(c), &items)
-                });
+                return rec;
             }
-            self.bars[s].inc(1);
-            records.push(rec);
+            if self.abort.load(Ordering::SeqCst) {
+                rec.status = TaskStatus::NotStarted;
+                return rec;
+            }
+            let items: InputOutputs = inputs
+                .iter()
+                .map(|r| vec![(case.case_id.clone(), r.output.clone().unwrap_or_default())])
+                .collect();
+            let key = task_key(plan, s, Some(c), self.input_hashes[c].as_ref(), &items, &[]);
+            let bad = match self.run_task(stage, &mut rec, key, || {
+                task_data(plan, self.store, s, Some(c), &items)
+            }) {
+                Ok(()) => return rec,
+                Err(bad) => bad,
+            };
+            let j = position(stage.inputs[bad.input]);
+            self.report_corrupt(e, &records[j], &bad.object);
+            if heal == MAX_HEALS {
+                break;
+            }
+            let fresh = self.case_task(e, c, j, &mut records[..j]);
+            records[j] = fresh;
         }
-        records
+        rec.status = TaskStatus::Failed;
+        rec.error = Some(format!(
+            "{}: an input object stays corrupt after {MAX_HEALS} recomputations",
+            task_who(&rec)
+        ));
+        if !self.keep_going {
+            self.abort.store(true, Ordering::SeqCst);
+        }
+        rec
     }
 
     /// A cohort task over the cases whose inputs all succeeded (all cases
-    /// unless `--keep-going` let some fail).
-    fn run_cohort(&self, s: usize, by_stage: &[Vec<TaskRecord>]) -> TaskRecord {
-        let plan = self.plan;
+    /// unless `--keep-going` let some fail). `by_stage` holds the records
+    /// of experiment `e` so far; a corrupt input's task is recomputed there.
+    fn run_cohort(&self, e: usize, s: usize, by_stage: &mut [Vec<TaskRecord>]) -> TaskRecord {
+        let plan = &self.plans[e];
         let stage = &plan.stages[s];
         let mut rec = TaskRecord::new(&stage.id, None);
         let n = plan.manifest.cases.len();
-        let case_ok = |c: usize| {
-            stage
-                .inputs
-                .iter()
-                .all(|&i| plan.stages[i].scope == Scope::Cohort || by_stage[i][c].ok())
-        };
-        let included: Vec<usize> = (0..n).filter(|&c| case_ok(c)).collect();
-        let failed_input = stage.inputs.iter().find(|&&i| {
-            let recs = &by_stage[i];
-            recs.is_empty() || (plan.stages[i].scope == Scope::Cohort && !recs[0].ok())
-        });
-        if self.abort.load(Ordering::SeqCst) {
-            rec.status = TaskStatus::NotStarted;
-        } else if let Some(&i) = failed_input {
-            rec.status = TaskStatus::Skipped;
-            rec.error = Some(format!(
-                "stage `{}`: input stage `{}` failed",
-                stage.id, plan.stages[i].id
-            ));
-        } else if (included.is_empty() && n > 0) || (included.len() < n && !self.keep_going) {
-            rec.status = TaskStatus::Skipped;
-            rec.error = Some(format!(
-                "stage `{}`: {} of {n} cases failed upstream",
-                stage.id,
-                n - included.len()
-            ));
-        } else {
+        for heal in 0..=MAX_HEALS {
+            let case_ok = |c: usize| {
+                stage
+                    .inputs
+                    .iter()
+                    .all(|&i| plan.stages[i].scope == Scope::Cohort || by_stage[i][c].ok())
+            };
+            let included: Vec<usize> = (0..n).filter(|&c| case_ok(c)).collect();
+            let failed_input = stage.inputs.iter().find(|&&i| {
+                let recs = &by_stage[i];
+                recs.is_empty() || (plan.stages[i].scope == Scope::Cohort && !recs[0].ok())
+            });
+            if self.abort.load(Ordering::SeqCst) {
+                rec.status = TaskStatus::NotStarted;
+                return rec;
+            } else if let Some(&i) = failed_input {
+                rec.status = TaskStatus::Skipped;
+                rec.error = Some(format!(
+                    "stage `{}`: input stage `{}` failed",
+                    stage.id, plan.stages[i].id
+                ));
+                return rec;
+            } else if (included.is_empty() && n > 0) || (included.len() < n && !self.keep_going) {
+                rec.status = TaskStatus::Skipped;
+                rec.error = Some(format!(
+                    "stage `{}`: {} of {n} cases failed upstream",
+                    stage.id,
+                    n - included.len()
+                ));
+                return rec;
+            }
             let items = cohort_inputs(plan, s, &included, |i, c| {
                 by_stage[i][c].output.clone().unwrap_or_default()
             });
             let key = task_key(plan, s, None, None, &items, &included);
-            self.run_task(stage, &mut rec, key, || {
+            let bad = match self.run_task(stage, &mut rec, key, || {
                 task_data(plan, self.store, s, None, &items)
-            });
+            }) {
+                Ok(()) => return rec,
+                Err(bad) => bad,
+            };
+            let i = stage.inputs[bad.input];
+            match plan.stages[i].scope {
+                Scope::Cohort => {
+                    self.report_corrupt(e, &by_stage[i][0], &bad.object);
+                    if heal < MAX_HEALS {
+                        by_stage[i][0] = self.run_cohort(e, i, by_stage);
+                    }
+                }
+                Scope::PerCase => {
+                    let c = plan
+                        .manifest
+                        .cases
+                        .iter()
+                        .position(|x| x.case_id == bad.case_id)
+                        .expect("an input item names a case of the manifest");
+                    self.report_corrupt(e, &by_stage[i][c], &bad.object);
+                    if heal < MAX_HEALS {
+                        self.heal_case_chain(e, c, i, by_stage);
+                    }
+                }
+            }
         }
-        self.bars[s].inc(1);
+        rec.status = TaskStatus::Failed;
+        rec.error = Some(format!(
+            "{}: an input object stays corrupt after {MAX_HEALS} recomputations",
+            task_who(&rec)
+        ));
+        if !self.keep_going {
+            self.abort.store(true, Ordering::SeqCst);
+        }
         rec
+    }
+
+    /// Recomputes per-case stage `i` of case `c` inside `by_stage`.
+    fn heal_case_chain(&self, e: usize, c: usize, i: usize, by_stage: &mut [Vec<TaskRecord>]) {
+        let mut chain: Vec<TaskRecord> = self
+            .per_case
+            .iter()
+            .map(|&p| by_stage[p][c].clone())
+            .collect();
+        let k = self
+            .per_case
+            .iter()
+            .position(|&p| p == i)
+            .expect("per-case stage");
+        let fresh = self.case_task(e, c, k, &mut chain[..k]);
+        chain[k] = fresh;
+        for (j, rec) in chain.into_iter().enumerate().take(k + 1) {
+            by_stage[self.per_case[j]][c] = rec;
+        }
+    }
+}
+
+/// `case `c`, stage `s`` or `stage `s``, for messages.
+fn task_who(record: &TaskRecord) -> String {
+    match &record.case {
+        Some(c) => format!("case `{c}`, stage `{}`", record.stage),
+        None => format!("stage `{}`", record.stage),
     }
 }
 
@@ -306,36 +451,52 @@ pub fn cohort_inputs(
         .collect()
 }
 
-/// Reads a task's inputs from the store.
+/// Reads a task's inputs from the store, each checked against its hash;
+/// the first corrupt one is returned instead of the data.
 pub fn task_data<'p>(
     plan: &'p Plan,
     store: &Store,
     s: usize,
     case: Option<usize>,
     inputs: &InputOutputs,
-) -> Result<TaskData<'p>> {
+) -> Result<std::result::Result<TaskData<'p>, CorruptInput>> {
     let stage = &plan.stages[s];
     let mut data = Vec::new();
-    for (&i, items) in stage.inputs.iter().zip(inputs) {
-        let items = items
+    for (pos, (&i, items)) in stage.inputs.iter().zip(inputs).enumerate() {
+        let read = items
             .par_iter()
-            .map(|(c, h)| Ok((c.clone(), Arc::new(store.read_object(h)?))))
+            .map(|(c, h)| Ok((c.clone(), store.read_verified(h)?)))
             .collect::<Result<Vec<_>>>()?;
+        let mut ok = Vec::with_capacity(read.len());
+        for (c, r) in read {
+            match r {
+                Ok(bytes) => ok.push((c, Arc::new(bytes))),
+                Err(object) => {
+                    return Ok(Err(CorruptInput {
+                        input: pos,
+                        case_id: c,
+                        object,
+                    }));
+                }
+            }
+        }
         data.push(InputData {
             stage_id: plan.stages[i].id.clone(),
             kind: plan.stages[i].kind.name().to_string(),
-            items,
+            items: ok,
         });
     }
-    Ok(TaskData {
+    Ok(Ok(TaskData {
         case: case.map(|c| &plan.manifest.cases[c]),
         manifest: &plan.manifest,
         inputs: data,
         files: &stage.files,
-    })
+    }))
 }
 
-fn progress_bars(plan: &Plan, show: bool) -> (MultiProgress, Vec<ProgressBar>) {
+/// One bar per stage, counting the tasks of every experiment (a sweep has
+/// one display for its whole grid).
+fn progress_bars(plan: &Plan, experiments: usize, show: bool) -> (MultiProgress, Vec<ProgressBar>) {
     let multi = MultiProgress::with_draw_target(if show {
         ProgressDrawTarget::stderr()
     } else {
@@ -352,7 +513,9 @@ fn progress_bars(plan: &Plan, show: bool) -> (MultiProgress, Vec<ProgressBar>) {
         .iter()
         .enumerate()
         .map(|(s, st)| {
-            let bar = multi.add(ProgressBar::new(plan.tasks_of(s).len() as u64));
+            let bar = multi.add(ProgressBar::new(
+                (plan.tasks_of(s).len() * experiments) as u64,
+            ));
             bar.set_style(style.clone());
             bar.set_prefix(st.id.clone());
             bar
@@ -399,112 +562,237 @@ pub fn civil_time(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
 }
 
 /// Runs a planned pipeline: hashes inputs, executes, materialises cohort
-/// outputs, writes the run record and the lock file.
+/// outputs, writes the run record and (for the pipeline as written, not an
+/// experiment) the lock file.
 pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
+    let mut v = execute_many(std::slice::from_ref(plan), opts)?;
+    Ok(v.pop().expect("one outcome per plan"))
+}
+
+/// Runs several plans of one pipeline that differ only in parameters (the
+/// experiments of a sweep) as one DAG: input files are hashed once, each
+/// case's chains of every experiment run on one worker one after the other,
+/// so a task shared by several experiments (same key) is computed once and
+/// found cached by the others; cohort stages of the experiments run in
+/// parallel. One outcome per plan, in order.
+pub fn execute_many(plans: &[Plan], opts: &RunOptions) -> Result<Vec<RunOutcome>> {
+    let Some(first) = plans.first() else {
+        return Ok(Vec::new());
+    };
     let started = std::time::SystemTime::now();
     let clock = Instant::now();
-    let run_id = new_run_id(started);
-    let store = Store::open(&plan.store_dir)?;
+    let base_id = new_run_id(started);
+    let run_ids: Vec<String> = if plans.len() == 1 {
+        vec![base_id.clone()]
+    } else {
+        (1..=plans.len())
+            .map(|k| format!("{base_id}-{k}"))
+            .collect()
+    };
+    let store = Store::open(&first.store_dir)?;
     let _shared = store.lock_shared()?;
     let hashes = FileHashes::load(&store.root.join("file-hashes.tsv"));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::setting("--jobs", e.to_string()))?;
-    let input_hashes = pool.install(|| hash_case_files(plan, &hashes))?;
+    let input_hashes = pool.install(|| hash_case_files(first, &hashes))?;
     hashes.save()?;
-    let (_multi, bars) = progress_bars(plan, opts.progress);
+    let (_multi, bars) = progress_bars(first, plans.len(), opts.progress);
     let exec = Executor {
-        plan,
+        plans,
         store: &store,
         input_hashes: &input_hashes,
         abort: AtomicBool::new(false),
         keep_going: opts.keep_going,
         bars,
+        per_case: (0..first.stages.len())
+            .filter(|&s| first.stages[s].scope == Scope::PerCase)
+            .collect(),
+        healed: plans.iter().map(|_| Mutex::new(Vec::new())).collect(),
     };
-    let per_case: Vec<usize> = (0..plan.stages.len())
-        .filter(|&s| plan.stages[s].scope == Scope::PerCase)
-        .collect();
-    let chains: Vec<Vec<TaskRecord>> = pool.install(|| {
-        (0..plan.manifest.cases.len())
+    let n_cases = first.manifest.cases.len();
+    // Per case, every experiment's chain in turn: what a later experiment
+    // shares with an earlier one is a cache hit on the same worker.
+    let chains: Vec<Vec<Vec<TaskRecord>>> = pool.install(|| {
+        (0..n_cases)
             .into_par_iter()
-            .map(|c| exec.run_case(c, &per_case))
+            .map(|c| (0..plans.len()).map(|e| exec.run_case(e, c)).collect())
             .collect()
     });
-    let mut by_stage: Vec<Vec<TaskRecord>> = vec![Vec::new(); plan.stages.len()];
-    for chain in chains {
-        for (k, rec) in chain.into_iter().enumerate() {
-            by_stage[per_case[k]].push(rec);
+    let mut by_stage: Vec<Vec<Vec<TaskRecord>>> =
+        vec![vec![Vec::new(); first.stages.len()]; plans.len()];
+    for per_exp in chains {
+        for (e, chain) in per_exp.into_iter().enumerate() {
+            for (k, rec) in chain.into_iter().enumerate() {
+                by_stage[e][exec.per_case[k]].push(rec);
+            }
         }
     }
+    let cohort: Vec<usize> = (0..first.stages.len())
+        .filter(|&s| first.stages[s].scope == Scope::Cohort)
+        .collect();
+    let results: Vec<Result<RunOutcome>> = pool.install(|| {
+        by_stage
+            .into_par_iter()
+            .enumerate()
+            .map(|(e, mut stages)| {
+                for &s in &cohort {
+                    let rec = exec.run_cohort(e, s, &mut stages);
+                    exec.bars[s].inc(1);
+                    stages[s].push(rec);
+                }
+                let plan = &plans[e];
+                let output_dir = plan.run_output_dir(&run_ids[e]);
+                let outputs = materialise_run(&exec, e, &mut stages, &output_dir, &run_ids[e])?;
+                let mut outcome = RunOutcome {
+                    run_id: run_ids[e].clone(),
+                    sweep_id: plan.sweep.as_ref().map(|_| base_id.clone()),
+                    started_unix: started
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs_f64())
+                        .unwrap_or(0.0),
+                    seconds: clock.elapsed().as_secs_f64(),
+                    tasks: stages.into_iter().flatten().collect(),
+                    outputs,
+                    output_dir,
+                    input_hashes: input_hashes.clone(),
+                    files_hashed: hashes.reads.load(Ordering::Relaxed),
+                    healed: std::mem::take(&mut *exec.healed[e].lock().unwrap()),
+                    record_path: store.runs_dir(),
+                };
+                outcome.record_path = super::runs::write_run_record(plan, &store, &outcome)?;
+                Ok(outcome)
+            })
+            .collect()
+    });
+    for bar in &exec.bars {
+        bar.finish();
+    }
+    results.into_iter().collect()
+}
+
+/// Writes the files a person opens for one run, all under the output
+/// directory's lock, so that two runs sharing a directory never mix their
+/// files: whichever writes last, every file comes from it (with the lock
+/// file of a run of the pipeline as written). A stage output that turns out
+/// corrupt when read is recomputed first. Returns the files per stage.
+fn materialise_run(
+    exec: &Executor,
+    e: usize,
+    by_stage: &mut [Vec<TaskRecord>],
+    dir: &Path,
+    run_id: &str,
+) -> Result<Vec<Vec<PathBuf>>> {
+    let plan = &exec.plans[e];
     let mut outputs = vec![Vec::new(); plan.stages.len()];
+    let wants_files =
+        plan.stages.iter().enumerate().any(|(s, st)| {
+            st.scope == Scope::Cohort && by_stage[s].first().is_some_and(|r| r.ok())
+        });
+    let _guard = if wants_files {
+        std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
+        Some(lock_output_dir(dir)?)
+    } else {
+        None
+    };
     for s in 0..plan.stages.len() {
         if plan.stages[s].scope != Scope::Cohort {
             continue;
         }
-        let rec = pool.install(|| exec.run_cohort(s, &by_stage));
-        if let Some(hash) = &rec.output {
-            match materialise(plan, &store, s, hash) {
-                Ok(files) => outputs[s] = files,
-                Err(e) => {
-                    let mut rec = rec.clone();
+        for heal in 0..=MAX_HEALS {
+            let Some(hash) = by_stage[s].first().and_then(|r| r.output.clone()) else {
+                break;
+            };
+            match materialise(plan, exec.store, s, &hash, dir) {
+                Ok(Ok(files)) => {
+                    outputs[s] = files;
+                    break;
+                }
+                Ok(Err(bad)) => {
+                    exec.report_corrupt(e, &by_stage[s][0], &bad);
+                    if heal < MAX_HEALS {
+                        by_stage[s][0] = exec.run_cohort(e, s, by_stage);
+                    }
+                }
+                Err(err) => {
+                    let rec = &mut by_stage[s][0];
                     rec.status = TaskStatus::Failed;
-                    rec.error = Some(format!("stage `{}`: writing its outputs: {e}", rec.stage));
+                    rec.error = Some(format!("stage `{}`: writing its outputs: {err}", rec.stage));
                     rec.output = None;
-                    by_stage[s].push(rec);
-                    continue;
+                    break;
                 }
             }
         }
-        by_stage[s].push(rec);
     }
-    for bar in &exec.bars {
-        bar.finish();
+    if !plan.is_experiment() {
+        let tasks: Vec<TaskRecord> = by_stage.iter().flatten().cloned().collect();
+        super::lock::write_lock(plan, exec.store, &tasks, exec.input_hashes)?;
     }
-    let outcome = RunOutcome {
-        run_id,
-        started_unix: started
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0),
-        seconds: 0.0,
-        tasks: by_stage.into_iter().flatten().collect(),
-        outputs,
-        input_hashes,
-        files_hashed: hashes.reads.load(Ordering::Relaxed),
-        record_path: store.runs_dir(),
-    };
-    let mut outcome = outcome;
-    outcome.seconds = clock.elapsed().as_secs_f64();
-    outcome.record_path = super::runs::write_run_record(plan, &store, &outcome)?;
-    super::lock::write_lock(plan, &store, &outcome)?;
-    Ok(outcome)
+    if wants_files {
+        crate::io::atomic::write_bytes(&dir.join(".radial-run"), format!("{run_id}\n").as_bytes())?;
+    }
+    Ok(outputs)
 }
 
-/// Writes a cohort stage's files into the output directory, unless the
-/// files there already come from the same object (a sidecar remembers it).
-fn materialise(plan: &Plan, store: &Store, s: usize, hash: &str) -> Result<Vec<PathBuf>> {
+/// An exclusive lock on an output directory, held while a run writes its
+/// files there (released on drop, or by the OS if the process dies).
+fn lock_output_dir(dir: &Path) -> Result<std::fs::File> {
+    let p = dir.join(".radial-output.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| Error::io(&p, e))?;
+    file.lock().map_err(|e| Error::io(&p, e))?;
+    Ok(file)
+}
+
+/// Writes a cohort stage's files into `dir`, unless the files there already
+/// come from the same object and still hold the bytes written (a sidecar
+/// remembers the object and each file's hash), so a hand-edited or deleted
+/// result is restored by the next run.
+fn materialise(
+    plan: &Plan,
+    store: &Store,
+    s: usize,
+    hash: &str,
+    dir: &Path,
+) -> Result<std::result::Result<Vec<PathBuf>, CorruptObject>> {
     let stage = &plan.stages[s];
-    let dir = &plan.output_dir;
     let sidecar = dir.join(format!(".{}.source", stage.id));
     if let Ok(text) = std::fs::read_to_string(&sidecar) {
         let mut lines = text.lines();
         if lines.next() == Some(hash) {
-            let files: Vec<PathBuf> = lines.map(PathBuf::from).collect();
-            if files.iter().all(|f| f.is_file()) {
-                return Ok(files);
+            let recorded: Vec<(PathBuf, &str)> = lines
+                .filter_map(|l| l.split_once('\t'))
+                .map(|(h, p)| (PathBuf::from(p), h))
+                .collect();
+            let intact = !recorded.is_empty()
+                && recorded
+                    .iter()
+                    .all(|(f, h)| super::hash::sha256_file(f).is_ok_and(|now| now == *h));
+            if intact {
+                return Ok(Ok(recorded.into_iter().map(|(f, _)| f).collect()));
             }
         }
     }
-    let bytes = store.read_object(hash)?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let bytes = match store.read_verified(hash)? {
+        Ok(b) => b,
+        Err(bad) => return Ok(Err(bad)),
+    };
     let files = stage.kind.materialise(&stage.id, &bytes, dir)?;
     let mut text = format!("{hash}\n");
     for f in &files {
-        text.push_str(&format!("{}\n", f.display()));
+        text.push_str(&format!(
+            "{}\t{}\n",
+            super::hash::sha256_file(f)?,
+            f.display()
+        ));
     }
     crate::io::atomic::write_bytes(&sidecar, text.as_bytes())?;
-    Ok(files)
+    Ok(Ok(files))
 }
 
 /// The output paths of a stage as strings (for summaries).

@@ -1,5 +1,8 @@
-//! Content hashes of input files, remembered by (path, size, mtime, inode)
-//! so that an unchanged cohort is never re-read: a cached run only stats.
+//! Content hashes of input files, remembered by (path, size, mtime, inode,
+//! ctime) so that an unchanged cohort is never re-read: a cached run only
+//! stats. The inode change time (ctime) is in the stamp because a user can
+//! set a file's modification time back (`touch -d`) but not its ctime: any
+//! write, and any change of the mtime itself, moves the ctime forward.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ struct Stamp {
     size: u64,
     mtime_ns: i128,
     inode: u64,
+    ctime_ns: i128,
 }
 
 fn stamp(path: &Path) -> Result<Stamp> {
@@ -27,13 +31,20 @@ fn stamp(path: &Path) -> Result<Stamp> {
         .map(|d| d.as_nanos() as i128)
         .unwrap_or(-1);
     #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&md);
+    let (inode, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            md.ino(),
+            i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec()),
+        )
+    };
     #[cfg(not(unix))]
-    let inode = 0;
+    let (inode, ctime_ns) = (0, -1);
     Ok(Stamp {
         size: md.len(),
         mtime_ns,
         inode,
+        ctime_ns,
     })
 }
 
@@ -51,9 +62,11 @@ impl FileHashes {
         let mut entries = HashMap::new();
         for line in std::fs::read_to_string(file).unwrap_or_default().lines() {
             let f: Vec<&str> = line.split('\t').collect();
-            if let [size, mtime, inode, hash, path] = f[..]
-                && let (Ok(size), Ok(mtime_ns), Ok(inode)) =
-                    (size.parse(), mtime.parse(), inode.parse())
+            // Lines of the older format (without ctime) are dropped: those
+            // files are hashed once more.
+            if let [size, mtime, inode, ctime, hash, path] = f[..]
+                && let (Ok(size), Ok(mtime_ns), Ok(inode), Ok(ctime_ns)) =
+                    (size.parse(), mtime.parse(), inode.parse(), ctime.parse())
             {
                 entries.insert(
                     PathBuf::from(path),
@@ -62,6 +75,7 @@ impl FileHashes {
                             size,
                             mtime_ns,
                             inode,
+                            ctime_ns,
                         },
                         hash.to_string(),
                     ),
@@ -120,10 +134,11 @@ impl FileHashes {
             .filter(|(p, _)| !p.to_string_lossy().contains(['\t', '\n']))
             .map(|(p, (s, h))| {
                 format!(
-                    "{}\t{}\t{}\t{h}\t{}",
+                    "{}\t{}\t{}\t{}\t{h}\t{}",
                     s.size,
                     s.mtime_ns,
                     s.inode,
+                    s.ctime_ns,
                     p.display()
                 )
             })
@@ -153,5 +168,29 @@ mod tests {
         std::fs::write(&f, b"two!").unwrap();
         assert_ne!(c.hash(&f).unwrap(), h1);
         assert_eq!(c.reads.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn an_in_place_edit_with_size_and_mtime_restored_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.bin");
+        std::fs::write(&f, b"one").unwrap();
+        let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+        let cache_file = dir.path().join("cache.tsv");
+        let c = FileHashes::load(&cache_file);
+        let h1 = c.hash(&f).unwrap();
+        c.save().unwrap();
+        // Let the clock move so that the new ctime differs from the old one.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&f, b"two").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().modified().unwrap(), mtime);
+        let c = FileHashes::load(&cache_file);
+        assert_ne!(c.hash(&f).unwrap(), h1, "same size and mtime, new content");
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::execute::RunOutcome;
+use super::execute::TaskRecord;
 use super::plan::Plan;
 use super::runs::{FileRef, manifest_ref};
 use super::store::Store;
@@ -63,6 +63,60 @@ pub fn declared_file_name(plan: &Plan, path: &Path) -> String {
         .to_string()
 }
 
+/// `path` as written relative to directory `base` when both lie under one
+/// root (they share a first directory below `/`, e.g. one checkout or one
+/// home), with `..` where needed; otherwise absolute. Locks and run records
+/// name files this way, so a lock made in one clone describes another.
+pub fn portable_path(path: &Path, base: &Path) -> String {
+    let (Ok(p), Ok(b)) = (std::path::absolute(path), std::path::absolute(base)) else {
+        return path.display().to_string();
+    };
+    let p = normalise(&p);
+    let b = normalise(&b);
+    let pc: Vec<_> = p.components().collect();
+    let bc: Vec<_> = b.components().collect();
+    let common = pc.iter().zip(&bc).take_while(|(x, y)| x == y).count();
+    // Sharing only the root (`/`) means different trees: keep it absolute.
+    if common < 2 {
+        return p.display().to_string();
+    }
+    let mut rel = std::path::PathBuf::new();
+    for _ in common..bc.len() {
+        rel.push("..");
+    }
+    for c in &pc[common..] {
+        rel.push(c.as_os_str());
+    }
+    if rel.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        rel.display().to_string()
+    }
+}
+
+/// Removes `.` and resolves `..` lexically (no file system access).
+pub fn normalise(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The directory of the lock file (the pipeline's).
+pub fn lock_dir(plan: &Plan) -> &Path {
+    plan.lock_path.parent().unwrap_or(Path::new(""))
+}
+
 pub fn read_lock(path: &Path) -> Result<Option<LockFile>> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text)
@@ -74,7 +128,14 @@ pub fn read_lock(path: &Path) -> Result<Option<LockFile>> {
 }
 
 /// Writes the lock of a run: the successful tasks and the current settings.
-pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()> {
+/// The manifest is named relative to the lock's directory and each case's
+/// files relative to the manifest's, so the lock is the same in any clone.
+pub fn write_lock(
+    plan: &Plan,
+    store: &Store,
+    tasks: &[TaskRecord],
+    input_hashes: &[Option<(String, String)>],
+) -> Result<()> {
     let mut stages: BTreeMap<String, LockStage> = plan
         .stages
         .iter()
@@ -103,7 +164,7 @@ pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()
             )
         })
         .collect();
-    for t in &outcome.tasks {
+    for t in tasks {
         if let (Some(key), Some(output)) = (&t.key, &t.output)
             && let Some(st) = stages.get_mut(&t.stage)
         {
@@ -116,22 +177,23 @@ pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()
             );
         }
     }
+    let manifest_dir = plan.manifest.path.parent().unwrap_or(Path::new(""));
     let inputs = plan
         .manifest
         .cases
         .iter()
-        .zip(&outcome.input_hashes)
+        .zip(input_hashes)
         .filter_map(|(c, h)| {
             let (img, msk) = h.as_ref()?;
             Some((
                 c.case_id.clone(),
                 CaseInputs {
                     image: FileRef {
-                        path: c.image.display().to_string(),
+                        path: portable_path(&c.image, manifest_dir),
                         sha256: img.clone(),
                     },
                     mask: FileRef {
-                        path: c.mask.display().to_string(),
+                        path: portable_path(&c.mask, manifest_dir),
                         sha256: msk.clone(),
                     },
                 },
@@ -141,7 +203,7 @@ pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()
     let lock = LockFile {
         radial_lock: LOCK_FORMAT,
         pipeline: plan.spec.name.clone(),
-        manifest: manifest_ref(plan)?,
+        manifest: manifest_ref(plan, lock_dir(plan))?,
         inputs,
         stages,
     };
@@ -151,4 +213,28 @@ pub fn write_lock(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<()
         crate::io::atomic::write_bytes(&plan.lock_path, text.as_bytes())?;
     }
     store.register_lock_file(&plan.lock_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portable_paths_are_relative_under_one_root_and_absolute_across_roots() {
+        assert_eq!(
+            portable_path(
+                Path::new("/work/a/data/x.nii"),
+                Path::new("/work/a/pipelines")
+            ),
+            "../data/x.nii"
+        );
+        assert_eq!(
+            portable_path(Path::new("/work/a/p/./x.csv"), Path::new("/work/a/p")),
+            "x.csv"
+        );
+        assert_eq!(
+            portable_path(Path::new("/tmp/x.nii"), Path::new("/work/a")),
+            "/tmp/x.nii"
+        );
+    }
 }

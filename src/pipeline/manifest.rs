@@ -48,6 +48,9 @@ impl Manifest {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Manifest> {
+        // Spreadsheet programs save CSV with a UTF-8 byte-order mark; it is
+        // not part of the first column's name.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let err = |line: usize, msg: String| Error::format(path, format!("line {line}: {msg}"));
         let rows = parse_csv(text).map_err(|(line, msg)| err(line, msg))?;
         let Some((header_line, header)) = rows.first() else {
@@ -222,6 +225,16 @@ pub fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_column() {
+        let m = Manifest::parse(
+            Path::new("/d/m.csv"),
+            "\u{feff}case_id,image,mask\na,a.nii,a_mask.nii\n",
+        )
+        .unwrap();
+        assert_eq!(m.cases[0].case_id, "a");
+    }
 
     #[test]
     fn parses_paths_relative_to_the_manifest_and_outcomes() {

@@ -11,6 +11,7 @@
 
 pub mod artifact;
 pub mod audit;
+pub mod compare;
 pub mod execute;
 pub mod filehash;
 pub mod gc;
@@ -20,11 +21,13 @@ pub mod key;
 pub mod lock;
 pub mod manifest;
 pub mod plan;
+pub mod promote;
 pub mod recipe;
 pub mod runs;
 pub mod spec;
 pub mod stages;
 pub mod store;
+pub mod sweep;
 
 pub use execute::{RunOptions, RunOutcome, TaskRecord, TaskStatus, execute};
 pub use plan::{Plan, PlanOptions};

@@ -22,6 +22,8 @@ pub struct PlanOptions {
     pub manifest: Option<PathBuf>,
     pub store: Option<PathBuf>,
     pub out: Option<PathBuf>,
+    /// The run's name (`--name`); validated like a stage id.
+    pub name: Option<String>,
 }
 
 pub struct PlannedStage {
@@ -52,6 +54,14 @@ pub struct Plan {
     pub output_dir: PathBuf,
     /// `PIPELINE.lock`: the pipeline file name with the extension `.lock`.
     pub lock_path: PathBuf,
+    /// The `--set` overrides as given. With any, the run is an experiment:
+    /// recorded under `.radial/runs/`, its files under
+    /// `<output>/<name or run id>/`, and the lock left alone (the lock
+    /// describes the pipeline file as written).
+    pub overrides: Vec<String>,
+    pub run_name: Option<String>,
+    /// This plan's point of a sweep.
+    pub sweep: Option<super::sweep::SweepPoint>,
 }
 
 /// One node of the task graph.
@@ -65,6 +75,10 @@ pub struct TaskId {
 impl Plan {
     pub fn new(pipeline: &Path, opts: &PlanOptions, registry: &Registry) -> Result<Plan> {
         let mut spec = PipelineSpec::read(pipeline)?;
+        if let Some(name) = &opts.name {
+            super::spec::check_name(name)
+                .map_err(|m| Error::setting("--name", format!("`{name}`: {m}")))?;
+        }
         for o in &opts.overrides {
             spec.apply_override(o)?;
         }
@@ -81,6 +95,7 @@ impl Plan {
         if stages.iter().any(|s| s.kind.reads_case_files()) {
             check_case_files(&manifest)?;
         }
+        check_outcome_columns(&spec, &stages, &manifest)?;
         let base = pipeline.parent().unwrap_or(Path::new(""));
         let store_dir = opts
             .store
@@ -100,7 +115,27 @@ impl Plan {
             stages,
             store_dir,
             output_dir,
+            overrides: opts.overrides.clone(),
+            run_name: opts.name.clone(),
+            sweep: None,
         })
+    }
+
+    /// Whether the run differs from the pipeline file as written.
+    pub fn is_experiment(&self) -> bool {
+        !self.overrides.is_empty() || self.sweep.is_some()
+    }
+
+    /// Where run `run_id` writes its cohort outputs: the output directory
+    /// for the pipeline as written, `<output>/<name or run id>/` for an
+    /// experiment.
+    pub fn run_output_dir(&self, run_id: &str) -> PathBuf {
+        if self.is_experiment() {
+            self.output_dir
+                .join(self.run_name.as_deref().unwrap_or(run_id))
+        } else {
+            self.output_dir.clone()
+        }
     }
 
     pub fn stage_index(&self, id: &str) -> Option<usize> {
@@ -224,6 +259,83 @@ fn hash_declared_files(
         && store_dir.is_dir()
     {
         hashes.save()?;
+    }
+    Ok(())
+}
+
+/// Outcome columns named by stage parameters must exist before any task
+/// runs: a `collect` stage's `outcomes` in the manifest, and the
+/// `label_column` of a stage reading a `collect` table among the columns
+/// that table will have.
+fn check_outcome_columns(
+    spec: &PipelineSpec,
+    stages: &[PlannedStage],
+    manifest: &Manifest,
+) -> Result<()> {
+    let origin_of = |stage: &PlannedStage, param: &str| {
+        let st = spec
+            .stages
+            .iter()
+            .find(|s| s.id == stage.id)
+            .expect("planned stages come from the spec");
+        st.params
+            .iter()
+            .rev()
+            .find(|p| p.name == param)
+            .map(|p| p.origin.clone())
+            .unwrap_or_else(|| st.origin.clone())
+    };
+    let has_manifest = !manifest.path.as_os_str().is_empty();
+    let columns_of = |collect: &PlannedStage| -> Vec<String> {
+        match collect.params.get("outcomes").and_then(Value::as_array) {
+            Some(list) => list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            None => manifest.outcome_columns.clone(),
+        }
+    };
+    for stage in stages {
+        if stage.kind.name() == "collect" && has_manifest {
+            for col in columns_of(stage) {
+                if !manifest.outcome_columns.contains(&col) {
+                    return Err(located(
+                        &origin_of(stage, "outcomes"),
+                        format!(
+                            "stage `{}`: the manifest {} has no outcome column `{col}` (columns: {})",
+                            stage.id,
+                            manifest.path.display(),
+                            manifest.outcome_columns.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let Some(label) = stage.params.get("label_column").and_then(Value::as_str) else {
+            continue;
+        };
+        for &i in &stage.inputs {
+            let input = &stages[i];
+            if input.kind.name() != "collect" || !has_manifest {
+                continue;
+            }
+            let columns = columns_of(input);
+            if !columns.iter().any(|c| c == label) {
+                return Err(located(
+                    &origin_of(stage, "label_column"),
+                    format!(
+                        "stage `{}`: label_column `{label}` is not a column of the table collected by `{}` (outcome columns: {})",
+                        stage.id,
+                        input.id,
+                        if columns.is_empty() {
+                            "none".to_string()
+                        } else {
+                            columns.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::execute::{RunOutcome, TaskRecord, TaskStatus, display_paths};
+use super::execute::{RunOutcome, TaskRecord, TaskStatus};
+use super::lock::{CaseInputs, LockFile, LockStage, LockTask, normalise, portable_path};
 use super::plan::Plan;
 use super::stages::Scope;
 use super::store::Store;
@@ -47,9 +48,22 @@ impl Counts {
     }
 }
 
+/// Paths in a record are portable ([`portable_path`]): the pipeline's
+/// relative to the store directory holding the record, the others relative
+/// to the pipeline's directory (case files to the manifest's), whenever they
+/// lie under the same root.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub run_id: String,
+    /// `--name`, or for a sweep `NAME-k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The `--set` overrides of an experiment, in order (empty: the
+    /// pipeline as written, which also wrote the lock).
+    #[serde(default)]
+    pub overrides: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepRecord>,
     pub radial_version: String,
     pub host: String,
     pub started_unix: f64,
@@ -58,11 +72,125 @@ pub struct RunRecord {
     pub manifest: FileRef,
     pub store: String,
     pub output_dir: String,
+    /// Per case: the image and mask read (as in a lock file).
+    #[serde(default)]
+    pub inputs: BTreeMap<String, CaseInputs>,
     pub stages: Vec<StageRecord>,
     pub tasks: Vec<TaskRecord>,
     /// Materialised files per cohort stage.
     pub outputs: BTreeMap<String, Vec<String>>,
     pub totals: Counts,
+    /// Headline metrics of the stages that report them (evaluate: AUC with
+    /// its interval, accuracy, ...), by stage id.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Corrupt store objects found during the run and healed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub healed: Vec<String>,
+}
+
+/// A run's place in a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepRecord {
+    /// Shared by every run of the sweep.
+    pub id: String,
+    /// 1-based position in the grid.
+    pub index: usize,
+    pub count: usize,
+    /// The swept parameters (`stage.param`) and this run's values.
+    pub values: BTreeMap<String, Value>,
+}
+
+/// The small per-run summary `radial runs` reads
+/// (`.radial/runs/index/<run-id>.json`), so listing hundreds of runs never
+/// parses their full records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub started_unix: f64,
+    pub seconds: f64,
+    pub pipeline: PipelineRef,
+    pub overrides: Vec<String>,
+    #[serde(default)]
+    pub sweep: Option<SweepRecord>,
+    pub totals: Counts,
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    pub output_dir: String,
+}
+
+impl RunSummary {
+    pub fn of(r: &RunRecord) -> RunSummary {
+        RunSummary {
+            run_id: r.run_id.clone(),
+            name: r.name.clone(),
+            started_unix: r.started_unix,
+            seconds: r.seconds,
+            pipeline: r.pipeline.clone(),
+            overrides: r.overrides.clone(),
+            sweep: r.sweep.clone(),
+            totals: r.totals.clone(),
+            metrics: r.metrics.clone(),
+            output_dir: r.output_dir.clone(),
+        }
+    }
+}
+
+impl RunRecord {
+    /// The pipeline file, resolved against the store holding the record.
+    pub fn pipeline_path(&self, store: &Path) -> PathBuf {
+        normalise(&store.join(&self.pipeline.path))
+    }
+
+    /// A path of the record (manifest, store, output), resolved against the
+    /// pipeline's directory.
+    pub fn resolve(&self, store: &Path, recorded: &str) -> PathBuf {
+        let pipeline = self.pipeline_path(store);
+        let base = pipeline.parent().unwrap_or(Path::new(""));
+        normalise(&base.join(recorded))
+    }
+
+    /// The record as a lock file: what `radial audit RUN` compares with.
+    pub fn as_lock(&self) -> LockFile {
+        let mut stages: BTreeMap<String, LockStage> = self
+            .stages
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    LockStage {
+                        kind: s.kind.clone(),
+                        version: s.version,
+                        inputs: s.inputs.clone(),
+                        params: s.params.clone(),
+                        files: Vec::new(),
+                        tasks: BTreeMap::new(),
+                    },
+                )
+            })
+            .collect();
+        for t in &self.tasks {
+            if let (Some(key), Some(output), Some(st)) =
+                (&t.key, &t.output, stages.get_mut(&t.stage))
+            {
+                st.tasks.insert(
+                    t.case.clone().unwrap_or_else(|| "*".into()),
+                    LockTask {
+                        key: key.clone(),
+                        output: output.clone(),
+                    },
+                );
+            }
+        }
+        LockFile {
+            radial_lock: super::lock::LOCK_FORMAT,
+            pipeline: self.pipeline.name.clone(),
+            manifest: self.manifest.clone(),
+            inputs: self.inputs.clone(),
+            stages,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,7 +219,9 @@ pub fn stage_records(plan: &Plan) -> Vec<StageRecord> {
         .collect()
 }
 
-pub fn manifest_ref(plan: &Plan) -> Result<FileRef> {
+/// The manifest by path (relative to `base` when under the same root) and
+/// content hash.
+pub fn manifest_ref(plan: &Plan, base: &Path) -> Result<FileRef> {
     if plan.manifest.path.as_os_str().is_empty() {
         // A pipeline without a manifest (it starts from a feature table).
         return Ok(FileRef {
@@ -100,7 +230,7 @@ pub fn manifest_ref(plan: &Plan) -> Result<FileRef> {
         });
     }
     Ok(FileRef {
-        path: plan.manifest.path.display().to_string(),
+        path: portable_path(&plan.manifest.path, base),
         sha256: super::hash::sha256_file(&plan.manifest.path)?,
     })
 }
@@ -117,20 +247,71 @@ fn host_name() -> String {
 pub fn write_run_record(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Result<PathBuf> {
     let mut totals = Counts::default();
     outcome.tasks.iter().for_each(|t| totals.add(t.status));
+    let pipeline_dir = plan.spec.path.parent().unwrap_or(Path::new(""));
+    let manifest_dir = plan.manifest.path.parent().unwrap_or(Path::new(""));
+    let mut metrics = BTreeMap::new();
+    for t in outcome.tasks.iter().filter(|t| t.case.is_none()) {
+        let (Some(stage), Some(hash)) = (
+            plan.stages.iter().find(|s| s.id == t.stage),
+            t.output.as_deref(),
+        ) else {
+            continue;
+        };
+        if !stage.kind.reports_metrics() {
+            continue;
+        }
+        if let Some(m) = store
+            .read_object(hash)
+            .ok()
+            .and_then(|b| stage.kind.headline_metrics(&b))
+        {
+            metrics.insert(t.stage.clone(), m);
+        }
+    }
     let record = RunRecord {
         run_id: outcome.run_id.clone(),
+        name: plan.run_name.clone(),
+        overrides: plan.overrides.clone(),
+        sweep: plan.sweep.as_ref().map(|p| SweepRecord {
+            id: outcome.sweep_id.clone().unwrap_or_default(),
+            index: p.index,
+            count: p.count,
+            values: p.values.clone(),
+        }),
         radial_version: crate::VERSION.to_string(),
         host: host_name(),
         started_unix: outcome.started_unix,
         seconds: outcome.seconds,
         pipeline: PipelineRef {
             name: plan.spec.name.clone(),
-            path: plan.spec.path.display().to_string(),
+            path: portable_path(&plan.spec.path, &store.root),
             sha256: plan.spec.source_sha256.clone(),
         },
-        manifest: manifest_ref(plan)?,
-        store: store.root.display().to_string(),
-        output_dir: plan.output_dir.display().to_string(),
+        manifest: manifest_ref(plan, pipeline_dir)?,
+        store: portable_path(&store.root, pipeline_dir),
+        output_dir: portable_path(&outcome.output_dir, pipeline_dir),
+        inputs: plan
+            .manifest
+            .cases
+            .iter()
+            .zip(&outcome.input_hashes)
+            .filter_map(|(c, h)| {
+                let (img, msk) = h.as_ref()?;
+                Some((
+                    c.case_id.clone(),
+                    CaseInputs {
+                        image: FileRef {
+                            path: portable_path(&c.image, manifest_dir),
+                            sha256: img.clone(),
+                        },
+                        mask: FileRef {
+                            path: portable_path(&c.mask, manifest_dir),
+                            sha256: msk.clone(),
+                        },
+                    },
+                ))
+            })
+            .collect(),
         stages: stage_records(plan),
         tasks: outcome.tasks.clone(),
         outputs: plan
@@ -138,14 +319,33 @@ pub fn write_run_record(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Res
             .iter()
             .zip(&outcome.outputs)
             .filter(|(_, o)| !o.is_empty())
-            .map(|(s, o)| (s.id.clone(), display_paths(o)))
+            .map(|(s, o)| {
+                (
+                    s.id.clone(),
+                    o.iter().map(|p| portable_path(p, pipeline_dir)).collect(),
+                )
+            })
             .collect(),
         totals,
+        metrics,
+        healed: outcome.healed.clone(),
     };
     let path = store.runs_dir().join(format!("{}.json", outcome.run_id));
     let text = serde_json::to_string_pretty(&record).map_err(|e| Error::data(e.to_string()))?;
     crate::io::atomic::write_bytes(&path, text.as_bytes())?;
+    write_summary(store, &RunSummary::of(&record))?;
     Ok(path)
+}
+
+/// Writes a run's entry of the index `radial runs` reads.
+pub fn write_summary(store: &Store, summary: &RunSummary) -> Result<()> {
+    let path = index_dir(&store.root).join(format!("{}.json", summary.run_id));
+    let text = serde_json::to_string(summary).map_err(|e| Error::data(e.to_string()))?;
+    crate::io::atomic::write_bytes(&path, text.as_bytes())
+}
+
+pub fn index_dir(store: &Path) -> PathBuf {
+    store.join("runs").join("index")
 }
 
 /// Reads a run record given as a path or as a run id (looked up in `store`).
@@ -158,13 +358,26 @@ pub fn read_run_record(run: &str, store: &Path) -> Result<RunRecord> {
             .map_err(|e| Error::io(store.join("runs"), e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(run) && n.ends_with(".json"))
+                p.is_file()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(run) && n.ends_with(".json"))
             })
             .collect();
+        let by_name = || {
+            // A run's --name (the newest run of that name).
+            let mut named: Vec<RunSummary> = read_summaries(store)
+                .into_iter()
+                .filter(|s| s.name.as_deref() == Some(run))
+                .collect();
+            named.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+            named
+                .pop()
+                .map(|s| store.join("runs").join(format!("{}.json", s.run_id)))
+        };
         match candidates.as_slice() {
             [one] => one.clone(),
+            [] if by_name().is_some() => by_name().expect("checked"),
             [] => {
                 return Err(Error::setting(
                     "run",
@@ -178,12 +391,46 @@ pub fn read_run_record(run: &str, store: &Path) -> Result<RunRecord> {
     serde_json::from_str(&text).map_err(|e| Error::format(&path, format!("not a run record: {e}")))
 }
 
+/// Every run's summary (the index), in no particular order. A run recorded
+/// before the index existed is read from its full record.
+pub fn read_summaries(store: &Path) -> Vec<RunSummary> {
+    let mut have = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    if let Ok(dir) = std::fs::read_dir(index_dir(store)) {
+        for entry in dir.flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "json")
+                && let Ok(text) = std::fs::read_to_string(&p)
+                && let Ok(s) = serde_json::from_str::<RunSummary>(&text)
+            {
+                have.insert(s.run_id.clone());
+                out.push(s);
+            }
+        }
+    }
+    for p in list_runs(store) {
+        let id = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if have.contains(&id) {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(&p)
+            && let Ok(r) = serde_json::from_str::<RunRecord>(&text)
+        {
+            out.push(RunSummary::of(&r));
+        }
+    }
+    out
+}
+
 /// All run records of a store, oldest first.
 pub fn list_runs(store: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(store.join("runs"))
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    v.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    v.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"));
     v.sort();
     v
 }

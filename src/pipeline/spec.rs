@@ -163,6 +163,24 @@ impl<'de> Deserialize<'de> for ParamMap {
     }
 }
 
+/// The rule for names that become file names (a pipeline's `name`, which
+/// names its output directory, and a run's `--name`): ASCII letters,
+/// digits, `-`, `_` and `.`, not starting with `.`, at most 100 characters.
+/// So a name can never climb out of the output directory or hide.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    let rule = "a name may use ASCII letters, digits, '-', '_' and '.', must not start with '.' and has at most 100 characters";
+    if name.is_empty()
+        || name.len() > 100
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(rule.to_string());
+    }
+    Ok(())
+}
+
 fn origin(path: &Path, loc: &serde_saphyr::Location) -> Origin {
     Origin::File {
         path: path.to_path_buf(),
@@ -213,6 +231,12 @@ impl PipelineSpec {
     pub fn read(path: &Path) -> Result<PipelineSpec> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let raw: RawPipeline = parse_yaml(path, &text)?;
+        check_name(&raw.name.value).map_err(|m| {
+            located(
+                &origin(path, &raw.name.referenced),
+                format!("pipeline name `{}`: {m}", raw.name.value),
+            )
+        })?;
         let base = path.parent().unwrap_or(Path::new(""));
         let mut sources = super::hash::sha256_hex(text.as_bytes());
         let mut shared: BTreeMap<String, Vec<Param>> = BTreeMap::new();
@@ -300,7 +324,10 @@ impl PipelineSpec {
 
     /// Applies `--set STAGE.PARAM=VALUE` (PARAM may be a dotted path into a
     /// nested mapping; VALUE is YAML). Whether the parameter exists is
-    /// checked by the planner against the stage kind.
+    /// checked by the planner against the stage kind. A `null` value (`~`,
+    /// or nothing after `=`) removes the parameter, so it takes its default
+    /// or stops applying: `--set d.method=fixed_bin_number --set d.bins=32
+    /// --set d.bin_width=null` switches a discretisation's method.
     pub fn apply_override(&mut self, arg: &str) -> Result<()> {
         let bad = |msg: String| Error::setting(format!("--set {arg}"), msg);
         let (lhs, value_text) = arg
@@ -339,6 +366,10 @@ impl PipelineSpec {
         let rest: Vec<&str> = keys.collect();
         let origin = Origin::Override(arg.to_string());
         let current = stage.params_object().get(&top).cloned();
+        if rest.is_empty() && value.is_null() {
+            stage.params.retain(|p| p.name != top);
+            return Ok(());
+        }
         let new_value = if rest.is_empty() {
             value
         } else {
@@ -347,8 +378,9 @@ impl PipelineSpec {
                 Some(_) => return Err(bad(format!("parameter `{top}` is not a mapping"))),
                 None => Value::Object(Default::default()),
             };
+            let (last, parents) = rest.split_last().expect("a nested path");
             let mut node = &mut root;
-            for (i, k) in rest.iter().enumerate() {
+            for (i, k) in parents.iter().enumerate() {
                 let Value::Object(map) = node else {
                     return Err(bad(format!("`{}` is not a mapping", rest[..i].join("."))));
                 };
@@ -356,7 +388,14 @@ impl PipelineSpec {
                     .entry(k.to_string())
                     .or_insert(Value::Object(Default::default()));
             }
-            *node = value;
+            let Value::Object(map) = node else {
+                return Err(bad(format!("`{}` is not a mapping", parents.join("."))));
+            };
+            if value.is_null() {
+                map.remove(*last);
+            } else {
+                map.insert(last.to_string(), value);
+            }
             root
         };
         stage.params.retain(|p| p.name != top);
@@ -390,6 +429,24 @@ mod tests {
         let e = PipelineSpec::read(&p).unwrap_err().to_string();
         assert!(e.contains("p.yaml:6:"), "{e}");
         assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn a_pipeline_name_that_would_leave_the_output_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../../../escape", ".hidden", "a/b", "\"\""] {
+            let p = write(
+                dir.path(),
+                "p.yaml",
+                &format!("name: {bad}\nmanifest: m.csv\nstages:\n  - id: load\n    kind: load\n"),
+            );
+            let e = PipelineSpec::read(&p).unwrap_err().to_string();
+            assert!(
+                e.contains("p.yaml:1:") && e.contains("pipeline name"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(check_name("example-liver_v1.2").is_ok());
     }
 
     #[test]
@@ -446,6 +503,13 @@ mod tests {
         assert_eq!(spec.stages[0].params_object()["bin_width"], 10);
         spec.apply_override("d.extra.depth=1").unwrap();
         assert_eq!(spec.stages[0].params_object()["extra"]["depth"], 1);
+        spec.apply_override("d.extra.depth=null").unwrap();
+        assert_eq!(
+            spec.stages[0].params_object()["extra"],
+            serde_json::json!({})
+        );
+        spec.apply_override("d.bin_width=null").unwrap();
+        assert!(spec.stages[0].params_object().get("bin_width").is_none());
         let e = spec.apply_override("nope.x=1").unwrap_err().to_string();
         assert!(
             e.contains("no stage `nope`") && e.contains("stages: d"),

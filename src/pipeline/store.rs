@@ -10,7 +10,13 @@
 //! .radial/runs/<run-id>.json   run records
 //! .radial/file-hashes.tsv      (path, size, mtime, inode) → SHA-256
 //! .radial/locks.list           lock files written with this store (for gc)
+//! .radial/corrupt/             objects whose content did not match their name
 //! ```
+//!
+//! Reads made for a running task are verified ([`Store::read_verified`]): an
+//! object whose bytes no longer hash to its name is moved to `corrupt/`, so
+//! the action pointing at it becomes a miss and the task that made it is
+//! recomputed, healing the store.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -22,6 +28,14 @@ use crate::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub root: PathBuf,
+}
+
+/// An object whose content does not hash to its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptObject {
+    pub hash: String,
+    /// What the content hashed to.
+    pub found: String,
 }
 
 /// A held task lock; released on drop (and by the OS if the process dies).
@@ -67,6 +81,40 @@ impl Store {
         }
         let p = self.object_path(hash);
         std::fs::read(&p).map_err(|e| Error::io(&p, e))
+    }
+
+    /// Reads an object and checks its content against its name. A corrupt
+    /// object is moved out of `objects/` (to `corrupt/`, kept for
+    /// inspection) and reported as [`CorruptObject`]; the caller recomputes
+    /// the task that made it. Reading the bytes costs as much as hashing
+    /// them, so verification at most doubles the cost of a read.
+    pub fn read_verified(&self, hash: &str) -> Result<std::result::Result<Vec<u8>, CorruptObject>> {
+        let bytes = self.read_object(hash)?;
+        let found = sha256_hex(&bytes);
+        if found == hash {
+            return Ok(Ok(bytes));
+        }
+        self.quarantine(hash);
+        Ok(Err(CorruptObject {
+            hash: hash.to_string(),
+            found,
+        }))
+    }
+
+    /// Moves a corrupt object aside (removing it when the move fails), so
+    /// that it is no longer found under its name.
+    fn quarantine(&self, hash: &str) {
+        let from = self.object_path(hash);
+        let dir = self.root.join("corrupt");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let to = dir.join(format!("{hash}-{}-{nanos}", std::process::id()));
+        let moved = std::fs::create_dir_all(&dir).is_ok() && std::fs::rename(&from, &to).is_ok();
+        if !moved {
+            let _ = std::fs::remove_file(&from);
+        }
     }
 
     /// Stores bytes under their hash (no write when already present).
@@ -224,5 +272,27 @@ mod tests {
             "an action without its object is a miss"
         );
         assert!(store.read_object("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn a_corrupt_object_is_reported_and_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let h = store.put_object(b"good bytes").unwrap();
+        assert_eq!(store.read_verified(&h).unwrap().unwrap(), b"good bytes");
+        let key = sha256_hex(b"key");
+        store.set_action(&key, &h).unwrap();
+        std::fs::write(store.object_path(&h), b"bad bytes!").unwrap();
+        let bad = store.read_verified(&h).unwrap().unwrap_err();
+        assert_eq!(bad.hash, h);
+        assert_eq!(bad.found, sha256_hex(b"bad bytes!"));
+        assert!(!store.object_path(&h).exists());
+        assert_eq!(store.action(&key), None, "the action is now a miss");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("corrupt"))
+                .unwrap()
+                .count(),
+            1
+        );
     }
 }

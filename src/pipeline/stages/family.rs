@@ -50,7 +50,7 @@ impl StageKind for FamilyStage {
         if self.is_texture() {
             canonical::<TextureSettings>(params)
         } else if self.family == Family::Ivh {
-            canonical::<DiscretisationSettings>(params)
+            super::canonical_checked(params, |d: &DiscretisationSettings| d.validate("ivh"))
         } else {
             canonical::<NoParams>(params)
         }

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::{NoParams, Scope, StageKind, TaskData, canonical, one_input_of, typed};
+use super::{
+    NoParams, Scope, StageKind, TaskData, canonical, canonical_checked, one_input_of, typed,
+};
 use crate::features::FeatureSet;
 use crate::pipeline::artifact::{CaseImage, DiscretisedArtifact, RoiArtifact};
 use crate::processing::{
@@ -72,7 +74,7 @@ impl StageKind for Resample {
         one_input_of(input_kinds, &["load"])
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
-        canonical::<InterpolationSettings>(params)
+        canonical_checked(params, InterpolationSettings::validate)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let settings: InterpolationSettings = typed(params).map_err(setting_error)?;
@@ -107,7 +109,7 @@ impl StageKind for Resegment {
         one_input_of(input_kinds, &["load", "resample"])
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
-        canonical::<ResegmentationSettings>(params)
+        canonical_checked(params, ResegmentationSettings::validate)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let settings: ResegmentationSettings = typed(params).map_err(setting_error)?;
@@ -148,7 +150,9 @@ impl StageKind for Discretise {
         one_input_of(input_kinds, &["resample", "resegment"])
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
-        canonical::<DiscretisationSettings>(params)
+        canonical_checked(params, |d: &DiscretisationSettings| {
+            d.validate("discretisation")
+        })
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let settings: DiscretisationSettings = typed(params).map_err(setting_error)?;

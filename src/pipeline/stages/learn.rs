@@ -461,6 +461,32 @@ impl StageKind for Evaluate {
         serde_json::to_vec_pretty(&evaluation)
             .map_err(|e| Error::data(format!("cannot serialise the evaluation: {e}")))
     }
+    fn reports_metrics(&self) -> bool {
+        true
+    }
+    /// The pooled out-of-fold AUC with its DeLong interval, and the means
+    /// over folds of the threshold metrics.
+    fn headline_metrics(&self, output: &[u8]) -> Option<std::collections::BTreeMap<String, f64>> {
+        let ev: crate::learn::evaluate::Evaluation = serde_json::from_slice(output).ok()?;
+        Some(
+            [
+                ("auc", ev.pooled.auc.value),
+                ("auc_lower", ev.pooled.auc.lower),
+                ("auc_upper", ev.pooled.auc.upper),
+                ("auc_mean", ev.summary.auc_mean),
+                ("auc_sd", ev.summary.auc_sd),
+                ("accuracy", ev.summary.accuracy_mean),
+                ("balanced_accuracy", ev.summary.balanced_accuracy_mean),
+                ("sensitivity", ev.summary.sensitivity_mean),
+                ("specificity", ev.summary.specificity_mean),
+                ("f1", ev.summary.f1_mean),
+                ("brier", ev.summary.brier_mean),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        )
+    }
     fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
         let html = report_html(output, stage_id)?;
         Ok(vec![

@@ -98,6 +98,16 @@ pub trait StageKind: Send + Sync {
         Ok(())
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>>;
+    /// Whether [`StageKind::headline_metrics`] can say anything (saves
+    /// reading the outputs of the other stages).
+    fn reports_metrics(&self) -> bool {
+        false
+    }
+    /// The numbers a comparison of runs shows for this stage's output
+    /// (`radial runs`): e.g. an evaluation's AUC with its interval.
+    fn headline_metrics(&self, _output: &[u8]) -> Option<BTreeMap<String, f64>> {
+        None
+    }
     /// Writes the files a person opens (cohort outputs) into `dir`, named
     /// after the stage id; returns their paths.
     fn materialise(&self, _stage_id: &str, _output: &[u8], _dir: &Path) -> Result<Vec<PathBuf>> {
@@ -111,6 +121,17 @@ pub fn canonical<P: Serialize + DeserializeOwned>(
     params: &Value,
 ) -> std::result::Result<Value, String> {
     let p: P = typed(params)?;
+    serde_json::to_value(&p).map_err(|e| e.to_string())
+}
+
+/// [`canonical`], then the settings' own value checks (a negative bin
+/// width, an empty range), so they fail at planning, before any task runs.
+pub fn canonical_checked<P: Serialize + DeserializeOwned>(
+    params: &Value,
+    check: impl FnOnce(&P) -> crate::Result<()>,
+) -> std::result::Result<Value, String> {
+    let p: P = typed(params)?;
+    check(&p).map_err(|e| e.to_string())?;
     serde_json::to_value(&p).map_err(|e| e.to_string())
 }
 
