@@ -86,6 +86,9 @@ pub fn extract_case(
             }
         }
     }
+    if !settings.filters.is_empty() {
+        out.extend(filtered_features(image, &case, settings)?);
+    }
     Ok(out)
 }
 
@@ -95,6 +98,112 @@ pub fn family_name(family: Family) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{family:?}"))
+}
+
+/// IBSI chapter 2: the features of each filter's response map. The whole
+/// image is interpolated as the chain does (only the ROI's surroundings are
+/// kept by [`prepare_case`]) and filtered; each response map is cropped to
+/// the case's ROI box, and its families read it inside the intensity mask
+/// re-segmented on the unfiltered intensities. Names are prefixed with the
+/// filter's name.
+pub fn filtered_features(
+    image: &Volume<f32>,
+    case: &PreparedCase,
+    settings: &ExtractionSettings,
+) -> Result<FeatureSet> {
+    let whole = interpolated_whole_image(image, settings.interpolation.as_ref());
+    let data = whole.data.mapv(f64::from);
+    // Where the ROI box of the case starts on the whole grid.
+    let start = whole
+        .geometry
+        .physical_to_index(case.roi.image.geometry.origin)
+        .map(|v| v.round().max(0.0) as usize);
+    let [nx, ny, nz] = case.roi.image.dims();
+    let mut out = FeatureSet::new();
+    for named in &settings.filters {
+        let response = crate::filters::apply_f64(&data, whole.geometry.spacing, &named.filter);
+        let cropped = response
+            .slice(ndarray::s![
+                start[2]..start[2] + nz,
+                start[1]..start[1] + ny,
+                start[0]..start[0] + nx
+            ])
+            .mapv(|v| v as f32);
+        let roi = RoiImage {
+            image: Volume::new(cropped, case.roi.image.geometry),
+            morph_mask: case.roi.morph_mask.clone(),
+            int_mask: case.roi.int_mask.clone(),
+        };
+        let map_settings = ExtractionSettings {
+            families: named.families.clone(),
+            discretisation: named.discretisation.clone(),
+            texture: settings.texture.clone(),
+            ivh: settings.ivh.clone(),
+            ..ExtractionSettings::default()
+        };
+        // Response maps have no re-segmentation range: a fixed bin size
+        // needs its own `min`.
+        let discretised = if named.families.iter().any(|f| f.needs_discretisation()) {
+            Some(processing::discretise(
+                &roi,
+                &named.discretisation,
+                &processing::ResegmentationSettings::default(),
+            )?)
+        } else {
+            None
+        };
+        let map_case = PreparedCase {
+            diagnostics: FeatureSet::new(),
+            roi,
+            discretised,
+        };
+        for (family, result) in compute_families(&map_case, &map_settings) {
+            let values = result.map_err(|e| {
+                Error::data(format!(
+                    "filter {}, feature family {}: {e}",
+                    named.name,
+                    family_name(family)
+                ))
+            })?;
+            for (name, value) in values.values {
+                out.push(format!("{}_{name}", named.name), value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The whole image on the interpolated grid (the original image when there
+/// is no interpolation), rounded as the chain rounds.
+pub fn interpolated_whole_image(
+    image: &Volume<f32>,
+    interpolation: Option<&processing::InterpolationSettings>,
+) -> Volume<f32> {
+    let Some(s) = interpolation else {
+        return image.clone();
+    };
+    let map = processing::interpolate::GridMap::new(
+        &image.geometry,
+        image.dims(),
+        s.spacing,
+        s.in_plane_only,
+    );
+    let d = map.dims();
+    let values = processing::interpolate::resample_box(
+        &image.data,
+        f64::from,
+        &map,
+        [(0, d[0]), (0, d[1]), (0, d[2])],
+        s.image,
+    );
+    let data = values.mapv(|v| {
+        if s.round_intensities {
+            v.round() as f32
+        } else {
+            v as f32
+        }
+    });
+    Volume::new(data, map.geometry)
 }
 
 #[cfg(test)]

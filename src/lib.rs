@@ -9,6 +9,7 @@
 //! - [`processing`]: the IBSI image processing chain (interpolation,
 //!   re-segmentation, discretisation).
 //! - [`features`]: the IBSI feature families.
+//! - [`filters`]: the IBSI chapter 2 convolutional filters.
 //! - [`pipeline`]: YAML pipelines, planning, the content-addressed store, execution.
 //! - [`learn`]: feature selection, classifiers, cross-validation, metrics.
 //! - [`report`]: HTML reports.
@@ -20,6 +21,7 @@ pub mod data;
 pub mod error;
 pub mod extract;
 pub mod features;
+pub mod filters;
 pub mod image;
 pub mod io;
 pub mod learn;

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod diff;
 pub mod evaluate;
 pub mod extract;
+pub mod filter;
 pub mod gc;
 pub mod inspect;
 pub mod predict;
@@ -41,6 +42,8 @@ pub enum Command {
     Convert(convert::Args),
     /// Extract IBSI features of one case into a one-row table.
     Extract(extract::Args),
+    /// Write the response map of an image to one IBSI chapter 2 filter.
+    Filter(filter::Args),
     /// Run a pipeline: compute what changed, reuse what did not.
     Run(run::Args),
     /// Say which tasks a run would compute and why.
@@ -75,6 +78,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Extract(args) => extract::run(args),
+        Command::Filter(args) => filter::run(args),
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
         Command::Dag(args) => dag::run(args),

@@ -31,6 +31,10 @@ pub struct ExtractionSettings {
     /// Feature families to compute, in output order. Default: all of them.
     #[serde(default = "Family::all")]
     pub families: Vec<Family>,
+    /// IBSI chapter 2 filters: the features of each named response map,
+    /// prefixed with its name (see [`NamedFilter`]).
+    #[serde(default, deserialize_with = "unique_filters")]
+    pub filters: Vec<NamedFilter>,
 }
 
 impl Default for ExtractionSettings {
@@ -44,6 +48,7 @@ impl Default for ExtractionSettings {
             ivh: DiscretisationSettings::default(),
             texture: TextureSettings::default(),
             families: Family::all(),
+            filters: Vec::new(),
         }
     }
 }
@@ -79,8 +84,11 @@ impl ExtractionSettings {
                 "must be at least 1 (a Chebyshev distance in voxels)",
             ));
         }
-        if self.families.is_empty() {
+        if self.families.is_empty() && self.filters.is_empty() {
             return Err(Error::setting("families", "no feature family requested"));
+        }
+        for (i, filter) in self.filters.iter().enumerate() {
+            filter.validate(i)?;
         }
         Ok(())
     }
@@ -362,6 +370,84 @@ impl Family {
             self,
             Family::Morphology | Family::LocalIntensity | Family::Statistics | Family::Ivh
         )
+    }
+}
+
+/// One filter of an extraction (IBSI chapter 2): the image is filtered after
+/// interpolation, the ROI is the one re-segmented on the unfiltered
+/// intensities, and `families` are computed on the response map inside it,
+/// each feature named `<name>_<tag>` (`log_s1_stat_mean`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedFilter {
+    pub name: String,
+    pub filter: crate::filters::FilterSettings,
+    /// Families computed on the response map; default: intensity statistics.
+    #[serde(default = "statistics_only")]
+    pub families: Vec<Family>,
+    /// Discretisation of the response map, for histogram and texture families.
+    #[serde(default)]
+    pub discretisation: DiscretisationSettings,
+}
+
+fn statistics_only() -> Vec<Family> {
+    vec![Family::Statistics]
+}
+
+/// A list of filters whose names are distinct: a repeated name is an error
+/// while parsing, so it carries the position in the file.
+fn unique_filters<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<NamedFilter>, D::Error> {
+    let filters = Vec::<NamedFilter>::deserialize(d)?;
+    for (i, f) in filters.iter().enumerate() {
+        if let Some(j) = filters[..i].iter().position(|g| g.name == f.name) {
+            return Err(serde::de::Error::custom(format!(
+                "filters: the name `{}` is given to filters {} and {}; each filter needs its own name",
+                f.name,
+                j + 1,
+                i + 1
+            )));
+        }
+    }
+    Ok(filters)
+}
+
+impl NamedFilter {
+    /// Checks the filter at position `index` of `filters`.
+    pub fn validate(&self, index: usize) -> Result<()> {
+        let at = |field: &str| format!("filters[{index}].{field}");
+        let valid_name = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_name {
+            return Err(Error::setting(
+                at("name"),
+                format!(
+                    "`{}` must be a non-empty name of letters, digits and underscores (it prefixes feature names)",
+                    self.name
+                ),
+            ));
+        }
+        self.filter.validate().map_err(|e| match e {
+            Error::Setting { setting, message } => Error::setting(at(&format!("filter.{setting}")), message),
+            other => other,
+        })?;
+        if self.families.is_empty() {
+            return Err(Error::setting(at("families"), "no feature family requested"));
+        }
+        self.discretisation.validate(&at("discretisation"))?;
+        if self.discretisation == DiscretisationSettings::None
+            && let Some(f) = self.families.iter().find(|f| f.needs_discretisation())
+        {
+            return Err(Error::setting(
+                at("discretisation"),
+                format!("the {f:?} family of a response map needs a discretisation"),
+            ));
+        }
+        Ok(())
     }
 }
 
