@@ -8,8 +8,8 @@ use anyhow::bail;
 
 use super::inspect::load_image;
 use crate::image::{Volume, select_label};
-use crate::io::dicom::{self, rtstruct};
-use crate::io::nifti;
+use crate::io::dicom;
+use crate::io::{RoiChoice, load_case, nifti};
 
 /// Convert any supported image (or an RTSTRUCT ROI) to NIfTI.
 #[derive(clap::Args, Debug)]
@@ -37,26 +37,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     check_output_name(&args.output)?;
     let series = args.series.as_deref();
     let (image, roi_mask) = match (&args.rtstruct, &args.roi) {
-        (Some(seg), Some(roi)) if dicom::seg::is_segmentation(seg) => {
-            let image = load_image(&args.input, series)?;
-            let choice = dicom::seg::SegmentChoice::Label(roi);
-            let mask =
-                dicom::seg::read_segment(seg, choice, &image.volume.geometry, image.volume.dims())?;
-            let what = format!("segment {roi:?} of {}", seg.display());
-            (image, Some((what, mask)))
-        }
-        (Some(rs), Some(roi)) if args.input.is_dir() => {
-            // A DICOM series can be checked against the RTSTRUCT's frame of reference.
-            let series = dicom::series::load(&args.input, series)?;
-            let mask = rtstruct::read_mask_for_series(rs, roi, &series)?;
-            let what = format!("ROI {roi:?} of {}", rs.display());
-            (series.image, Some((what, mask)))
-        }
-        (Some(rs), Some(roi)) => {
-            let image = load_image(&args.input, series)?;
-            let mask = rtstruct::read_mask(rs, roi, &image.volume)?;
-            let what = format!("ROI {roi:?} of {}", rs.display());
-            (image, Some((what, mask)))
+        (Some(mask), Some(roi)) => {
+            // The same reader as extract: SEG or RTSTRUCT (checked against
+            // a series' frame of reference), with the same messages.
+            let (image, roi_mask) = load_case(&args.input, series, mask, RoiChoice::Named(roi))?;
+            let what = if dicom::seg::is_segmentation(mask) {
+                format!("segment {roi:?} of {}", mask.display())
+            } else {
+                format!("ROI {roi:?} of {}", mask.display())
+            };
+            (image, Some((what, roi_mask)))
         }
         _ => (load_image(&args.input, series)?, None),
     };

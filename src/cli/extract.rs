@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use crate::extract::extract_case;
 use crate::features::FeatureSet;
 use crate::image::Volume;
+use crate::io::RoiChoice;
 use crate::processing::ExtractionSettings;
 
 #[derive(clap::Args, Debug)]
@@ -23,9 +24,13 @@ pub struct Args {
     /// Label of the ROI in a label-map mask.
     #[arg(long, default_value_t = 1)]
     pub label: i64,
-    /// Name of the ROI in an RTSTRUCT mask.
+    /// Name of the ROI in an RTSTRUCT mask (or the label of a DICOM-SEG segment).
     #[arg(long)]
     pub roi: Option<String>,
+    /// For an image directory with several DICOM series: the
+    /// SeriesInstanceUID of the one to read.
+    #[arg(long)]
+    pub series: Option<String>,
     /// Extraction settings (YAML).
     #[arg(long)]
     pub settings: PathBuf,
@@ -39,7 +44,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let settings = ExtractionSettings::from_yaml_file(&args.settings)?;
-    let (image, mask) = load_case(&args.image, &args.mask, args.label, args.roi.as_deref())?;
+    let (image, mask) = load_case(
+        &args.image,
+        args.series.as_deref(),
+        &args.mask,
+        args.label,
+        args.roi.as_deref(),
+    )?;
     let case_id = args
         .case_id
         .clone()
@@ -66,17 +77,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The image and the binary ROI, from a label map or an RTSTRUCT (`roi`).
+/// The image (`series`: one series of a DICOM directory) and the binary
+/// ROI, from a label map (`label`) or an RTSTRUCT or SEG (`roi`).
 pub fn load_case(
     image: &Path,
+    series: Option<&str>,
     mask: &Path,
     label: i64,
     roi: Option<&str>,
 ) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
-    let (image, roi) = match roi {
-        None => crate::io::read_case(image, mask, label)?,
-        Some(name) => crate::io::read_case_rtstruct(image, mask, name)?,
+    let choice = match roi {
+        None => RoiChoice::Label(label),
+        Some(name) => RoiChoice::Named(name),
     };
+    let (image, roi) = crate::io::load_case(image, series, mask, choice)?;
     Ok((image.volume, roi))
 }
 

@@ -3,11 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
 use serde::Serialize;
 
 use crate::image::{LabelCount, Volume, label_counts};
-use crate::io::{Format, LoadedImage, detect_format, dicom, read_image};
+use crate::io::{Format, LoadedImage, detect_format};
 
 const JSON_KEYS: &str = "\
 JSON keys (--json prints one object; keys are stable):
@@ -68,14 +67,7 @@ struct Report {
 
 /// Reads an image, or the selected series of a DICOM directory.
 pub(crate) fn load_image(path: &Path, series: Option<&str>) -> anyhow::Result<LoadedImage> {
-    match series {
-        None => Ok(read_image(path)?),
-        Some(uid) if path.is_dir() => Ok(dicom::series::read_series(path, Some(uid))?),
-        Some(_) => bail!(
-            "{}: --series selects a series in a DICOM directory, and this is not a directory",
-            path.display()
-        ),
-    }
+    Ok(crate::io::read_image_in(path, series)?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

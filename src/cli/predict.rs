@@ -32,6 +32,10 @@ pub struct Args {
     /// ROI name when --mask is an RTSTRUCT.
     #[arg(long)]
     pub roi: Option<String>,
+    /// For an image directory with several DICOM series: the
+    /// SeriesInstanceUID of the one to read.
+    #[arg(long, requires = "image")]
+    pub series: Option<String>,
     /// Case id of the output row (default: the image's file name stem).
     #[arg(long)]
     pub case_id: Option<String>,
@@ -45,8 +49,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let predictions = match (&args.features, &args.image, &args.mask) {
         (Some(table), _, _) => model.predict_file(table, &args.id_column)?,
         (None, Some(image), Some(mask)) => {
-            let (image_volume, roi) =
-                super::extract::load_case(image, mask, args.label, args.roi.as_deref())?;
+            let (image_volume, roi) = super::extract::load_case(
+                image,
+                args.series.as_deref(),
+                mask,
+                args.label,
+                args.roi.as_deref(),
+            )?;
             let case_id = args
                 .case_id
                 .clone()

@@ -2,11 +2,14 @@
 //! a directory is a DICOM series, otherwise the file name's extension decides.
 
 pub mod atomic;
+pub mod case;
 pub mod dicom;
 pub mod nifti;
 pub mod nrrd;
 
 use std::path::{Path, PathBuf};
+
+pub use case::{RoiChoice, load_case, read_image_in};
 
 use crate::image::Volume;
 use crate::{Error, Result};
@@ -48,10 +51,38 @@ pub fn detect_format(path: &Path) -> Result<Format> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
         ))
     } else {
-        Err(Error::format(
-            path,
-            "unknown image format: expected .nii, .nii.gz, .nrrd, .nhdr or a DICOM directory",
-        ))
+        Err(Error::format(path, unknown_format_message(path)))
+    }
+}
+
+/// Says what a file of unknown extension is when it is a DICOM file: a
+/// lone slice, an RTSTRUCT or a SEG is not an image radial reads by itself.
+fn unknown_format_message(path: &Path) -> String {
+    const EXPECTED: &str = "expected .nii, .nii.gz, .nrrd, .nhdr or a DICOM series directory";
+    match dicom::file_kind(path) {
+        None => format!("unknown image format: {EXPECTED}"),
+        Some(dicom::FileKind::ImageSlice) => format!(
+            "a single DICOM slice: give the directory of its series ({}) instead",
+            path.parent()
+                .map_or_else(|| ".".into(), |p| p.display().to_string())
+        ),
+        Some(dicom::FileKind::StructureSet) => format!(
+            "an RTSTRUCT, not an image: it is a mask; give it with an ROI name (--roi NAME, or the manifest's `roi` column); its ROIs are: {}",
+            dicom::rtstruct::roi_names(path)
+                .map(|n| n
+                    .iter()
+                    .map(|x| format!("{x:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_else(|e| format!("(unreadable: {e})"))
+        ),
+        Some(dicom::FileKind::Segmentation) => {
+            "a DICOM-SEG, not an image: it is a mask; give it as the mask of its image".to_string()
+        }
+        Some(dicom::FileKind::Other(m)) => format!(
+            "a DICOM {} object, not an image: {EXPECTED}",
+            m.as_deref().unwrap_or("(no Modality)")
+        ),
     }
 }
 
@@ -66,7 +97,7 @@ pub fn read_image(path: &Path) -> Result<LoadedImage> {
     Ok(image)
 }
 
-fn check_finite(image: &LoadedImage) -> Result<()> {
+pub(crate) fn check_finite(image: &LoadedImage) -> Result<()> {
     let bad = image.volume.data.iter().filter(|v| !v.is_finite()).count();
     if bad > 0 {
         return Err(Error::format(
@@ -106,48 +137,11 @@ pub fn read_image_and_mask(image: &Path, mask: &Path) -> Result<(LoadedImage, Lo
     Ok((img, msk))
 }
 
-/// Reads an image and the binary ROI of one label of its mask, with the grid
-/// check of [`read_image_and_mask`]. Errors name the mask file. A DICOM-SEG
-/// mask is read as a label map whose labels are its segment numbers.
-///
-/// The label map is reduced to its boolean ROI before the image is read, so
-/// two full-size float volumes never coexist (a 16 M-voxel CT: about 45 MB
-/// less at the peak).
+/// Reads an image and the binary ROI of one label of its mask (a label map,
+/// or a DICOM-SEG whose segment numbers are the labels), with the checks of
+/// [`case::load_case`]. Errors name the mask file.
 pub fn read_case(image: &Path, mask: &Path, label: i64) -> Result<(LoadedImage, Volume<bool>)> {
-    if dicom::seg::is_segmentation(mask) {
-        return read_case_segment(image, mask, dicom::seg::SegmentChoice::Number(label));
-    }
-    let roi = {
-        let msk = read_image(mask)?;
-        crate::image::select_label(&msk.volume, label)
-            .map_err(|e| Error::format(mask, e.to_string()))?
-    };
-    let img = read_image(image)?;
-    if let Some(details) = img.volume.grid_differences(&roi) {
-        return Err(Error::GeometryMismatch {
-            first: image.to_path_buf(),
-            second: mask.to_path_buf(),
-            details,
-        });
-    }
-    Ok((img, roi))
-}
-
-/// An image and one segment of a DICOM-SEG placed on its grid.
-fn read_case_segment(
-    image: &Path,
-    seg: &Path,
-    choice: dicom::seg::SegmentChoice,
-) -> Result<(LoadedImage, Volume<bool>)> {
-    let img = read_image(image)?;
-    let mask = dicom::seg::read_segment(seg, choice, &img.volume.geometry, img.volume.dims())?;
-    if !mask.data.iter().any(|&b| b) {
-        return Err(Error::format(
-            seg,
-            format!("the segment covers no voxel of {}", image.display()),
-        ));
-    }
-    Ok((img, mask))
+    load_case(image, None, mask, RoiChoice::Label(label))
 }
 
 /// Reads an image (typically a DICOM series directory) and rasterises the
@@ -158,16 +152,5 @@ pub fn read_case_rtstruct(
     rtstruct: &Path,
     roi: &str,
 ) -> Result<(LoadedImage, Volume<bool>)> {
-    if dicom::seg::is_segmentation(rtstruct) {
-        return read_case_segment(image, rtstruct, dicom::seg::SegmentChoice::Label(roi));
-    }
-    let img = read_image(image)?;
-    let mask = dicom::rtstruct::read_mask(rtstruct, roi, &img.volume)?;
-    if !mask.data.iter().any(|&b| b) {
-        return Err(Error::format(
-            rtstruct,
-            format!("ROI `{roi}` covers no voxel of {}", image.display()),
-        ));
-    }
-    Ok((img, mask))
+    load_case(image, None, rtstruct, RoiChoice::Named(roi))
 }

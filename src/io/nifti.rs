@@ -5,30 +5,50 @@
 //! the qform when `qform_code > 0`, else `pixdim` alone (the "old" method).
 //! Intensities are scaled by `scl_slope`/`scl_inter` when the slope is non-zero.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use ndarray::Array3;
-use nifti::{IntoNdArray, NiftiHeader, NiftiObject, NiftiType, ReaderOptions};
+use nifti::{IntoNdArray, NiftiHeader, NiftiType};
 
 use super::LoadedImage;
 use super::atomic::write_via_temporary;
+use crate::image::precision::normalise_spacing;
 use crate::image::{Geometry, Volume};
 use crate::{Error, Result};
 
 /// Reads a 3D NIfTI image (a 4D file with one time point is accepted).
+///
+/// The voxels are read from the byte the header's `vox_offset` names, past
+/// any extensions and padding (the `nifti` crate reads them from byte 352
+/// when the header announces no extension, which shifts every voxel of a
+/// file with padding). Compression is recognised by the gzip magic number,
+/// not by the file name.
 pub fn read(path: &Path) -> Result<LoadedImage> {
     check_not_truncated_plain(path)?;
-    let object = ReaderOptions::new()
-        .read_file(path)
+    let mut stream = open_stream(path)?;
+    let header = NiftiHeader::from_reader(&mut stream)
         .map_err(|e| Error::format(path, read_error_message(e)))?;
-    let header = object.header().clone();
+    if header.magic != *b"n+1\0" {
+        return Err(Error::format(
+            path,
+            format!(
+                "magic {:?} is not that of a single-file NIfTI-1 image (\"n+1\"); \
+                 header/image pairs (.hdr/.img) are not read",
+                String::from_utf8_lossy(&header.magic).trim_end_matches('\0')
+            ),
+        ));
+    }
     let dims = spatial_dims(path, &header)?;
     let datatype = header
         .data_type()
         .map_err(|e| Error::format(path, format!("unsupported NIfTI datatype: {e}")))?;
+    check_bitpix(path, &header, datatype)?;
     let geometry = geometry_from_header(path, &header)?;
-    let array = object
-        .into_volume()
+    skip_to_voxels(path, &mut stream, data_offset(path, &header)?)?;
+    let array = nifti::InMemNiftiVolume::from_reader(&mut stream, &header)
+        .map_err(|e| Error::format(path, read_error_message(e)))?
         .into_ndarray::<f32>()
         .map_err(|e| Error::format(path, format!("cannot decode voxel data: {e}")))?;
     if array.len() != dims.iter().product::<usize>() {
@@ -58,6 +78,73 @@ pub fn read(path: &Path) -> Result<LoadedImage> {
     })
 }
 
+/// The size of a NIfTI-1 header; the voxels of a `.nii` file start at or
+/// after byte 352 (header plus the 4-byte extension flag).
+const HEADER_BYTES: u64 = 348;
+const MIN_DATA_OFFSET: u64 = 352;
+
+/// The file's bytes, decompressed when they start with the gzip magic
+/// number (whatever the name says).
+fn open_stream(path: &Path) -> Result<Box<dyn Read>> {
+    let mut file = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+    let gzip = file
+        .fill_buf()
+        .map_err(|e| Error::io(path, e))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Where the voxels start: `vox_offset`, which must be a whole number of
+/// bytes past the header and extension flag.
+fn data_offset(path: &Path, header: &NiftiHeader) -> Result<u64> {
+    let v = header.vox_offset;
+    if !(v.is_finite() && v.fract() == 0.0 && v >= MIN_DATA_OFFSET as f32) {
+        return Err(Error::format(
+            path,
+            format!(
+                "vox_offset {v} is not a valid start of the voxel data: a .nii file's voxels \
+                 start at a whole byte, 352 or later"
+            ),
+        ));
+    }
+    Ok(v as u64)
+}
+
+/// Reads past the extension flag, any extensions and padding, up to the
+/// first voxel byte.
+fn skip_to_voxels(path: &Path, stream: &mut dyn Read, offset: u64) -> Result<()> {
+    let gap = offset - HEADER_BYTES;
+    let skipped = std::io::copy(&mut stream.take(gap), &mut std::io::sink())
+        .map_err(|e| Error::format(path, read_error_message(nifti::NiftiError::Io(e))))?;
+    if skipped != gap {
+        return Err(Error::format(
+            path,
+            format!("truncated: the file ends before vox_offset {offset}, where its voxels start"),
+        ));
+    }
+    Ok(())
+}
+
+/// `bitpix` decides how many bytes are read; it must agree with the datatype.
+fn check_bitpix(path: &Path, header: &NiftiHeader, datatype: NiftiType) -> Result<()> {
+    let expected = datatype.size_of() * 8;
+    if header.bitpix as usize != expected {
+        return Err(Error::format(
+            path,
+            format!(
+                "bitpix {} does not match the datatype {} ({expected} bits per voxel)",
+                header.bitpix,
+                datatype_name(datatype)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The `nifti` crate reports a truncated `.nii.gz` as a debug-printed I/O
 /// error; say what it means.
 fn read_error_message(e: nifti::NiftiError) -> String {
@@ -73,9 +160,10 @@ fn read_error_message(e: nifti::NiftiError) -> String {
 /// For an uncompressed file, a header promising more voxels than the file
 /// holds must be reported as such, not as a generic I/O error.
 fn check_not_truncated_plain(path: &Path) -> Result<()> {
-    let lower = path.to_string_lossy().to_ascii_lowercase();
-    if lower.ends_with(".gz") {
-        return Ok(());
+    let mut magic = [0u8; 2];
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    if file.read(&mut magic).map_err(|e| Error::io(path, e))? == 2 && magic == [0x1f, 0x8b] {
+        return Ok(()); // compressed: the stream reader reports truncation
     }
     let len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
@@ -86,12 +174,12 @@ fn check_not_truncated_plain(path: &Path) -> Result<()> {
             format!("file is {len} bytes, shorter than a NIfTI-1 header (348 bytes)"),
         ));
     }
-    let header = NiftiHeader::from_file(path)
+    let header = NiftiHeader::from_reader(BufReader::new(file_at_start(path)?))
         .map_err(|e| Error::format(path, format!("cannot read NIfTI header: {e}")))?;
     let dims = spatial_dims(path, &header)?;
     let bytes_per_voxel = (header.bitpix.max(0) as u64).div_ceil(8);
-    let needed = header.vox_offset.max(352.0) as u64
-        + dims.iter().product::<usize>() as u64 * bytes_per_voxel;
+    let needed =
+        data_offset(path, &header)? + dims.iter().product::<usize>() as u64 * bytes_per_voxel;
     if len < needed {
         return Err(Error::format(
             path,
@@ -101,6 +189,10 @@ fn check_not_truncated_plain(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn file_at_start(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| Error::io(path, e))
 }
 
 fn spatial_dims(path: &Path, header: &NiftiHeader) -> Result<[usize; 3]> {
@@ -195,7 +287,7 @@ fn geometry_from_header(path: &Path, h: &NiftiHeader) -> Result<Geometry> {
                 format!("voxel axis {c} has zero or invalid spacing in the header"),
             ));
         }
-        spacing[c] = norm;
+        spacing[c] = normalise_spacing(norm);
         for r in 0..3 {
             // RAS -> LPS: the first two world axes change sign.
             let flip = if r < 2 { -1.0 } else { 1.0 };

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array3;
 
 use super::LoadedImage;
+use crate::image::precision::normalise_spacing;
 use crate::image::{Geometry, Volume};
 use crate::{Error, Result};
 
@@ -452,9 +453,11 @@ fn parse_geometry(fields: &Fields) -> std::result::Result<Geometry, String> {
         let spacing = match fields.get("spacings") {
             None => [1.0; 3],
             Some(v) => {
+                // Every word must be a number: a stray word is an error,
+                // not a silently shorter list.
                 let s: Vec<f64> = v
                     .split_whitespace()
-                    .filter_map(|x| x.parse().ok())
+                    .map(|x| x.parse().unwrap_or(f64::NAN))
                     .collect();
                 match s[..] {
                     [a, b, c] if s.iter().all(|x| x.is_finite() && *x > 0.0) => [a, b, c],
@@ -462,7 +465,7 @@ fn parse_geometry(fields: &Fields) -> std::result::Result<Geometry, String> {
                 }
             }
         };
-        return Ok(Geometry::new(spacing, [0.0; 3]));
+        return Ok(Geometry::new(spacing.map(normalise_spacing), [0.0; 3]));
     };
     let space = fields.get("space").ok_or(
         "`space directions` without `space`: cannot tell whether coordinates are LPS or RAS",
@@ -482,10 +485,12 @@ fn parse_geometry(fields: &Fields) -> std::result::Result<Geometry, String> {
         let v = parse_vector(text)
             .ok_or_else(|| format!("invalid vector {text:?} in `space directions`"))?;
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm <= 0.0 {
-            return Err(format!("zero vector {text:?} in `space directions`"));
+        if !(norm.is_finite() && norm > 0.0) {
+            return Err(format!(
+                "zero or invalid vector {text:?} in `space directions`"
+            ));
         }
-        spacing[a] = norm;
+        spacing[a] = normalise_spacing(norm);
         for c in 0..3 {
             direction[a][c] = sign[c] * v[c] / norm;
         }

@@ -3,6 +3,7 @@
 use ndarray::{Array3, Zip};
 
 use super::{DiscretisationSettings, ResegmentationSettings};
+use crate::image::precision;
 use crate::{Error, Result};
 
 /// Grey levels (1..) of the voxels in `mask`, 0 elsewhere, and the number of
@@ -52,7 +53,7 @@ pub fn discretise_values(
                 Ok(if x >= max {
                     bins
                 } else {
-                    ((ng * (x - min) / (max - min)).floor() as u32 + 1).min(bins)
+                    (precision::floor(ng * (x - min) / (max - min)).max(0.0) as u32 + 1).min(bins)
                 })
             })
         }
@@ -67,13 +68,17 @@ pub fn discretise_values(
                      in `resegmentation.range`",
                 )
             })?;
-            if min < start {
+            if !precision::reaches(min, start) {
                 return Err(Error::setting(
                     format!("{prefix}.min"),
                     format!("the ROI contains {min}, below the first bin edge {start}"),
                 ));
             }
-            Box::new(move |x: f64| Ok(((x - start) / bin_width).floor() as u32 + 1))
+            // A value on a bin edge (within the rounding rule) opens the
+            // bin above it.
+            Box::new(
+                move |x: f64| Ok(precision::floor((x - start) / bin_width).max(0.0) as u32 + 1),
+            )
         }
     };
     let mut levels = Array3::<u32>::zeros(image.raw_dim());

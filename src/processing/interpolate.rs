@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::Interpolator;
 use super::diagnostics::{IntensityStats, StatsAccumulator};
-use crate::image::{Geometry, Volume};
+use crate::image::{Geometry, Volume, precision};
 
 /// One axis of the new grid, in old-grid coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,10 +30,9 @@ impl AxisMap {
     /// The IBSI "align grid centres" axis: `n_new = ceil(n·s/s_new)` and both
     /// grids share their centre.
     pub fn aligned(n_old: usize, spacing_old: f64, spacing_new: f64) -> AxisMap {
-        // The tolerance keeps exact ratios (60 × 3 / 2) from rounding up to 91.
-        let n_new = ((n_old as f64 * spacing_old / spacing_new) - 1e-9)
-            .ceil()
-            .max(1.0) as usize;
+        // The rounding rule keeps exact ratios (60 × 3 / 2) from rounding up
+        // to 91 when a spacing carries a rounding error.
+        let n_new = precision::ceil(n_old as f64 * spacing_old / spacing_new).max(1.0) as usize;
         let step = spacing_new / spacing_old;
         let start = 0.5 * ((n_old as f64 - 1.0) - step * (n_new as f64 - 1.0));
         AxisMap { n_new, start, step }
@@ -208,7 +207,9 @@ impl Taps {
         for c in coords {
             match interpolator {
                 Interpolator::Nearest => {
-                    index.push(clamp(c.round()));
+                    // A sample halfway between two voxels takes the upper
+                    // one, also when its coordinate is an ulp below the half.
+                    index.push(clamp(precision::round_half_up(c)));
                     weight.push(1.0);
                 }
                 Interpolator::Linear => {

@@ -16,7 +16,7 @@ use diagnostics::IntensityStats;
 use interpolate::{GridMap, IndexBox, resample_box, resampled_stats};
 
 use crate::features::FeatureSet;
-use crate::image::Volume;
+use crate::image::{Volume, precision};
 use crate::{Error, Result};
 pub use settings::*;
 
@@ -172,7 +172,10 @@ fn interpolate_around_roi(
         settings.mask,
     );
     let threshold = settings.partial_volume_threshold;
-    let search_mask = mask_values.mapv(|v| v >= threshold);
+    // A mask value a rounding error below the threshold (0.5 computed as
+    // 0.49999999999999994 halfway between an inside and an outside slice)
+    // reaches it: see image::precision.
+    let search_mask = mask_values.mapv(|v| precision::reaches(v, threshold));
     let Some(local) = bounding_box(&search_mask) else {
         return Err(Error::data(format!(
             "no voxel of the interpolated ROI reaches the partial volume threshold {threshold}"
@@ -191,7 +194,7 @@ fn interpolate_around_roi(
 
     let finish = |v: f64| {
         if settings.round_intensities {
-            v.round() as f32
+            precision::round_half_away(v) as f32
         } else {
             v as f32
         }

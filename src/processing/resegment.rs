@@ -6,6 +6,7 @@
 use ndarray::{Array3, Zip};
 
 use super::ResegmentationSettings;
+use crate::image::precision;
 use crate::{Error, Result};
 
 /// Removes from `int_mask` the voxels whose intensity the settings exclude.
@@ -42,7 +43,8 @@ pub fn resegment_mask(
 fn keep_within(image: &Array3<f32>, mask: &mut Array3<bool>, low: f64, high: f64) {
     Zip::from(mask).and(image).for_each(|m, &v| {
         let v = f64::from(v);
-        *m = *m && v >= low && v <= high;
+        // Bounds are met within the rounding rule (image::precision).
+        *m = *m && precision::reaches(v, low) && precision::at_most(v, high);
     });
 }
 

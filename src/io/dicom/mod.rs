@@ -83,3 +83,45 @@ pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
         a[0] * b[1] - a[1] * b[0],
     ]
 }
+
+/// What a single DICOM file holds, as far as choosing a reader goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// A DICOM-SEG (Modality SEG).
+    Segmentation,
+    /// An RTSTRUCT (Modality RTSTRUCT): contours of named ROIs.
+    StructureSet,
+    /// One image slice (it has rows, columns and a position).
+    ImageSlice,
+    /// Anything else, with its Modality when it has one.
+    Other(Option<String>),
+}
+
+/// The kind of DICOM file at `path`, or `None` when it is not a DICOM file
+/// (no "DICM" marker after the 128-byte preamble). Reads the header only.
+pub fn file_kind(path: &Path) -> Option<FileKind> {
+    use std::io::Read;
+    let mut head = [0u8; 132];
+    let mut file = std::fs::File::open(path).ok()?;
+    file.read_exact(&mut head).ok()?;
+    if &head[128..132] != b"DICM" {
+        return None;
+    }
+    let obj = dicom_object::OpenFileOptions::new()
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .open_file(path)
+        .ok()?;
+    use dicom_dictionary_std::tags;
+    let modality = item_text(&obj, tags::MODALITY);
+    Some(match modality.as_deref() {
+        Some("SEG") => FileKind::Segmentation,
+        Some("RTSTRUCT") => FileKind::StructureSet,
+        _ if [tags::ROWS, tags::COLUMNS, tags::IMAGE_POSITION_PATIENT]
+            .iter()
+            .all(|&t| obj.element_opt(t).ok().flatten().is_some()) =>
+        {
+            FileKind::ImageSlice
+        }
+        _ => FileKind::Other(modality),
+    })
+}

@@ -12,7 +12,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use ndarray::Array3;
 
-use crate::image::{Geometry, Volume};
+use crate::image::{Geometry, Volume, precision};
 use crate::{Error, Result};
 
 /// How far (in slices) a contour's plane may be from a slice centre.
@@ -215,9 +215,16 @@ pub fn rasterise(roi: &RoiContours, geometry: &Geometry, dims: [usize; 3]) -> Re
     // Polygons in (i, j) index coordinates, grouped by slice.
     let mut per_slice: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); nz];
     for (c, contour) in roi.contours.iter().enumerate() {
+        // Vertices a rounding error from a voxel centre's row or column are
+        // put on it (image::precision), so that a contour drawn through
+        // voxel centres includes or excludes them by rule, not by an ulp.
         let indices: Vec<[f64; 3]> = contour
             .iter()
-            .map(|&p| geometry.physical_to_index(p))
+            .map(|&p| {
+                geometry
+                    .physical_to_index(p)
+                    .map(precision::snap_to_integer)
+            })
             .collect();
         let k_mean = indices.iter().map(|p| p[2]).sum::<f64>() / indices.len() as f64;
         let k = k_mean.round();
@@ -247,8 +254,8 @@ pub fn rasterise(roi: &RoiContours, geometry: &Geometry, dims: [usize; 3]) -> Re
             crossings.sort_by(f64::total_cmp);
             for pair in crossings.chunks_exact(2) {
                 // Voxel centres i with pair[0] <= i < pair[1] are inside.
-                let start = pair[0].ceil().max(0.0) as usize;
-                let end = (pair[1].ceil().max(0.0) as usize).min(nx);
+                let start = precision::ceil(pair[0]).max(0.0) as usize;
+                let end = (precision::ceil(pair[1]).max(0.0) as usize).min(nx);
                 for i in start..end {
                     data[[k, j, i]] = true;
                 }

@@ -31,13 +31,7 @@ pub enum SegmentChoice<'a> {
 
 /// Whether `path` is a DICOM file whose Modality is SEG.
 pub fn is_segmentation(path: &Path) -> bool {
-    path.is_file()
-        && OpenFileOptions::new()
-            .read_until(tags::PIXEL_DATA)
-            .open_file(path)
-            .ok()
-            .and_then(|obj| super::item_text(&obj, tags::MODALITY))
-            .is_some_and(|m| m == "SEG")
+    path.is_file() && super::file_kind(path) == Some(super::FileKind::Segmentation)
 }
 
 /// The chosen segment of the SEG at `path` as a mask on `grid` (`dims` x, y, z).

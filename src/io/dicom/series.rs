@@ -16,6 +16,7 @@ use ndarray::Array3;
 use rayon::prelude::*;
 
 use super::{attribute_f64, attribute_multi_f64, attribute_str, cross, dot};
+use crate::image::precision::normalise_spacing;
 use crate::image::{Geometry, Volume};
 use crate::io::LoadedImage;
 use crate::{Error, Result};
@@ -238,7 +239,8 @@ fn select_series(
         None if by_series.len() > 1 => Err(Error::format(
             dir,
             format!(
-                "the directory holds {} image series: {}; select one by its SeriesInstanceUID",
+                "the directory holds {} image series: {}; select one with --series UID \
+                 (extract, convert, inspect, predict), or give a directory that holds one series",
                 by_series.len(),
                 listing()
             ),
@@ -309,7 +311,13 @@ impl SeriesLayout {
             }
         }
         let geometry = Geometry {
-            spacing: [first.pixel_spacing[1], first.pixel_spacing[0], step],
+            // Normalised as every reader does (see image::precision): the
+            // step derived from positions is 2.9999999999998486 for 3 mm.
+            spacing: [
+                normalise_spacing(first.pixel_spacing[1]),
+                normalise_spacing(first.pixel_spacing[0]),
+                normalise_spacing(step),
+            ],
             origin,
             direction: [first.row_direction, first.column_direction, normal],
         };
