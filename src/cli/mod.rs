@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod extract;
 pub mod gc;
 pub mod inspect;
+pub mod out;
 pub mod predict;
 pub mod run;
 pub mod status;
