@@ -330,6 +330,8 @@ fn text_in_a_feature_column_names_case_and_value() {
 
 // --- Hand-edited models -----------------------------------------------
 
+type ModelEdit = dyn Fn(&mut serde_json::Value);
+
 fn edit_model(s: &Study, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
     let mut model: serde_json::Value =
         serde_json::from_slice(&std::fs::read(s.model()).unwrap()).unwrap();
@@ -342,7 +344,7 @@ fn edit_model(s: &Study, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
 #[test]
 fn hand_edited_models_are_refused_at_load_with_the_field() {
     let s = Study::new();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let cases: Vec<(&str, Box<ModelEdit>)> = vec![
         (
             "pipeline.preprocessor.scale",
             Box::new(|m| {
