@@ -1,6 +1,10 @@
 fn main() {
     release_large_buffers_to_the_system();
+    report_print_failures_as_errors();
     if let Err(error) = radial::cli::main() {
+        if radial::cli::out::is_broken_pipe(error.as_ref()) {
+            exit_for_closed_pipe();
+        }
         eprintln!("error: {error}");
         for cause in error.chain().skip(1) {
             eprintln!("  caused by: {cause}");
@@ -9,6 +13,36 @@ fn main() {
     }
 }
 
+/// The reader of our standard output went away (`radial status | head -1`):
+/// stop quietly with the status a process killed by SIGPIPE has, as other
+/// Unix tools do (Rust ignores SIGPIPE, so the write returned EPIPE instead).
+fn exit_for_closed_pipe() -> ! {
+    std::process::exit(128 + 13)
+}
+
+/// A last line of defence for output still written with `println!`, which
+/// panics (exit 101, a backtrace hint) when standard output cannot be written
+/// (`> /dev/full`): such a failure is reported as the ordinary error it is.
+/// Every other panic keeps the default report.
+fn report_print_failures_as_errors() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(cause) = message.strip_prefix("failed printing to stdout: ") {
+            if cause.contains("Broken pipe") {
+                exit_for_closed_pipe();
+            }
+            eprintln!("error: {}: {cause}", radial::cli::out::STDOUT_NAME);
+            std::process::exit(1);
+        }
+        default(info);
+    }));
+}
 /// glibc raises its mmap threshold each time a large block is freed, so the
 /// next volume-sized buffers (a decoded file, a label map) land in the heap,
 /// where freeing them does not lower the resident size: reading a 16 M-voxel

@@ -73,3 +73,52 @@ fn missing_values_are_imputed_not_rejected() {
     let eval = evaluate(&table, &protocol, 1).unwrap();
     assert!(eval.summary.auc_mean.is_finite());
 }
+
+/// One rule for every cell: empty, `NA` and `NaN` (any case) are missing
+/// values, whether the CSV reader typed the column as numbers or as text.
+#[test]
+fn every_missing_token_is_a_missing_value() {
+    for token in ["", "NA", "na", "NaN", "nan", "NAN", " NA "] {
+        let t = read(&format!(
+            "case_id,outcome,f1,f2\na,yes,1,{token}\nb,no,2,3\nc,yes,3,4\n"
+        ))
+        .unwrap_or_else(|e| panic!("`{token}`: {e}"));
+        assert!(t.features[[0, 1]].is_nan(), "`{token}`");
+        assert_eq!(t.features[[1, 1]], 3.0);
+    }
+}
+
+#[test]
+fn infinite_values_are_refused_with_feature_and_case() {
+    for token in ["inf", "-inf", "+Infinity", "INF", "1e999"] {
+        let m = message(read(&format!(
+            "case_id,outcome,f1,f2\na,yes,1,2\nb,no,2,{token}\nc,yes,3,4\n"
+        )));
+        assert!(
+            m.contains("`f2`") && m.contains("case `b`") && m.contains("infinite"),
+            "`{token}`: {m}"
+        );
+    }
+}
+
+#[test]
+fn a_table_built_in_memory_refuses_infinite_values_too() {
+    let x = ndarray::array![[1.0, f64::INFINITY], [2.0, 3.0]];
+    let e = FeatureTable::new(
+        vec!["a".into(), "b".into()],
+        vec!["f1".into(), "f2".into()],
+        x,
+        vec![true, false],
+        "yes",
+        "no",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`f2`") && e.contains("case `a`"), "{e}");
+}
+
+#[test]
+fn a_missing_label_token_is_a_missing_label() {
+    let m = message(read("case_id,outcome,f1\na,yes,1\nb,NA,2\nc,no,3\n"));
+    assert!(m.contains("case `b` has no value in label column"), "{m}");
+}

@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bail!("--child runs exactly one scenario");
         };
         let measured = run_child(scenario, &args.pipelines)?;
-        println!("{}", serde_json::to_string(&measured)?);
+        crate::outln!("{}", serde_json::to_string(&measured)?)?;
         return Ok(());
     }
     let mut summaries = Vec::new();
@@ -106,9 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         summaries.push(summarise(scenario, &runs));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&summaries)?)?;
     } else {
-        print_table(&summaries);
+        print_table(&summaries)?;
     }
     Ok(())
 }
@@ -175,10 +175,8 @@ fn case(scenario: &str, pipelines: &Path) -> anyhow::Result<Case> {
 fn run_child(scenario: &str, pipelines: &Path) -> anyhow::Result<Run> {
     let start = Instant::now();
     let case = case(scenario, pipelines)?;
-    let text = std::fs::read_to_string(&case.settings)
-        .with_context(|| format!("cannot read settings {}", case.settings.display()))?;
-    let settings: ExtractionSettings = serde_saphyr::from_str(&text)
-        .with_context(|| format!("invalid settings {}", case.settings.display()))?;
+    // The same reading and validation as `radial extract --settings`.
+    let settings = ExtractionSettings::from_yaml_file(&case.settings)?;
     // The same loading and extraction as `radial extract`.
     let (image, roi) = crate::io::read_case(&case.image, &case.mask, case.label)?;
     let load_s = start.elapsed().as_secs_f64();
@@ -246,8 +244,8 @@ fn summarise(scenario: &str, runs: &[Run]) -> Summary {
     }
 }
 
-fn print_table(summaries: &[Summary]) {
-    println!(
+fn print_table(summaries: &[Summary]) -> crate::Result<()> {
+    crate::outln!(
         "{:<12} {:>4} {:>10} {:>10} {:>10} {:>9} {:>10} {:>12} {:>9} {:>8}",
         "scenario",
         "runs",
@@ -259,9 +257,9 @@ fn print_table(summaries: &[Summary]) {
         "ROI vox/s",
         "peak MB",
         "features"
-    );
+    )?;
     for s in summaries {
-        println!(
+        crate::outln!(
             "{:<12} {:>4} {:>10.3} {:>10.3} {:>10.3} {:>9.3} {:>10} {:>12.0} {:>9.1} {:>8}",
             s.scenario,
             s.runs,
@@ -273,9 +271,10 @@ fn print_table(summaries: &[Summary]) {
             s.roi_voxels_per_s,
             s.peak_rss_mb,
             s.features
-        );
+        )?;
         if let Some(e) = &s.error {
-            println!("  {}: extraction failed: {e}", s.scenario);
+            crate::outln!("  {}: extraction failed: {e}", s.scenario)?;
         }
     }
+    Ok(())
 }

@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let s = &evaluation.summary;
     let pooled = &evaluation.pooled.auc;
-    println!(
+    crate::outln!(
         "{id}: mean AUC {:.4} (sd {:.4}) over {} folds; pooled AUC {:.4} (95% CI {:.4}-{:.4})",
         s.auc_mean,
         s.auc_sd,
@@ -100,9 +100,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pooled.value,
         pooled.lower,
         pooled.upper
-    );
+    )?;
     for path in written {
-        println!("wrote {}", path.display());
+        crate::outln!("wrote {}", path.display())?;
     }
     Ok(())
 }

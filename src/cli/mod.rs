@@ -12,6 +12,7 @@ pub mod extract;
 pub mod filter;
 pub mod gc;
 pub mod inspect;
+pub mod out;
 pub mod predict;
 pub mod promote;
 pub mod run;

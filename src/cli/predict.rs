@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     match &args.out {
         Some(path) => crate::io::atomic::write_bytes(path, csv.as_bytes())?,
-        None => print!("{csv}"),
+        None => crate::cli::out::print(&csv)?,
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r.label == Phenotype::Heterogeneous.label())
         .count();
-    println!(
+    crate::outln!(
         "synthesised {} cases (phenotype 0 homogeneous: {}, 1 heterogeneous: {}{}) with seed {} in {:.2} s",
         records.len(),
         records.len() - heterogeneous,
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         args.seed,
         start.elapsed().as_secs_f64()
-    );
-    println!("manifest: {}", args.out.join(MANIFEST_FILE).display());
+    )?;
+    crate::outln!("manifest: {}", args.out.join(MANIFEST_FILE).display())?;
     Ok(())
 }

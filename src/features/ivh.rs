@@ -91,6 +91,19 @@ impl Ivh {
                 (1.0, 1.0, bins as usize, Box::new(bin))
             }
         };
+        // The histogram and its cumulative fractions hold one value per
+        // grid step: refuse a grid no memory holds (a range of 10^15 HU on
+        // a step of 1) before allocating it.
+        let setting = match settings {
+            DiscretisationSettings::None => "ivh.method",
+            DiscretisationSettings::FixedBinSize { .. } => "ivh.bin_width",
+            DiscretisationSettings::FixedBinNumber { .. } => "ivh.bins",
+        };
+        crate::processing::estimate::check(
+            setting,
+            &format!("an intensity-volume histogram of {n} bins"),
+            n as f64 * 16.0,
+        )?;
         let mut counts = vec![0u64; n.max(1)];
         let last = counts.len() - 1;
         for &v in values {

@@ -16,6 +16,7 @@ pub mod evaluate;
 pub mod fitted;
 pub mod metrics;
 pub mod model;
+pub mod model_check;
 pub mod models;
 pub mod preprocess;
 pub mod protocol;

@@ -11,7 +11,7 @@ use super::evaluate::{Cohort, check_class_sizes, choose_candidate, derive_seed};
 use super::fitted::{self, FittedPipeline};
 use super::protocol::Protocol;
 use super::recipe::ExtractionRecipe;
-use super::table::{FeatureTable, numeric_matrix, read_frame, string_column};
+use super::table::{FeatureTable, check_no_infinite, numeric_matrix, read_frame, string_column};
 use crate::image::Volume;
 use crate::io::atomic::write_bytes;
 use crate::{Error, Result};
@@ -95,6 +95,11 @@ pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtif
 
 impl ModelArtifact {
     pub fn save(&self, path: &Path) -> Result<()> {
+        // JSON has no infinity or NaN: such a value would be written as
+        // `null` and make a file no radial can load. Refuse it here instead.
+        super::model_check::check(self).map_err(|e| {
+            Error::data(format!("cannot save the model to {}: {e}", path.display()))
+        })?;
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::format(path, format!("cannot serialise model: {e}")))?;
         write_bytes(path, &json)
@@ -113,6 +118,8 @@ impl ModelArtifact {
                 ),
             ));
         }
+        super::model_check::check(&model)
+            .map_err(|e| Error::format(path, format!("not a usable model: {e}")))?;
         Ok(model)
     }
 
@@ -163,7 +170,9 @@ impl ModelArtifact {
             })
             .collect::<Result<_>>()?;
         let x = Array2::from_shape_vec((1, row.len()), row).expect("one row");
-        Ok(self.predict_matrix(&[case_id.to_string()], &x).remove(0))
+        let ids = [case_id.to_string()];
+        check_no_infinite(&x, &ids, &self.input_features, "extracted features")?;
+        Ok(self.predict_matrix(&ids, &x).remove(0))
     }
 
     /// Reads a CSV/Parquet table holding `id_column` and every input feature
@@ -171,7 +180,7 @@ impl ModelArtifact {
     pub fn predict_file(&self, path: &Path, id_column: &str) -> Result<Vec<Prediction>> {
         let df = read_frame(path)?;
         let ids = string_column(&df, id_column, path)?;
-        let x = numeric_matrix(&df, &self.input_features, path)?;
+        let x = numeric_matrix(&df, &self.input_features, &ids, path)?;
         Ok(self.predict_matrix(&ids, &x))
     }
 }

@@ -328,13 +328,14 @@ impl Protocol {
     }
 }
 
-/// False for NaN, unlike `!(x <= 0.0)`.
+/// False for NaN, unlike `!(x <= 0.0)`, and for infinity (`c: .inf` would
+/// make the solvers run without a bound).
 fn is_positive(x: f64) -> bool {
-    x > 0.0
+    x > 0.0 && x.is_finite()
 }
 
 fn is_non_negative(x: f64) -> bool {
-    x >= 0.0
+    x >= 0.0 && x.is_finite()
 }
 
 fn expand<T>(base: Vec<Protocol>, values: &[T], set: impl Fn(&mut Protocol, &T)) -> Vec<Protocol> {
@@ -434,6 +435,24 @@ mod tests {
         .unwrap();
         assert_eq!(p.candidates().len(), 6);
         assert!(p.candidates().iter().all(|c| c.search.is_none()));
+    }
+
+    #[test]
+    fn infinite_values_are_not_positive() {
+        // YAML's `.inf` is already refused by the parser; a protocol built
+        // otherwise (JSON, code) is refused by validation.
+        assert!(from_yaml("classifier: { kind: logistic, c: .inf }\n").is_err());
+        assert!(!is_positive(f64::INFINITY) && !is_non_negative(f64::INFINITY));
+        assert!(is_positive(1e300) && is_non_negative(0.0));
+        let p = Protocol {
+            classifier: ClassifierSpec::Logistic {
+                penalty: Penalty::default(),
+                c: f64::INFINITY,
+            },
+            ..from_yaml("classifier: { kind: logistic }\n").unwrap()
+        };
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("classifier.c"), "{e}");
     }
 
     #[test]

@@ -37,7 +37,8 @@ impl TableSpec {
     }
 }
 
-/// A validated cohort table. Missing feature values are NaN.
+/// A validated cohort table. Missing feature values are NaN; no value is
+/// infinite (see [`numeric_matrix`] for the rule).
 #[derive(Debug, Clone)]
 pub struct FeatureTable {
     pub case_ids: Vec<String>,
@@ -73,6 +74,7 @@ impl FeatureTable {
             )));
         }
         check_unique_ids(&case_ids, "feature table")?;
+        check_no_infinite(&features, &case_ids, &feature_names, "feature table")?;
         let t = FeatureTable {
             case_ids,
             feature_names,
@@ -128,7 +130,7 @@ impl FeatureTable {
         let raw_labels = string_column(df, &spec.label_column, path)?;
         let mut values = BTreeMap::new();
         for (id, v) in case_ids.iter().zip(&raw_labels) {
-            if v.is_empty() {
+            if is_missing_text(v) {
                 return Err(Error::format(
                     path,
                     format!(
@@ -181,7 +183,7 @@ impl FeatureTable {
         if feature_names.is_empty() {
             return Err(Error::format(path, "the table has no feature column"));
         }
-        let features = numeric_matrix(df, &feature_names, path)?;
+        let features = numeric_matrix(df, &feature_names, &case_ids, path)?;
         let table = FeatureTable {
             case_ids,
             feature_names,
@@ -324,32 +326,98 @@ pub fn string_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Stri
         .collect())
 }
 
-/// The named columns as a [cases, features] matrix; text columns are errors.
-pub fn numeric_matrix(df: &DataFrame, names: &[String], path: &Path) -> Result<Array2<f64>> {
+/// Whether a cell's text means "no value": empty, `NA` or `NaN` (any case,
+/// surrounding spaces ignored). Such cells are missing values, imputed by
+/// the protocol's imputation in training and with the model's fitted fill
+/// values in prediction.
+pub fn is_missing_text(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty() || t.eq_ignore_ascii_case("na") || t.eq_ignore_ascii_case("nan")
+}
+
+/// The value of one feature cell under the one rule for every table radial
+/// reads (training and prediction, CSV and Parquet): a missing value (null,
+/// NaN, or a text [`is_missing_text`]) becomes NaN; an infinite value is
+/// refused, because no imputation or scaling can use it and it would
+/// silently dominate a model.
+fn cell_value(v: f64, name: &str, case: &str, origin: &str) -> Result<f64> {
+    if v.is_infinite() {
+        return Err(infinite_error(name, case, &v.to_string(), origin));
+    }
+    Ok(v)
+}
+
+fn infinite_error(name: &str, case: &str, text: &str, origin: &str) -> Error {
+    Error::data(format!(
+        "{origin}: feature `{name}` of case `{case}` is infinite (`{text}`); radial refuses \
+         infinite values: fix the value, or leave the cell empty (or NA) to have it imputed"
+    ))
+}
+
+/// Refuses infinite values in a matrix built in memory (a collected table,
+/// features extracted for prediction), naming the case and the feature.
+pub fn check_no_infinite(
+    x: &Array2<f64>,
+    case_ids: &[String],
+    names: &[String],
+    origin: &str,
+) -> Result<()> {
+    for ((i, j), &v) in x.indexed_iter() {
+        cell_value(v, &names[j], &case_ids[i], origin)?;
+    }
+    Ok(())
+}
+
+/// The named columns as a [cases, features] matrix (`case_ids` name the
+/// rows in errors). Missing cells are NaN; infinite values and text that is
+/// neither a number nor a missing value are errors naming column and case.
+pub fn numeric_matrix(
+    df: &DataFrame,
+    names: &[String],
+    case_ids: &[String],
+    path: &Path,
+) -> Result<Array2<f64>> {
+    let origin = path.display().to_string();
+    let case = |i: usize| case_ids.get(i).map_or("?", String::as_str);
     let mut out = Array2::<f64>::zeros((df.height(), names.len()));
     for (j, name) in names.iter().enumerate() {
         let col = column(df, name, path)?;
         let dtype = col.dtype();
-        let all_null = col.null_count() == col.len();
-        if !(dtype.is_primitive_numeric() || dtype.is_bool() || all_null) {
-            let example = string_column(df, name, path)?
-                .into_iter()
-                .find(|v| !v.is_empty() && v.parse::<f64>().is_err())
-                .unwrap_or_default();
-            return Err(Error::format(
-                path,
-                format!(
-                    "feature column `{name}` is not numeric ({dtype}, e.g. `{example}`); \
-                     list it as ignored or fix the values"
-                ),
-            ));
+        if dtype.is_primitive_numeric() || dtype.is_bool() {
+            let cast = col
+                .cast(&DataType::Float64)
+                .map_err(|e| polars_error(path, e))?;
+            let ca = cast.f64().map_err(|e| polars_error(path, e))?;
+            for (i, v) in ca.iter().enumerate() {
+                out[[i, j]] = cell_value(v.unwrap_or(f64::NAN), name, case(i), &origin)?;
+            }
+            continue;
         }
-        let cast = col
-            .cast(&DataType::Float64)
-            .map_err(|e| polars_error(path, e))?;
-        let ca = cast.f64().map_err(|e| polars_error(path, e))?;
-        for (i, v) in ca.iter().enumerate() {
-            out[[i, j]] = v.unwrap_or(f64::NAN);
+        // Text (or all-empty) columns: each cell by the same rule, so `nan`,
+        // `NA` and `inf` mean the same whether or not the CSV reader
+        // recognised them as numbers.
+        for (i, text) in string_column(df, name, path)?.iter().enumerate() {
+            out[[i, j]] = if is_missing_text(text) {
+                f64::NAN
+            } else {
+                match text.trim().parse::<f64>() {
+                    Ok(v) if v.is_infinite() => {
+                        return Err(infinite_error(name, case(i), text.trim(), &origin));
+                    }
+                    Ok(v) => v,
+                    Err(_) => {
+                        return Err(Error::format(
+                            path,
+                            format!(
+                                "feature column `{name}` is not numeric ({dtype}): case `{}` \
+                                 has `{text}`; list it as ignored or fix the values (an empty \
+                                 cell, NA or NaN is a missing value)",
+                                case(i)
+                            ),
+                        ));
+                    }
+                }
+            };
         }
     }
     Ok(out)

@@ -2,7 +2,7 @@
 
 use ndarray::{Array3, Zip};
 
-use super::{DiscretisationSettings, ResegmentationSettings};
+use super::{DiscretisationSettings, ResegmentationSettings, estimate};
 use crate::image::precision;
 use crate::{Error, Result};
 
@@ -30,21 +30,28 @@ pub fn discretise_values(
         return Err(Error::data("discretisation: the intensity mask is empty"));
     }
     let level: Box<dyn Fn(f64) -> Result<u32>> = match *settings {
-        DiscretisationSettings::None => Box::new(|x: f64| {
-            if x >= 1.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) {
-                Ok(x as u32)
-            } else {
-                Err(Error::setting(
-                    format!("{prefix}.method"),
-                    format!(
-                        "`none` uses intensities as grey levels, which must be positive integers, \
-                         but the ROI contains {x}; choose fixed_bin_number or fixed_bin_size"
-                    ),
-                ))
+        DiscretisationSettings::None => {
+            // Beyond u32, the per-voxel check below names the intensity.
+            if max < f64::from(u32::MAX) {
+                check_levels(&format!("{prefix}.method"), max.floor().max(1.0))?;
             }
-        }),
+            Box::new(|x: f64| {
+                if x >= 1.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) {
+                    Ok(x as u32)
+                } else {
+                    Err(Error::setting(
+                        format!("{prefix}.method"),
+                        format!(
+                            "`none` uses intensities as grey levels, which must be positive integers, \
+                         but the ROI contains {x}; choose fixed_bin_number or fixed_bin_size"
+                        ),
+                    ))
+                }
+            })
+        }
         DiscretisationSettings::FixedBinNumber { bins } => {
             let ng = f64::from(bins);
+            check_levels(&format!("{prefix}.bins"), ng)?;
             Box::new(move |x: f64| {
                 // A constant ROI has a single level.
                 if max == min {
@@ -74,6 +81,12 @@ pub fn discretise_values(
                     format!("the ROI contains {min}, below the first bin edge {start}"),
                 ));
             }
+            // The highest level must fit a u32 (a saturated cast would put
+            // every voxel above it in the same, wrong, level).
+            check_levels(
+                &format!("{prefix}.bin_width"),
+                precision::floor((max - start) / bin_width).max(0.0) + 1.0,
+            )?;
             // A value on a bin edge (within the rounding rule) opens the
             // bin above it.
             Box::new(
@@ -102,6 +115,26 @@ pub fn discretise_values(
         _ => levels.iter().copied().max().unwrap_or(0),
     };
     Ok((levels, n_levels))
+}
+
+/// Refuses a discretisation giving more grey levels than a level can
+/// count, or than the arrays indexed by level (histogram, texture) fit in
+/// memory; `setting` is the one that chose the number.
+fn check_levels(setting: &str, levels: f64) -> Result<()> {
+    if levels >= f64::from(u32::MAX) {
+        return Err(Error::setting(
+            setting,
+            format!(
+                "this gives {levels:.0} grey levels; at most {} are possible",
+                u32::MAX - 1
+            ),
+        ));
+    }
+    estimate::check(
+        setting,
+        &format!("{levels:.0} grey levels"),
+        levels * estimate::BYTES_PER_GREY_LEVEL,
+    )
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod crop;
 pub mod diagnostics;
 pub mod discretise;
+pub mod estimate;
 pub mod interpolate;
 pub mod resegment;
 pub mod settings;
@@ -150,6 +151,7 @@ fn interpolate_around_roi(
         settings.in_plane_only,
     );
     let new_dims = map.dims();
+    check_interpolation_memory(settings, image.dims()[2], new_dims, roi_box, &map)?;
     let margin = margin_voxels(map.geometry.spacing);
 
     // New-grid samples that can receive a non-zero mask value.
@@ -215,6 +217,38 @@ fn interpolate_around_roi(
         },
         new_dims,
     ))
+}
+
+/// Refuses a spacing whose grid cannot fit in memory, before allocating
+/// (and before any voxel count is computed in integers that could
+/// overflow): the whole-image statistics pass holds each old z plane on the
+/// new x-y grid twice (planes, then the stacked block), and the ROI part
+/// (the ROI's extent on the new grid plus the local-intensity margin) holds
+/// mask values, thresholded mask and image values (f64 and f32).
+fn check_interpolation_memory(
+    settings: &InterpolationSettings,
+    nz_old: usize,
+    new_dims: [usize; 3],
+    roi_box: IndexBox,
+    map: &GridMap,
+) -> Result<()> {
+    let plane = new_dims[0] as f64 * new_dims[1] as f64;
+    let stats = 2.0 * 8.0 * nz_old as f64 * plane;
+    let radius = crop::local_intensity_radius_mm();
+    let mut roi_voxels = 1.0;
+    for a in 0..3 {
+        let extent = (roi_box[a].1 - roi_box[a].0) as f64 / map.axes[a].step;
+        let margin = radius / map.geometry.spacing[a] + 2.0;
+        roi_voxels *= (extent + 2.0 * margin + 2.0).min(new_dims[a] as f64);
+    }
+    estimate::check(
+        "interpolation.spacing",
+        &format!(
+            "a {} x {} x {} voxel grid (spacing {:?} mm)",
+            new_dims[0], new_dims[1], new_dims[2], settings.spacing
+        ),
+        stats + 23.0 * roi_voxels,
+    )
 }
 
 /// Step 2, re-segmentation (IBSI 2.5): restricts the intensity mask to a

@@ -57,8 +57,19 @@ impl ExtractionSettings {
     /// Parses a YAML settings text and validates it. `source` (usually the
     /// file name) prefixes parse errors, which carry line and column.
     pub fn from_yaml_str(text: &str, source: &str) -> Result<Self> {
-        let settings: ExtractionSettings = serde_saphyr::from_str(text)
-            .map_err(|e| Error::format(source, format!("invalid extraction settings: {e}")))?;
+        let settings: ExtractionSettings = serde_saphyr::from_str(text).map_err(|e| {
+            let place = e
+                .location()
+                .map(|l| format!("line {} column {}: ", l.line(), l.column()))
+                .unwrap_or_default();
+            Error::format(
+                source,
+                format!(
+                    "invalid extraction settings: {place}{}",
+                    yaml_message(&e.to_string())
+                ),
+            )
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -91,6 +102,21 @@ impl ExtractionSettings {
             filter.validate(i)?;
         }
         Ok(())
+    }
+}
+
+/// The message of a YAML error without the position saphyr repeats in it
+/// (`error: line 3 column 9: ...`) and the source snippet it renders after:
+/// the caller puts the position first, once.
+fn yaml_message(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((position, message)) if position.contains(" column ") => message.to_string(),
+        _ => line.to_string(),
     }
 }
 
@@ -209,8 +235,17 @@ impl ResegmentationSettings {
 }
 
 /// Discretisation of intensities into grey levels 1..=Ng (IBSI 2.6).
+///
+/// Written as a map tagged by `method`; read through [`RawDiscretisation`]
+/// (a plain struct) because serde buffers an internally tagged enum before
+/// reading it, which loses the position of every key: a mistyped `bins`
+/// would be reported at the line of `discretisation:`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "method",
+    rename_all = "snake_case",
+    try_from = "RawDiscretisation"
+)]
 pub enum DiscretisationSettings {
     /// Intensities are already grey levels (the digital phantom).
     #[default]
@@ -224,6 +259,74 @@ pub enum DiscretisationSettings {
         #[serde(default)]
         min: Option<f64>,
     },
+}
+
+/// The discretisation as written: every key of every method, each read
+/// where it stands (so errors point at it), then checked against the method.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiscretisation {
+    #[serde(default)]
+    method: Option<DiscretisationMethod>,
+    #[serde(default)]
+    bins: Option<u32>,
+    #[serde(default)]
+    bin_width: Option<f64>,
+    #[serde(default)]
+    min: Option<f64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum DiscretisationMethod {
+    None,
+    FixedBinNumber,
+    FixedBinSize,
+}
+
+impl TryFrom<RawDiscretisation> for DiscretisationSettings {
+    type Error = String;
+
+    fn try_from(raw: RawDiscretisation) -> std::result::Result<Self, String> {
+        use DiscretisationMethod as M;
+        let method = raw.method.ok_or(
+            "missing field `method` (none, fixed_bin_number or fixed_bin_size)".to_string(),
+        )?;
+        let (name, allowed): (&str, &[&str]) = match method {
+            M::None => ("none", &[]),
+            M::FixedBinNumber => ("fixed_bin_number", &["bins"]),
+            M::FixedBinSize => ("fixed_bin_size", &["bin_width", "min"]),
+        };
+        let given = [
+            ("bins", raw.bins.is_some()),
+            ("bin_width", raw.bin_width.is_some()),
+            ("min", raw.min.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
+            return Err(format!(
+                "`{key}` is not a setting of method `{name}` ({})",
+                if allowed.is_empty() {
+                    "which has none".to_string()
+                } else {
+                    format!("which has {}", allowed.join(", "))
+                }
+            ));
+        }
+        Ok(match method {
+            M::None => DiscretisationSettings::None,
+            M::FixedBinNumber => DiscretisationSettings::FixedBinNumber {
+                bins: raw
+                    .bins
+                    .ok_or("missing field `bins` (method fixed_bin_number)")?,
+            },
+            M::FixedBinSize => DiscretisationSettings::FixedBinSize {
+                bin_width: raw
+                    .bin_width
+                    .ok_or("missing field `bin_width` (method fixed_bin_size)")?,
+                min: raw.min,
+            },
+        })
+    }
 }
 
 impl DiscretisationSettings {
@@ -535,6 +638,46 @@ mod tests {
             "t.yaml",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn discretisation_errors_point_at_the_key_not_its_parent() {
+        let e = ExtractionSettings::from_yaml_str(
+            "families: [glcm]\ndiscretisation:\n  method: fixed_bin_number\n  bins: -3\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4 column 9") && e.contains("u32"), "{e}");
+        let e = ExtractionSettings::from_yaml_str(
+            "discretisation:\n  method: fixed_bin_number\n  binz: 3\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 3 column") && e.contains("binz"), "{e}");
+        // One line, the position given once.
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let e = ExtractionSettings::from_yaml_str(
+            "discretisation:\n  method: fixed_bin_size\n  bin_width: 25\n  bins: 3\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`bins` is not a setting of method `fixed_bin_size`"),
+            "{e}"
+        );
+        // Written as before (the cache keys of pipeline stages depend on it).
+        let s = ExtractionSettings::from_yaml_str(
+            "discretisation: { method: fixed_bin_size, bin_width: 25, min: null }\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&s.discretisation).unwrap(),
+            r#"{"method":"fixed_bin_size","bin_width":25.0,"min":null}"#
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl<'a> TextureContext<'a> {
             ));
         }
         let discretised = input.require_discretised(family)?;
+        check_grid_memory(discretised, settings.distance)?;
         let grid = LevelGrid::new(discretised, settings.distance as usize)?;
         Ok(TextureContext {
             grid,
@@ -57,6 +58,25 @@ impl<'a> TextureContext<'a> {
             settings,
         })
     }
+}
+
+/// Refuses a texture distance whose padded grid cannot fit in memory: the
+/// grid is padded by the distance on every side, and each padded voxel
+/// holds its level code (4 bytes), a padded mask and the zone scratch (the
+/// visited flags and the distance map: about 6 more).
+fn check_grid_memory(discretised: &crate::processing::Discretised, distance: u32) -> Result<()> {
+    let pad = distance.max(1) as f64;
+    let padded: f64 = discretised
+        .levels
+        .shape()
+        .iter()
+        .map(|&n| n as f64 + 2.0 * pad)
+        .product();
+    crate::processing::estimate::check(
+        "texture.distance",
+        &format!("a texture grid padded by {distance} voxels on each side"),
+        padded * 10.0,
+    )
 }
 
 /// How the zone and neighbourhood families aggregate (IBSI 3.8.1): per slice
