@@ -233,6 +233,13 @@ fn an_rtstruct_without_an_roi_name_lists_its_rois() {
     // Given as the image, it is said to be a mask.
     let out = case.extract(&rs, &case.path("mask.nii.gz"), &[]);
     refused(&case, &out, &["an RTSTRUCT, not an image", "\"GTV-1\""]);
+    // The RTSTRUCT's directory given as the image series.
+    let out = case.extract(&dicom.join("mask"), &rs, &["--roi", "GTV-1"]);
+    refused(
+        &case,
+        &out,
+        &["no DICOM image slice", "DCM_RS_00060.dcm is an RTSTRUCT"],
+    );
     // A lone slice given as the image: give its directory.
     let slice = first_slice(&dicom.join("image"));
     let out = case.extract(&slice, &case.path("mask.nii.gz"), &[]);

@@ -394,6 +394,35 @@ mod tests {
     }
 
     #[test]
+    fn a_spacing_a_rounding_error_off_gives_the_same_roi() {
+        // Slices 3 mm apart resampled to 2 mm: new planes fall halfway
+        // between old ones, where the interpolated mask is exactly the
+        // partial-volume threshold 0.5 in exact arithmetic (in x as well).
+        // Exact arithmetic keeps 22 voxels: 10 with x, y inside (z from
+        // 0.83 to 0.5) and 12 with x halfway and z inside. A slice step
+        // computed from DICOM positions (2.9999999999998486) must not
+        // change that.
+        let (img, mask) = case();
+        let settings = InterpolationSettings {
+            spacing: [2.0, 2.0, 2.0],
+            in_plane_only: false,
+            image: Interpolator::Linear,
+            mask: Interpolator::Linear,
+            partial_volume_threshold: 0.5,
+            round_intensities: true,
+        };
+        for z in [3.0, 2.9999999999998486, 3.0000000000001] {
+            let g = Geometry::new([1.0, 1.0, z], [0.0; 3]);
+            let img = Volume::new(img.data.clone(), g);
+            let mask = Volume::new(mask.data.clone(), g);
+            let mut d = FeatureSet::new();
+            let roi = resample(&img, &mask, Some(&settings), &mut d).unwrap();
+            assert_eq!(roi.morph_mask.iter().filter(|&&m| m).count(), 22, "z {z}");
+            assert_eq!(d.get("img_dim_z_interp_img"), Some(18.0), "z {z}");
+        }
+    }
+
+    #[test]
     fn in_plane_interpolation_keeps_the_slices() {
         let (img, mask) = case();
         let settings = InterpolationSettings {

@@ -4,7 +4,8 @@
 //! Each contour is mapped to continuous voxel indices, assigned to the slice
 //! with the nearest k, and filled with the even-odd rule across all contours
 //! of that slice (so a contour inside another is a hole). A voxel belongs to
-//! the ROI when its centre is inside.
+//! the ROI when its centre is inside or on the contour (within the rounding
+//! rule of `image::precision`).
 
 use std::path::Path;
 
@@ -253,16 +254,41 @@ pub fn rasterise(roi: &RoiContours, geometry: &Geometry, dims: [usize; 3]) -> Re
             }
             crossings.sort_by(f64::total_cmp);
             for pair in crossings.chunks_exact(2) {
-                // Voxel centres i with pair[0] <= i < pair[1] are inside.
+                // Voxel centres i with pair[0] <= i <= pair[1] are inside:
+                // a centre on the contour belongs to the ROI, on either
+                // side, within the rounding rule (a crossing computed as
+                // 137.0000044 passes through centre 137).
                 let start = precision::ceil(pair[0]).max(0.0) as usize;
-                let end = (precision::ceil(pair[1]).max(0.0) as usize).min(nx);
+                let end = ((precision::floor(pair[1]) + 1.0).max(0.0) as usize).min(nx);
                 for i in start..end {
                     data[[k, j, i]] = true;
+                }
+            }
+            // Centres on a horizontal edge lie on the contour too; the
+            // half-open crossing test above does not see them.
+            for poly in polygons {
+                for [lo, hi] in edges_along_row(poly, y) {
+                    let start = precision::ceil(lo).max(0.0) as usize;
+                    let end = ((precision::floor(hi) + 1.0).max(0.0) as usize).min(nx);
+                    for i in start..end {
+                        data[[k, j, i]] = true;
+                    }
                 }
             }
         }
     }
     Ok(Volume::new(data, *geometry))
+}
+
+/// The x extents of the polygon's edges that lie on the line at ordinate
+/// `y` (vertices are snapped, so such an edge has both ends exactly on it).
+fn edges_along_row(poly: &[[f64; 2]], y: f64) -> impl Iterator<Item = [f64; 2]> + '_ {
+    let n = poly.len();
+    (0..n).filter_map(move |e| {
+        let [x0, y0] = poly[e];
+        let [x1, y1] = poly[(e + 1) % n];
+        (y0 == y && y1 == y).then(|| [x0.min(x1), x0.max(x1)])
+    })
 }
 
 /// Abscissae where the polygon's edges cross the line at ordinate `y`. Each
@@ -308,6 +334,24 @@ mod tests {
         assert_eq!(count(&m), 9);
         assert!(m.data[[1, 2, 2]] && m.data[[1, 4, 4]] && !m.data[[1, 5, 4]]);
         assert!(!m.data[[0, 3, 3]] && !m.data[[2, 3, 3]]);
+    }
+
+    #[test]
+    fn centres_on_the_contour_belong_to_it_on_every_side() {
+        // The square [1, 4]² drawn through voxel centres, with vertices a
+        // rounding error off: its 4 x 4 centres, boundary included.
+        let g = Geometry::new([1.0, 1.0, 2.0], [0.0, 0.0, 0.0]);
+        let e = 1e-12;
+        let c = vec![
+            [1.0 + e, 1.0 - e, 2.0],
+            [4.0 - e, 1.0 + e, 2.0],
+            [4.0 + e, 4.0 - e, 2.0],
+            [1.0 - e, 4.0 + e, 2.0],
+        ];
+        let m = rasterise(&roi(vec![c]), &g, [8, 8, 3]).unwrap();
+        assert_eq!(count(&m), 16);
+        assert!(m.data[[1, 1, 1]] && m.data[[1, 4, 4]] && m.data[[1, 1, 4]] && m.data[[1, 4, 1]]);
+        assert!(!m.data[[1, 5, 4]] && !m.data[[1, 4, 5]] && !m.data[[1, 0, 1]]);
     }
 
     #[test]

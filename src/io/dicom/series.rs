@@ -105,9 +105,32 @@ fn scan_directory(dir: &Path) -> Result<Vec<SliceHeader>> {
     let total = headers.len();
     let slices: Vec<SliceHeader> = headers.into_iter().flatten().collect();
     if slices.is_empty() {
+        // Say what the files are when they are masks: a directory holding
+        // an RTSTRUCT or a SEG was given where its image series was meant.
+        let masks: Vec<String> = files
+            .iter()
+            .filter_map(|f| match super::file_kind(f) {
+                Some(super::FileKind::StructureSet) => {
+                    Some(format!("{} is an RTSTRUCT", file_name(f)))
+                }
+                Some(super::FileKind::Segmentation) => {
+                    Some(format!("{} is a DICOM-SEG", file_name(f)))
+                }
+                _ => None,
+            })
+            .take(5)
+            .collect();
+        let hint = if masks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {}: masks, to be given as the mask file with the series directory as the image",
+                masks.join(", ")
+            )
+        };
         return Err(Error::format(
             dir,
-            format!("no DICOM image slice found ({total} files, none a DICOM image)"),
+            format!("no DICOM image slice found ({total} files, none a DICOM image){hint}"),
         ));
     }
     Ok(slices)
