@@ -73,11 +73,7 @@ pub fn load_case(
     label: i64,
     roi: Option<&str>,
 ) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
-    let (image, roi) = match roi {
-        None => crate::io::read_case(image, mask, label)?,
-        Some(name) => crate::io::read_case_rtstruct(image, mask, name)?,
-    };
-    Ok((image.volume, roi))
+    Ok(crate::predict::load_case(image, mask, label, roi)?)
 }
 
 /// The file name without its extensions (`case1.nii.gz` → `case1`).
