@@ -106,23 +106,25 @@ def main():
             page.get_by_test_id("api-key").wait_for(state="visible", timeout=15000)
             page.get_by_test_id("api-key").fill(secret)
             page.get_by_test_id("key-save").click()
-            page.wait_for_function(
-                "document.querySelectorAll('#model option').length > 0", timeout=15000)
+            # The page's CSP forbids eval: wait with selectors and polling.
+            page.locator("#model option").first.wait_for(state="attached", timeout=15000)
             page.set_input_files("input[name=image]", image)
             page.set_input_files("input[name=mask]", mask)
             started = time.time()
             page.get_by_test_id("submit").click()
-            page.wait_for_function(
-                "document.querySelector('[data-testid=probability]').textContent !== '-'"
-                " || document.querySelector('[data-testid=error]').textContent !== ''",
-                timeout=120000)
+            deadline = time.time() + 120
+            while (page.get_by_test_id("probability").text_content() == "-"
+                   and not page.get_by_test_id("error").text_content()):
+                if time.time() > deadline:
+                    sys.exit("no result shown within 120 s")
+                time.sleep(0.2)
             error = page.get_by_test_id("error").text_content()
             if error:
                 sys.exit(f"the page shows an error: {error}")
             shown_probability = float(page.get_by_test_id("probability").text_content())
             shown_class = page.get_by_test_id("class").text_content()
-            preview_loaded = page.evaluate(
-                "document.querySelector('[data-testid=preview]').naturalWidth")
+            page.wait_for_selector("[data-testid=preview][src^=blob]", timeout=15000)
+            preview_loaded = page.get_by_test_id("preview").bounding_box()["width"]
             feature_rows = page.locator("[data-testid=features] tbody tr").count()
             browser.close()
         print(f"page: probability {shown_probability} class {shown_class} "
