@@ -26,8 +26,10 @@ pub mod image;
 pub mod io;
 pub mod learn;
 pub mod pipeline;
+pub mod predict;
 pub mod processing;
 pub mod report;
+pub mod serve;
 pub mod synth;
 
 pub use error::{Error, Result};

@@ -10,7 +10,6 @@ use anyhow::{Context, bail};
 use crate::extract::extract_case;
 use crate::features::FeatureSet;
 use crate::image::Volume;
-use crate::io::RoiChoice;
 use crate::processing::ExtractionSettings;
 
 #[derive(clap::Args, Debug)]
@@ -86,12 +85,7 @@ pub fn load_case(
     label: i64,
     roi: Option<&str>,
 ) -> anyhow::Result<(Volume<f32>, Volume<bool>)> {
-    let choice = match roi {
-        None => RoiChoice::Label(label),
-        Some(name) => RoiChoice::Named(name),
-    };
-    let (image, roi) = crate::io::load_case(image, series, mask, choice)?;
-    Ok((image.volume, roi))
+    Ok(crate::predict::load_case(image, series, mask, label, roi)?)
 }
 
 /// The file name without its extensions (`case1.nii.gz` → `case1`).

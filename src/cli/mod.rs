@@ -17,6 +17,7 @@ pub mod predict;
 pub mod promote;
 pub mod run;
 pub mod runs;
+pub mod serve;
 pub mod status;
 pub mod synth;
 
@@ -67,6 +68,8 @@ pub enum Command {
     Predict(predict::Args),
     /// Write a synthetic liver lesion cohort (NIfTI images, masks, manifest).
     Synth(synth::Args),
+    /// Serve models over HTTP: the diagnostic service, its page and API.
+    Serve(serve::Args),
     /// Benchmark whole-process extraction: wall time, ROI voxels/s, peak memory.
     Bench(bench::Args),
 }
@@ -91,6 +94,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }

@@ -60,10 +60,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .case_id
                 .clone()
                 .unwrap_or_else(|| super::extract::file_stem(image));
-            let prediction = model
-                .predict_case(&case_id, &image_volume, &roi)
+            let scored = crate::predict::predict_case(&model, &case_id, &image_volume, &roi)
                 .with_context(|| format!("case {case_id} ({})", image.display()))?;
-            vec![prediction]
+            for warning in &scored.qc.warnings {
+                eprintln!("warning: case {case_id}: {warning}");
+            }
+            vec![scored.prediction]
         }
         _ => anyhow::bail!("give either --features TABLE or --image IMAGE --mask MASK"),
     };

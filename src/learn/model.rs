@@ -12,6 +12,7 @@ use super::fitted::{self, FittedPipeline};
 use super::protocol::Protocol;
 use super::recipe::ExtractionRecipe;
 use super::table::{FeatureTable, check_no_infinite, numeric_matrix, read_frame, string_column};
+use crate::features::FeatureSet;
 use crate::image::Volume;
 use crate::io::atomic::write_bytes;
 use crate::{Error, Result};
@@ -142,24 +143,20 @@ impl ModelArtifact {
             .collect()
     }
 
-    /// Scores one case from its image and ROI: the recorded extraction
-    /// recipe computes the features, the model reads its inputs by name.
-    pub fn predict_case(
-        &self,
-        case_id: &str,
-        image: &Volume<f32>,
-        mask: &Volume<bool>,
-    ) -> Result<Prediction> {
-        let recipe = self.extraction.as_ref().ok_or_else(|| {
+    /// The recorded extraction recipe, or why scoring from images is impossible.
+    pub fn recipe(&self) -> Result<&ExtractionRecipe> {
+        self.extraction.as_ref().ok_or_else(|| {
             Error::data(
                 "this model does not record how its features were extracted (it was \
                  trained on a feature table); score it with --features TABLE, or train it \
                  with a pipeline or with `radial evaluate --extraction-settings`",
             )
-        })?;
-        let features = recipe.extract(image, mask)?;
-        let row: Vec<f64> = self
-            .input_features
+        })
+    }
+
+    /// The model's input row, read by name from extracted features.
+    pub fn input_row(&self, features: &FeatureSet) -> Result<Vec<f64>> {
+        self.input_features
             .iter()
             .map(|name| {
                 features.get(name).ok_or_else(|| {
@@ -168,7 +165,25 @@ impl ModelArtifact {
                     ))
                 })
             })
-            .collect::<Result<_>>()?;
+            .collect()
+    }
+
+    /// Scores one case from its image and ROI: the recorded extraction
+    /// recipe computes the features, the model reads its inputs by name.
+    pub fn predict_case(
+        &self,
+        case_id: &str,
+        image: &Volume<f32>,
+        mask: &Volume<bool>,
+    ) -> Result<Prediction> {
+        let features = self.recipe()?.extract(image, mask)?;
+        let row = self.input_row(&features)?;
+        self.predict_row(case_id, row)
+    }
+
+    /// Scores one row whose values follow `input_features`; an infinite
+    /// value is refused, naming the feature and the case.
+    pub fn predict_row(&self, case_id: &str, row: Vec<f64>) -> Result<Prediction> {
         let x = Array2::from_shape_vec((1, row.len()), row).expect("one row");
         let ids = [case_id.to_string()];
         check_no_infinite(&x, &ids, &self.input_features, "extracted features")?;
