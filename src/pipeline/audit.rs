@@ -153,7 +153,8 @@ fn within_fft_tolerance(recomputed: &[u8], stored: &[u8]) -> Option<String> {
             return None;
         }
         let rel = (va - vb).abs() / va.abs().max(vb.abs()).max(f64::MIN_POSITIVE);
-        if !(rel <= FFT_TOLERANCE) {
+        // A NaN difference is not within the tolerance either.
+        if rel.is_nan() || rel > FFT_TOLERANCE {
             return None;
         }
         worst = worst.max(rel);

@@ -303,6 +303,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}</style></head><body>\
     s
 }
 
+/// A plotted point: x in pixels, the metric, and its interval when
+/// recorded.
+type Point = (f64, f64, Option<(f64, f64)>);
+
 fn value_label(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -344,7 +348,7 @@ fn sweep_plot(members: &[&RunSummary], param: &str, metric: &Column) -> String {
         left + (t - xmin) / span * (w - left - right)
     };
     // Series: the other swept values, as a label.
-    let mut series: BTreeMap<String, Vec<(f64, f64, Option<(f64, f64)>)>> = BTreeMap::new();
+    let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     let mut ymin = f64::INFINITY;
     let mut ymax = f64::NEG_INFINITY;
     for r in members {

@@ -28,6 +28,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub root: PathBuf,
+    /// Objects whose bytes this process has hashed (written, or read and
+    /// checked): a later read in the same process is not hashed again.
+    verified: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// An object whose content does not hash to its name.
@@ -56,6 +59,7 @@ impl Store {
         }
         Ok(Store {
             root: root.to_path_buf(),
+            verified: Default::default(),
         })
     }
 
@@ -83,15 +87,21 @@ impl Store {
         std::fs::read(&p).map_err(|e| Error::io(&p, e))
     }
 
-    /// Reads an object and checks its content against its name. A corrupt
-    /// object is moved out of `objects/` (to `corrupt/`, kept for
-    /// inspection) and reported as [`CorruptObject`]; the caller recomputes
-    /// the task that made it. Reading the bytes costs as much as hashing
-    /// them, so verification at most doubles the cost of a read.
+    /// Reads an object and checks its content against its name, once per
+    /// process: an object this process wrote (its name was computed from
+    /// the bytes written) or already checked is not hashed again, so a
+    /// first run, where every object read was just written, pays almost
+    /// nothing. A corrupt object is moved out of `objects/` (to
+    /// `corrupt/`, kept for inspection) and reported as [`CorruptObject`];
+    /// the caller recomputes the task that made it.
     pub fn read_verified(&self, hash: &str) -> Result<std::result::Result<Vec<u8>, CorruptObject>> {
         let bytes = self.read_object(hash)?;
+        if self.verified.lock().unwrap().contains(hash) {
+            return Ok(Ok(bytes));
+        }
         let found = sha256_hex(&bytes);
         if found == hash {
+            self.verified.lock().unwrap().insert(found);
             return Ok(Ok(bytes));
         }
         self.quarantine(hash);
@@ -123,6 +133,7 @@ impl Store {
         let p = self.object_path(&hash);
         if !p.is_file() {
             write_bytes(&p, bytes)?;
+            self.verified.lock().unwrap().insert(hash.clone());
         }
         Ok(hash)
     }
@@ -283,6 +294,13 @@ mod tests {
         let key = sha256_hex(b"key");
         store.set_action(&key, &h).unwrap();
         std::fs::write(store.object_path(&h), b"bad bytes!").unwrap();
+        assert_eq!(
+            store.read_verified(&h).unwrap().unwrap(),
+            b"bad bytes!",
+            "what this process wrote and checked is not hashed again"
+        );
+        // Another process (a fresh handle) checks it.
+        let store = Store::open(dir.path()).unwrap();
         let bad = store.read_verified(&h).unwrap().unwrap_err();
         assert_eq!(bad.hash, h);
         assert_eq!(bad.found, sha256_hex(b"bad bytes!"));
