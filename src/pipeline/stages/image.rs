@@ -25,7 +25,9 @@ impl StageKind for Load {
         "load"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: spacings rounded to their float32 decimal and boundary
+        // comparisons within the rounding rule (src/image/precision.rs).
+        2
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -65,7 +67,9 @@ impl StageKind for Resample {
         "resample"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: spacings rounded to their float32 decimal and boundary
+        // comparisons within the rounding rule (src/image/precision.rs).
+        2
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -100,7 +104,9 @@ impl StageKind for Resegment {
         "resegment"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: spacings rounded to their float32 decimal and boundary
+        // comparisons within the rounding rule (src/image/precision.rs).
+        2
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -141,7 +147,9 @@ impl StageKind for Discretise {
         "discretise"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: spacings rounded to their float32 decimal and boundary
+        // comparisons within the rounding rule (src/image/precision.rs).
+        2
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
