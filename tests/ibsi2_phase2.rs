@@ -94,7 +94,10 @@ fn ibsi2_phase2_reference_values() {
         passed_total += passed;
         rows.push((config.clone(), passed, list.len()));
     }
-    println!("IBSI 2 phase 2: {passed_total} / {} values pass", refs.len());
+    println!(
+        "IBSI 2 phase 2: {passed_total} / {} values pass",
+        refs.len()
+    );
     if std::env::var("RADIAL_WRITE_CONFORMANCE").as_deref() == Ok("1") {
         let mut md = String::from(
             "# IBSI chapter 2 conformance (phase 2)\n\n\
@@ -109,5 +112,9 @@ fn ibsi2_phase2_reference_values() {
         md.push_str(&format!("| all | {passed_total} / {} |\n", refs.len()));
         std::fs::write(root.join("tests/conformance_table_ibsi2.md"), md).unwrap();
     }
-    assert!(failures.is_empty(), "failing values:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing values:\n{}",
+        failures.join("\n")
+    );
 }

@@ -307,7 +307,9 @@ fn finite<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error>
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(serde::de::Error::custom(format!("`theta`: {v} is not a number")))
+        Err(serde::de::Error::custom(format!(
+            "`theta`: {v} is not a number"
+        )))
     }
 }
 
@@ -357,9 +359,7 @@ fn subband<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Er
     Ok(upper)
 }
 
-fn laws_kernels<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Vec<LawsKernel>, D::Error> {
+fn laws_kernels<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<LawsKernel>, D::Error> {
     let v = String::deserialize(d)?;
     let upper = v.to_ascii_uppercase();
     let chars: Vec<char> = upper.chars().collect();
@@ -405,7 +405,8 @@ impl FilterSettings {
     /// Parses a YAML text holding one filter and validates it. `source`
     /// (usually the file name) prefixes errors.
     pub fn from_yaml_str(text: &str, source: &str) -> Result<Self> {
-        let settings: FilterSettings = serde_saphyr::from_str(text).map_err(|e| located(source, &e))?;
+        let settings: FilterSettings =
+            serde_saphyr::from_str(text).map_err(|e| located(source, &e))?;
         settings
             .validate()
             .map_err(|e| Error::format(source, e.to_string()))?;
@@ -526,7 +527,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let s = parse("kind: wavelet\nfamily: db2\nsubband: lhl\n").unwrap();
-        assert!(matches!(s, FilterSettings::Wavelet { level: 1, ref subband, .. } if subband == "LHL"));
+        assert!(
+            matches!(s, FilterSettings::Wavelet { level: 1, ref subband, .. } if subband == "LHL")
+        );
         let s = parse("kind: simoncelli\nlevel: 2\n").unwrap();
         assert!(matches!(
             s,
@@ -541,7 +544,10 @@ mod tests {
     #[test]
     fn rejects_bad_values_naming_the_setting() {
         let e = error("kind: log\nsigma: -1\n");
-        assert!(e.contains("`sigma`: -1 must be a positive number") && e.contains("test.yaml"), "{e}");
+        assert!(
+            e.contains("`sigma`: -1 must be a positive number") && e.contains("test.yaml"),
+            "{e}"
+        );
         let e = error("kind: log\nsigma: 0\n");
         assert!(e.contains("positive"), "{e}");
         let e = error("kind: gabor\nsigma: 10\nlambda: 0\ngamma: 1\n");

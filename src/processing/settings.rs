@@ -432,11 +432,16 @@ impl NamedFilter {
             ));
         }
         self.filter.validate().map_err(|e| match e {
-            Error::Setting { setting, message } => Error::setting(at(&format!("filter.{setting}")), message),
+            Error::Setting { setting, message } => {
+                Error::setting(at(&format!("filter.{setting}")), message)
+            }
             other => other,
         })?;
         if self.families.is_empty() {
-            return Err(Error::setting(at("families"), "no feature family requested"));
+            return Err(Error::setting(
+                at("families"),
+                "no feature family requested",
+            ));
         }
         self.discretisation.validate(&at("discretisation"))?;
         if self.discretisation == DiscretisationSettings::None
