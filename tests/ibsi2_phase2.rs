@@ -4,8 +4,11 @@
 //! `ibsi2/reference_feature_values/reference_values.csv`. Each reference tag
 //! must match exactly one extracted column (the filter's name is a prefix).
 //!
-//! Prints pass counts per configuration; with `RADIAL_WRITE_CONFORMANCE=1`
-//! writes `tests/conformance_table_ibsi2.md`.
+//! Prints pass counts per configuration and every failing value; with
+//! `RADIAL_WRITE_CONFORMANCE=1` writes `tests/conformance_table_ibsi2.md`.
+//! Fails when fewer values pass than [`MINIMUM_PASSING`], the count reached
+//! so far (two Simoncelli values, 8A `stat_qcod` and 9B `stat_median`, are
+//! outside their tolerance), or when a tag does not match exactly one column.
 
 mod common;
 
@@ -15,6 +18,9 @@ use std::path::Path;
 use radial::extract::extract_case;
 use radial::io::read_case;
 use radial::processing::ExtractionSettings;
+
+/// Values passing at the last measurement (of 323); a drop is a regression.
+const MINIMUM_PASSING: usize = 321;
 
 struct Reference {
     config: String,
@@ -59,6 +65,7 @@ fn ibsi2_phase2_reference_values() {
     }
     let mut rows = Vec::new();
     let mut failures = Vec::new();
+    let mut ambiguous = Vec::new();
     let mut passed_total = 0;
     for (config, list) in &by_config {
         let settings_path = root.join(format!("pipelines/ibsi2/phase2/{config}.yaml"));
@@ -83,7 +90,7 @@ fn ibsi2_phase2_reference_values() {
                         ));
                     }
                 }
-                other => failures.push(format!(
+                other => ambiguous.push(format!(
                     "{config} {}: {} columns end with the tag",
                     r.tag,
                     other.len()

@@ -94,7 +94,7 @@ pub fn smooth_length(n: usize) -> usize {
     loop {
         let mut r = m;
         for p in [2, 3, 5] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 r /= p;
             }
         }
@@ -138,6 +138,10 @@ pub fn frequencies(n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Folds the response to spectrum `index` (cropped to the plane) into the
+/// plane's result.
+pub type PlaneReducer = dyn Fn(usize, ArrayView2<Complex64>, &mut Array2<f64>) + Sync;
+
 /// A bank of 2D filters applied to every plane perpendicular to
 /// `normal_axis` (an axis of the `[k, j, i]` array): each plane is extended
 /// with `boundary` to the grid of `plan`, starting `pad` = (rows, cols)
@@ -152,7 +156,7 @@ pub fn filter_planes(
     pad: (usize, usize),
     plan: &Plan2,
     spectra: &[Array2<Complex64>],
-    reduce: &(dyn Fn(usize, ArrayView2<Complex64>, &mut Array2<f64>) + Sync),
+    reduce: &PlaneReducer,
 ) -> Array3<f64> {
     let count = data.len_of(Axis(normal_axis));
     let planes: Vec<Array2<f64>> = (0..count)

@@ -24,7 +24,7 @@ pub fn array_axis(geometric: usize) -> usize {
 /// SciPy's `convolve1d` for even kernels padded to odd length).
 pub fn odd_kernel(kernel: &[f64]) -> Vec<f64> {
     let mut k = kernel.to_vec();
-    if k.len() % 2 == 0 {
+    if k.len().is_multiple_of(2) {
         k.push(0.0);
     }
     k

@@ -363,7 +363,7 @@ fn laws_kernels<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Laws
     let v = String::deserialize(d)?;
     let upper = v.to_ascii_uppercase();
     let chars: Vec<char> = upper.chars().collect();
-    if chars.is_empty() || chars.len() % 2 != 0 {
+    if chars.is_empty() || !chars.len().is_multiple_of(2) {
         return Err(serde::de::Error::custom(format!(
             "`kernel`: `{v}` must be a sequence of Laws kernel names such as E5L5S5"
         )));
@@ -424,33 +424,29 @@ impl FilterSettings {
         match self {
             FilterSettings::Laws {
                 kernel, dimensions, ..
-            } => {
-                if kernel.len() != dimensions.count() {
-                    return Err(Error::setting(
-                        "kernel",
-                        format!(
-                            "{} kernels given for a {}D filter: give one per axis",
-                            kernel.len(),
-                            dimensions.count()
-                        ),
-                    ));
-                }
+            } if kernel.len() != dimensions.count() => {
+                return Err(Error::setting(
+                    "kernel",
+                    format!(
+                        "{} kernels given for a {}D filter: give one per axis",
+                        kernel.len(),
+                        dimensions.count()
+                    ),
+                ));
             }
             FilterSettings::Wavelet {
                 subband,
                 dimensions,
                 ..
-            } => {
-                if subband.len() != dimensions.count() {
-                    return Err(Error::setting(
-                        "subband",
-                        format!(
-                            "`{subband}` has {} letters but the filter is {}D: give one letter per axis",
-                            subband.len(),
-                            dimensions.count()
-                        ),
-                    ));
-                }
+            } if subband.len() != dimensions.count() => {
+                return Err(Error::setting(
+                    "subband",
+                    format!(
+                        "`{subband}` has {} letters but the filter is {}D: give one letter per axis",
+                        subband.len(),
+                        dimensions.count()
+                    ),
+                ));
             }
             FilterSettings::Riesz {
                 order, dimensions, ..
