@@ -32,8 +32,13 @@ pub struct ExtractionSettings {
     #[serde(default = "Family::all")]
     pub families: Vec<Family>,
     /// IBSI chapter 2 filters: the features of each named response map,
-    /// prefixed with its name (see [`NamedFilter`]).
-    #[serde(default, deserialize_with = "unique_filters")]
+    /// prefixed with its name (see [`NamedFilter`]). Left out when empty, so
+    /// settings without filters serialise (and hash) as before.
+    #[serde(
+        default,
+        deserialize_with = "unique_filters",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub filters: Vec<NamedFilter>,
 }
 
