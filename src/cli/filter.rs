@@ -22,7 +22,7 @@ pub struct Args {
     pub out: PathBuf,
     /// Resample the image first (tricubic spline, IBSI grid alignment) to
     /// this voxel spacing in mm, given as X,Y,Z; the map is on the new grid.
-    #[arg(long, value_delimiter = ',', num_args = 3)]
+    #[arg(long, value_delimiter = ',')]
     pub spacing: Option<Vec<f64>>,
 }
 
@@ -39,6 +39,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let volume = match &args.spacing {
         None => image.volume,
         Some(spacing) => {
+            if spacing.len() != 3 {
+                bail!(
+                    "--spacing: expected three values X,Y,Z in mm, got {}",
+                    spacing.len()
+                );
+            }
             let interpolation = InterpolationSettings {
                 spacing: [spacing[0], spacing[1], spacing[2]],
                 in_plane_only: false,

@@ -94,7 +94,7 @@ pub fn smooth_length(n: usize) -> usize {
     loop {
         let mut r = m;
         for p in [2, 3, 5] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 r /= p;
             }
         }
@@ -105,16 +105,42 @@ pub fn smooth_length(n: usize) -> usize {
     }
 }
 
+/// Normalised frequencies (1 = Nyquist) of the bins of an FFT of length
+/// `n`, in FFT order, on the centred grid `(m − c)/c`, `c = (n − 1)/2`, that
+/// the IBSI chapter 2 consensus uses for filters defined in the Fourier
+/// domain (Simoncelli, Riesz; as MIRP and the reference maps do). It spans
+/// exactly [−1, 1]; for even `n` it sits half a bin off the exact `2k/n`.
+pub fn centred_frequencies(n: usize) -> Vec<f64> {
+    if n < 2 {
+        return vec![0.0; n];
+    }
+    let c = (n as f64 - 1.0) / 2.0;
+    (0..n)
+        .map(|k| {
+            let m = (k + n / 2) % n;
+            (m as f64 - c) / c
+        })
+        .collect()
+}
+
 /// Angular frequencies (radians per voxel, in (−π, π]) of the bins of an
 /// FFT of length `n`, in FFT order.
 pub fn frequencies(n: usize) -> Vec<f64> {
     (0..n)
         .map(|k| {
-            let k = if k <= n / 2 { k as isize } else { k as isize - n as isize };
+            let k = if k <= n / 2 {
+                k as isize
+            } else {
+                k as isize - n as isize
+            };
             2.0 * std::f64::consts::PI * k as f64 / n as f64
         })
         .collect()
 }
+
+/// Folds the response to spectrum `index` (cropped to the plane) into the
+/// plane's result.
+pub type PlaneReducer = dyn Fn(usize, ArrayView2<Complex64>, &mut Array2<f64>) + Sync;
 
 /// A bank of 2D filters applied to every plane perpendicular to
 /// `normal_axis` (an axis of the `[k, j, i]` array): each plane is extended
@@ -130,7 +156,7 @@ pub fn filter_planes(
     pad: (usize, usize),
     plan: &Plan2,
     spectra: &[Array2<Complex64>],
-    reduce: &(dyn Fn(usize, ArrayView2<Complex64>, &mut Array2<f64>) + Sync),
+    reduce: &PlaneReducer,
 ) -> Array3<f64> {
     let count = data.len_of(Axis(normal_axis));
     let planes: Vec<Array2<f64>> = (0..count)
@@ -179,15 +205,16 @@ fn pad_plane(
     })
 }
 
-/// A 3D filter given by its transfer function `transfer(ω_k, ω_j, ω_i)`
-/// (angular frequencies of the padded grid, array axis order). The volume is
+/// A 3D filter given by its transfer function at each frequency bin
+/// `transfer([b_k, b_j, b_i])` of the padded grid (array axis order; the
+/// padded lengths are the image's plus twice `pad`). The volume is
 /// padded by `pad` voxels per array axis with `boundary`; the complex
 /// response is cropped back to the image.
 pub fn filter_volume(
     data: &Array3<f64>,
     boundary: Boundary,
     pad: [usize; 3],
-    transfer: &(dyn Fn([f64; 3]) -> Complex64 + Sync),
+    transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
 ) -> Array3<Complex64> {
     let (nz, ny, nx) = data.dim();
     let shape = (nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]);
@@ -201,11 +228,6 @@ pub fn filter_volume(
         }
     });
     fft3(&mut grid, false);
-    let freqs = [
-        frequencies(shape.0),
-        frequencies(shape.1),
-        frequencies(shape.2),
-    ];
     grid.as_slice_mut()
         .expect("standard layout")
         .par_chunks_mut(shape.2)
@@ -213,7 +235,7 @@ pub fn filter_volume(
         .for_each(|(row, values)| {
             let (k, j) = (row / shape.1, row % shape.1);
             for (i, v) in values.iter_mut().enumerate() {
-                *v *= transfer([freqs[0][k], freqs[1][j], freqs[2][i]]);
+                *v *= transfer([k, j, i]);
             }
         });
     fft3(&mut grid, true);
@@ -236,7 +258,11 @@ pub fn fft3(data: &mut Array3<Complex64>, inverse: bool) {
             planner.plan_fft_forward(n)
         }
     };
-    let (fx, fy, fz) = (plan(nx, &mut planner), plan(ny, &mut planner), plan(nz, &mut planner));
+    let (fx, fy, fz) = (
+        plan(nx, &mut planner),
+        plan(ny, &mut planner),
+        plan(nz, &mut planner),
+    );
     let buf = data.as_slice_mut().expect("standard layout");
     // i: contiguous rows.
     buf.par_chunks_mut(nx).for_each(|row| fx.process(row));
@@ -340,6 +366,18 @@ mod tests {
         assert_eq!(smooth_length(237), 240);
         assert_eq!(smooth_length(7), 8);
         assert_eq!(smooth_length(125), 125);
+    }
+
+    #[test]
+    fn centred_frequencies_span_minus_one_to_one() {
+        // n = 4: c = 1.5, grid (−1, −1/3, 1/3, 1) shifted to FFT order.
+        let f = centred_frequencies(4);
+        let expected = [1.0 / 3.0, 1.0, -1.0, -1.0 / 3.0];
+        for (a, b) in f.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-15, "{f:?}");
+        }
+        // Odd n: DC is exactly 0 and the grid is symmetric.
+        assert_eq!(centred_frequencies(5), vec![0.0, 0.5, 1.0, -1.0, -0.5]);
     }
 
     #[test]

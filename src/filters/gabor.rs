@@ -67,7 +67,12 @@ impl GaborFilter {
 
     /// The kernel on a grid of (2·rows_half+1) × (2·cols_half+1) voxels of
     /// the given spacing (mm; rows, columns).
-    pub fn kernel(&self, theta_deg: f64, half: (usize, usize), spacing: (f64, f64)) -> Array2<Complex64> {
+    pub fn kernel(
+        &self,
+        theta_deg: f64,
+        half: (usize, usize),
+        spacing: (f64, f64),
+    ) -> Array2<Complex64> {
         let theta = theta_deg.to_radians();
         let (c, s) = (theta.cos(), theta.sin());
         Array2::from_shape_fn((2 * half.0 + 1, 2 * half.1 + 1), |(r, col)| {
@@ -75,8 +80,9 @@ impl GaborFilter {
             let x = (col as f64 - half.1 as f64) * spacing.1;
             let yr = -c * y + s * x;
             let xr = s * y + c * x;
-            let envelope =
-                (-(xr * xr + self.gamma * self.gamma * yr * yr) / (2.0 * self.sigma * self.sigma)).exp();
+            let envelope = (-(xr * xr + self.gamma * self.gamma * yr * yr)
+                / (2.0 * self.sigma * self.sigma))
+                .exp();
             Complex64::from_polar(envelope, 2.0 * std::f64::consts::PI * xr / self.lambda)
         })
     }

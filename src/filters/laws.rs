@@ -101,7 +101,14 @@ mod tests {
         };
         let out = laws(&x, &f);
         let peak = e3[2] * l3[1] * l3[1];
-        for p in [[2, 2, 1], [2, 2, 3], [2, 1, 2], [2, 3, 2], [1, 2, 2], [3, 2, 2]] {
+        for p in [
+            [2, 2, 1],
+            [2, 2, 3],
+            [2, 1, 2],
+            [2, 3, 2],
+            [1, 2, 2],
+            [3, 2, 2],
+        ] {
             assert!((out[p] - peak).abs() < 1e-15, "{p:?}");
         }
         // The energy map averages |response| over a (2δ+1)³ window.

@@ -77,7 +77,9 @@ mod tests {
         let d = 3.0;
         let n2 = (x * x + y * y + z * z) as f64;
         let s2 = sigma * sigma;
-        -1.0 / s2 * (1.0 / (2.0 * std::f64::consts::PI * s2).sqrt()).powf(d) * (d - n2 / s2)
+        -1.0 / s2
+            * (1.0 / (2.0 * std::f64::consts::PI * s2).sqrt()).powf(d)
+            * (d - n2 / s2)
             * (-n2 / (2.0 * s2)).exp()
     }
 
@@ -92,8 +94,15 @@ mod tests {
         for ((k, j, i), &v) in out.indexed_iter() {
             let (dz, dy, dx) = (k as isize - 7, j as isize - 7, i as isize - 7);
             let inside = dz.abs() <= 6 && dy.abs() <= 6 && dx.abs() <= 6;
-            let expected = if inside { direct_kernel(1.5, 6, dx, dy, dz) } else { 0.0 };
-            assert!((v - expected).abs() < 1e-12, "{k} {j} {i}: {v} vs {expected}");
+            let expected = if inside {
+                direct_kernel(1.5, 6, dx, dy, dz)
+            } else {
+                0.0
+            };
+            assert!(
+                (v - expected).abs() < 1e-12,
+                "{k} {j} {i}: {v} vs {expected}"
+            );
         }
         // Centre value by hand: −1/σ² (2πσ²)^(−3/2) · 3 with σ = 1.5.
         let centre = -1.0 / 2.25 * (2.0 * std::f64::consts::PI * 2.25f64).powf(-1.5) * 3.0;

@@ -7,7 +7,12 @@ use super::boundary::Boundary;
 use super::separable::convolve_separable;
 use super::settings::Dimensions;
 
-pub fn mean(data: &Array3<f64>, support: usize, dimensions: Dimensions, boundary: Boundary) -> Array3<f64> {
+pub fn mean(
+    data: &Array3<f64>,
+    support: usize,
+    dimensions: Dimensions,
+    boundary: Boundary,
+) -> Array3<f64> {
     let kernel = vec![1.0 / support as f64; support];
     let k = Some(kernel.as_slice());
     let kernels = match dimensions {

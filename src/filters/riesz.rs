@@ -1,7 +1,9 @@
 //! Riesz transforms (IBSI 2, AYRS) of a Laplacian-of-Gaussian or Simoncelli
 //! response: the all-pass filter of order `l = (l_i, l_j, l_k)`,
-//! `R_l(ω) = (−i)^L · √(L! / Π l_a!) · Π ω_a^(l_a) / |ω|^L` (L = Σ l_a; 0 at
-//! ω = 0), applied in the Fourier domain together with the base filter. The
+//! `R_l(ν) = (−i)^L · √(L! / Π l_a!) · Π ν_a^(l_a) / |ν|^L` (L = Σ l_a; 0 at
+//! ν = 0; ν on the centred grid of [`centred_frequencies`], as for the
+//! Simoncelli filter), applied in the Fourier domain together with the base
+//! filter (the LoG through the exact spectrum of its sampled kernel). The
 //! image is padded by the base filter's reach with the boundary condition;
 //! the response map is the real part.
 
@@ -9,7 +11,7 @@ use ndarray::{Array2, Array3, ArrayView2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
-use super::fourier::{Plan2, filter_planes, filter_volume, frequencies};
+use super::fourier::{Plan2, centred_frequencies, filter_planes, filter_volume, frequencies};
 use super::log::log_factors;
 use super::settings::{Dimensions, RieszBase};
 use super::simoncelli::simoncelli_transfer;
@@ -18,8 +20,8 @@ fn factorial(n: usize) -> f64 {
     (1..=n).map(|v| v as f64).product()
 }
 
-/// The Riesz transfer function at angular frequencies `w` (one per axis,
-/// in the order of `order`).
+/// The Riesz transfer function at frequencies `w` (one per axis, in the
+/// order of `order`; only directions matter).
 pub fn riesz_transfer(order: &[usize], w: &[f64]) -> Complex64 {
     let l: usize = order.iter().sum();
     if l == 0 {
@@ -30,7 +32,11 @@ pub fn riesz_transfer(order: &[usize], w: &[f64]) -> Complex64 {
         return Complex64::new(0.0, 0.0);
     }
     let scale = (factorial(l) / order.iter().map(|&o| factorial(o)).product::<f64>()).sqrt();
-    let numerator: f64 = order.iter().zip(w).map(|(&o, &v)| v.powi(o as i32)).product();
+    let numerator: f64 = order
+        .iter()
+        .zip(w)
+        .map(|(&o, &v)| v.powi(o as i32))
+        .product();
     let phase = Complex64::new(0.0, -1.0).powi(l as i32);
     phase * scale * numerator / norm2.sqrt().powi(l as i32)
 }
@@ -45,8 +51,7 @@ fn symmetric_spectrum(kernel: &[f64], w: f64) -> f64 {
         .sum()
 }
 
-/// The base filter: its transfer function at angular frequencies `w`
-/// (geometric order, one per filtered axis) and its reach per axis (voxels).
+/// The base filter: its transfer function and its reach per axis (voxels).
 struct Base {
     /// Per axis: (Gaussian factor, second-derivative factor) of a LoG.
     log: Option<Vec<(Vec<f64>, Vec<f64>)>>,
@@ -57,7 +62,11 @@ impl Base {
     fn new(base: &RieszBase, spacing: [f64; 3], dims: usize) -> Self {
         match *base {
             RieszBase::Log { sigma, cutoff } => Base {
-                log: Some((0..dims).map(|a| log_factors(sigma / spacing[a], cutoff)).collect()),
+                log: Some(
+                    (0..dims)
+                        .map(|a| log_factors(sigma / spacing[a], cutoff))
+                        .collect(),
+                ),
                 simoncelli_level: None,
             },
             RieszBase::Simoncelli { level } => Base {
@@ -76,19 +85,34 @@ impl Base {
         }
     }
 
-    fn transfer(&self, w: &[f64]) -> f64 {
+    /// The transfer at angular frequencies `w` (exact, for the LoG kernel)
+    /// and centred-grid frequencies `nu` (for the Simoncelli band),
+    /// geometric order.
+    fn transfer(&self, w: &[f64], nu: &[f64]) -> f64 {
         match (&self.log, self.simoncelli_level) {
             (Some(f), _) => {
                 // Σ_a H_a(ω_a) · Π_{b≠a} G_b(ω_b), as the kernel is Σ_a h_a Π g_b.
-                let g: Vec<f64> = w.iter().zip(f).map(|(&v, k)| symmetric_spectrum(&k.0, v)).collect();
-                let h: Vec<f64> = w.iter().zip(f).map(|(&v, k)| symmetric_spectrum(&k.1, v)).collect();
+                let g: Vec<f64> = w
+                    .iter()
+                    .zip(f)
+                    .map(|(&v, k)| symmetric_spectrum(&k.0, v))
+                    .collect();
+                let h: Vec<f64> = w
+                    .iter()
+                    .zip(f)
+                    .map(|(&v, k)| symmetric_spectrum(&k.1, v))
+                    .collect();
                 (0..w.len())
-                    .map(|a| (0..w.len()).map(|b| if a == b { h[b] } else { g[b] }).product::<f64>())
+                    .map(|a| {
+                        (0..w.len())
+                            .map(|b| if a == b { h[b] } else { g[b] })
+                            .product::<f64>()
+                    })
                     .sum()
             }
             (None, Some(level)) => {
-                let nu = w.iter().map(|v| v * v).sum::<f64>().sqrt() / std::f64::consts::PI;
-                simoncelli_transfer(nu, level)
+                let radial = nu.iter().map(|v| v * v).sum::<f64>().sqrt();
+                simoncelli_transfer(radial, level)
             }
             (None, None) => unreachable!("a Riesz base is a LoG or a Simoncelli filter"),
         }
@@ -113,19 +137,25 @@ pub fn riesz(
                 base.reach(1, ny, boundary),
                 base.reach(0, nx, boundary),
             ];
-            let transfer = |w: [f64; 3]| {
-                let geometric = [w[2], w[1], w[0]];
-                riesz_transfer(order, &geometric) * base.transfer(&geometric)
+            let lengths = [nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]];
+            let w: Vec<Vec<f64>> = lengths.iter().map(|&n| frequencies(n)).collect();
+            let nu: Vec<Vec<f64>> = lengths.iter().map(|&n| centred_frequencies(n)).collect();
+            let transfer = |b: [usize; 3]| {
+                let wg = [w[2][b[2]], w[1][b[1]], w[0][b[0]]];
+                let ng = [nu[2][b[2]], nu[1][b[1]], nu[0][b[0]]];
+                riesz_transfer(order, &ng) * base.transfer(&wg, &ng)
             };
             filter_volume(data, boundary, pad, &transfer).mapv(|z| z.re)
         }
         Dimensions::Two => {
             let pad = (base.reach(1, ny, boundary), base.reach(0, nx, boundary));
             let plan = Plan2::new(ny + 2 * pad.0, nx + 2 * pad.1);
-            let (fr, fc) = (frequencies(plan.shape().0), frequencies(plan.shape().1));
+            let (rows, cols) = plan.shape();
+            let (wr, wc) = (frequencies(rows), frequencies(cols));
+            let (nr, nc) = (centred_frequencies(rows), centred_frequencies(cols));
             let spectrum = Array2::from_shape_fn(plan.shape(), |(r, c)| {
-                let geometric = [fc[c], fr[r]];
-                riesz_transfer(order, &geometric) * base.transfer(&geometric)
+                let ng = [nc[c], nr[r]];
+                riesz_transfer(order, &ng) * base.transfer(&[wc[c], wr[r]], &ng)
             });
             let reduce = |_: usize, r: ArrayView2<Complex64>, out: &mut Array2<f64>| {
                 out.zip_mut_with(&r, |o, z| *o = z.re)
@@ -144,22 +174,41 @@ mod tests {
     fn first_order_riesz_is_a_hilbert_transform_along_its_axis() {
         // R_(1,0,0){cos(ωx)} = sin(ωx): transfer −i·sign(ω_x).
         let w = std::f64::consts::FRAC_PI_4;
-        assert!((riesz_transfer(&[1, 0, 0], &[w, 0.0, 0.0]) - Complex64::new(0.0, -1.0)).norm() < 1e-15);
-        assert!((riesz_transfer(&[1, 0, 0], &[-w, 0.0, 0.0]) - Complex64::new(0.0, 1.0)).norm() < 1e-15);
+        assert!(
+            (riesz_transfer(&[1, 0, 0], &[w, 0.0, 0.0]) - Complex64::new(0.0, -1.0)).norm() < 1e-15
+        );
+        assert!(
+            (riesz_transfer(&[1, 0, 0], &[-w, 0.0, 0.0]) - Complex64::new(0.0, 1.0)).norm() < 1e-15
+        );
         // Second order along one axis of a wave along it: −1; the mixed
         // (1,1,0) term at 45°: (−i)²·√2·(1/√2)² = −1/√2.
         assert!((riesz_transfer(&[2, 0, 0], &[w, 0.0, 0.0]) + 1.0).norm() < 1e-15);
         let t = riesz_transfer(&[1, 1, 0], &[w, w, 0.0]);
         assert!((t.re + std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-12 && t.im.abs() < 1e-15);
-        assert_eq!(riesz_transfer(&[1, 0, 0], &[0.0; 3]), Complex64::new(0.0, 0.0));
+        assert_eq!(
+            riesz_transfer(&[1, 0, 0], &[0.0; 3]),
+            Complex64::new(0.0, 0.0)
+        );
     }
 
     #[test]
     fn zero_order_riesz_of_log_is_the_log() {
-        let data = Array3::from_shape_fn((9, 10, 11), |(k, j, i)| ((k * 7 + j * 3 + i * 5) % 9) as f64);
-        let base = RieszBase::Log { sigma: 1.0, cutoff: 3.0 };
+        let data = Array3::from_shape_fn((9, 10, 11), |(k, j, i)| {
+            ((k * 7 + j * 3 + i * 5) % 9) as f64
+        });
+        let base = RieszBase::Log {
+            sigma: 1.0,
+            cutoff: 3.0,
+        };
         for boundary in [Boundary::Zero, Boundary::Mirror, Boundary::Periodic] {
-            let a = riesz(&data, [1.0; 3], &[0, 0, 0], &base, Dimensions::Three, boundary);
+            let a = riesz(
+                &data,
+                [1.0; 3],
+                &[0, 0, 0],
+                &base,
+                Dimensions::Three,
+                boundary,
+            );
             let b = laplacian_of_gaussian(&data, [1.0; 3], 1.0, 3.0, Dimensions::Three, boundary);
             for (u, v) in a.iter().zip(b.iter()) {
                 assert!((u - v).abs() < 1e-9, "{boundary:?}: {u} vs {v}");
@@ -169,9 +218,11 @@ mod tests {
 
     #[test]
     fn riesz_of_a_cosine_is_a_sine() {
-        // A periodic wave with ν = 1/2 along i (the Simoncelli level-1
-        // peak): the first-order Riesz response is the quarter-shifted wave.
-        let data = Array3::from_shape_fn((2, 2, 8), |(_, _, i)| (std::f64::consts::FRAC_PI_2 * i as f64).cos());
+        // A periodic wave on bin 2 of 9 (ν = 1/2 on the centred grid, the
+        // Simoncelli level-1 peak): the first-order Riesz response is the
+        // quarter-shifted wave.
+        let w = 2.0 * std::f64::consts::PI * 2.0 / 9.0;
+        let data = Array3::from_shape_fn((3, 3, 9), |(_, _, i)| (w * i as f64).cos());
         let out = riesz(
             &data,
             [1.0; 3],
@@ -181,7 +232,7 @@ mod tests {
             Boundary::Periodic,
         );
         for ((_, _, i), v) in out.indexed_iter() {
-            let expected = (std::f64::consts::FRAC_PI_2 * i as f64).sin();
+            let expected = (w * i as f64).sin();
             assert!((v - expected).abs() < 1e-12, "{i}: {v}");
         }
     }

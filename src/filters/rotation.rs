@@ -155,21 +155,42 @@ mod tests {
         assert_eq!(
             r3[0],
             vec![
-                AxisSource { from: 0, flip: false },
-                AxisSource { from: 1, flip: false },
-                AxisSource { from: 2, flip: false }
+                AxisSource {
+                    from: 0,
+                    flip: false
+                },
+                AxisSource {
+                    from: 1,
+                    flip: false
+                },
+                AxisSource {
+                    from: 2,
+                    flip: false
+                }
             ]
         );
         let r2 = right_angle_rotations(2);
         assert_eq!(r2.len(), 4);
         // A quarter turn: (x, y) -> (-y, x) style, one flip with the swap.
         assert!(r2.contains(&vec![
-            AxisSource { from: 1, flip: true },
-            AxisSource { from: 0, flip: false }
+            AxisSource {
+                from: 1,
+                flip: true
+            },
+            AxisSource {
+                from: 0,
+                flip: false
+            }
         ]));
         assert!(!r2.contains(&vec![
-            AxisSource { from: 0, flip: true },
-            AxisSource { from: 1, flip: false }
+            AxisSource {
+                from: 0,
+                flip: true
+            },
+            AxisSource {
+                from: 1,
+                flip: false
+            }
         ]));
     }
 

@@ -24,7 +24,7 @@ pub fn array_axis(geometric: usize) -> usize {
 /// SciPy's `convolve1d` for even kernels padded to odd length).
 pub fn odd_kernel(kernel: &[f64]) -> Vec<f64> {
     let mut k = kernel.to_vec();
-    if k.len() % 2 == 0 {
+    if k.len().is_multiple_of(2) {
         k.push(0.0);
     }
     k
@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(out.iter().copied().collect::<Vec<_>>(), [7., 10., 16., 21.]);
         let out = convolve_axis(&x, 0, &[1., 2., 3.], Boundary::Periodic);
         // out[0] = 1*2 + 2*1 + 4*3 = 16 ; out[3] = 3*3 + 4*2 + 1*1 = 18.
-        assert_eq!(out.iter().copied().collect::<Vec<_>>(), [16., 10., 16., 18.]);
+        assert_eq!(
+            out.iter().copied().collect::<Vec<_>>(),
+            [16., 10., 16., 18.]
+        );
         let out = convolve_axis(&x, 0, &[1., 2., 3.], Boundary::Nearest);
         // out[0] = 1*3 + 1*2 + 2*1 = 7 ; out[3] = 3*3 + 4*2 + 4*1 = 21.
         assert_eq!(out.iter().copied().collect::<Vec<_>>(), [7., 10., 16., 21.]);
@@ -171,7 +174,11 @@ mod tests {
         let mut x = Array3::<f64>::zeros((5, 5, 5));
         x[[2, 2, 2]] = 27.0;
         let k = [1.0 / 3.0; 3];
-        let out = convolve_separable(&x, &[Some(&k[..]), Some(&k[..]), Some(&k[..])], Boundary::Zero);
+        let out = convolve_separable(
+            &x,
+            &[Some(&k[..]), Some(&k[..]), Some(&k[..])],
+            Boundary::Zero,
+        );
         for ((z, y, xx), v) in out.indexed_iter() {
             let inside = (1..=3).contains(&z) && (1..=3).contains(&y) && (1..=3).contains(&xx);
             let expected = if inside { 1.0 } else { 0.0 };

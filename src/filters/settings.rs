@@ -307,7 +307,9 @@ fn finite<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error>
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(serde::de::Error::custom(format!("`theta`: {v} is not a number")))
+        Err(serde::de::Error::custom(format!(
+            "`theta`: {v} is not a number"
+        )))
     }
 }
 
@@ -357,13 +359,11 @@ fn subband<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Er
     Ok(upper)
 }
 
-fn laws_kernels<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Vec<LawsKernel>, D::Error> {
+fn laws_kernels<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<LawsKernel>, D::Error> {
     let v = String::deserialize(d)?;
     let upper = v.to_ascii_uppercase();
     let chars: Vec<char> = upper.chars().collect();
-    if chars.is_empty() || chars.len() % 2 != 0 {
+    if chars.is_empty() || !chars.len().is_multiple_of(2) {
         return Err(serde::de::Error::custom(format!(
             "`kernel`: `{v}` must be a sequence of Laws kernel names such as E5L5S5"
         )));
@@ -405,7 +405,8 @@ impl FilterSettings {
     /// Parses a YAML text holding one filter and validates it. `source`
     /// (usually the file name) prefixes errors.
     pub fn from_yaml_str(text: &str, source: &str) -> Result<Self> {
-        let settings: FilterSettings = serde_saphyr::from_str(text).map_err(|e| located(source, &e))?;
+        let settings: FilterSettings =
+            serde_saphyr::from_str(text).map_err(|e| located(source, &e))?;
         settings
             .validate()
             .map_err(|e| Error::format(source, e.to_string()))?;
@@ -423,33 +424,29 @@ impl FilterSettings {
         match self {
             FilterSettings::Laws {
                 kernel, dimensions, ..
-            } => {
-                if kernel.len() != dimensions.count() {
-                    return Err(Error::setting(
-                        "kernel",
-                        format!(
-                            "{} kernels given for a {}D filter: give one per axis",
-                            kernel.len(),
-                            dimensions.count()
-                        ),
-                    ));
-                }
+            } if kernel.len() != dimensions.count() => {
+                return Err(Error::setting(
+                    "kernel",
+                    format!(
+                        "{} kernels given for a {}D filter: give one per axis",
+                        kernel.len(),
+                        dimensions.count()
+                    ),
+                ));
             }
             FilterSettings::Wavelet {
                 subband,
                 dimensions,
                 ..
-            } => {
-                if subband.len() != dimensions.count() {
-                    return Err(Error::setting(
-                        "subband",
-                        format!(
-                            "`{subband}` has {} letters but the filter is {}D: give one letter per axis",
-                            subband.len(),
-                            dimensions.count()
-                        ),
-                    ));
-                }
+            } if subband.len() != dimensions.count() => {
+                return Err(Error::setting(
+                    "subband",
+                    format!(
+                        "`{subband}` has {} letters but the filter is {}D: give one letter per axis",
+                        subband.len(),
+                        dimensions.count()
+                    ),
+                ));
             }
             FilterSettings::Riesz {
                 order, dimensions, ..
@@ -526,7 +523,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let s = parse("kind: wavelet\nfamily: db2\nsubband: lhl\n").unwrap();
-        assert!(matches!(s, FilterSettings::Wavelet { level: 1, ref subband, .. } if subband == "LHL"));
+        assert!(
+            matches!(s, FilterSettings::Wavelet { level: 1, ref subband, .. } if subband == "LHL")
+        );
         let s = parse("kind: simoncelli\nlevel: 2\n").unwrap();
         assert!(matches!(
             s,
@@ -541,7 +540,10 @@ mod tests {
     #[test]
     fn rejects_bad_values_naming_the_setting() {
         let e = error("kind: log\nsigma: -1\n");
-        assert!(e.contains("`sigma`: -1 must be a positive number") && e.contains("test.yaml"), "{e}");
+        assert!(
+            e.contains("`sigma`: -1 must be a positive number") && e.contains("test.yaml"),
+            "{e}"
+        );
         let e = error("kind: log\nsigma: 0\n");
         assert!(e.contains("positive"), "{e}");
         let e = error("kind: gabor\nsigma: 10\nlambda: 0\ngamma: 1\n");

@@ -1,15 +1,16 @@
 //! Simoncelli non-separable wavelet (IBSI 2, PRT7): an isotropic band-pass
 //! filter defined by its transfer function,
 //! `ψ(ν) = cos(π/2 · log2(2ν/ν_max))` for `ν_max/4 ≤ ν ≤ ν_max`, 0 elsewhere,
-//! with `ν = |ω|/π` the normalised radial frequency and
-//! `ν_max = 2^(1 − level)` (level 1 keeps the highest octave band).
-//! The response map is the real part of the filtered image.
+//! with ν the normalised radial frequency (1 = Nyquist, on the centred grid
+//! of [`centred_frequencies`]) and `ν_max = 2^(1 − level)` (level 1 keeps
+//! the highest octave band). The response map is the real part of the
+//! filtered image.
 
 use ndarray::{Array2, Array3, ArrayView2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
-use super::fourier::{Plan2, filter_planes, filter_volume, frequencies};
+use super::fourier::{Plan2, centred_frequencies, filter_planes, filter_volume};
 use super::settings::Dimensions;
 
 /// The transfer function at normalised radial frequency `nu` (1 = Nyquist).
@@ -25,7 +26,11 @@ pub fn simoncelli_transfer(nu: f64, level: usize) -> f64 {
 /// Padding per array axis: none for a periodic boundary (the FFT's own),
 /// otherwise half the axis so the band-pass sees the extended image.
 fn padding(n: usize, boundary: Boundary) -> usize {
-    if boundary == Boundary::Periodic { 0 } else { n / 2 }
+    if boundary == Boundary::Periodic {
+        0
+    } else {
+        n / 2
+    }
 }
 
 pub fn simoncelli(
@@ -35,12 +40,20 @@ pub fn simoncelli(
     boundary: Boundary,
 ) -> Array3<f64> {
     let (nz, ny, nx) = data.dim();
-    let pi = std::f64::consts::PI;
     match dimensions {
         Dimensions::Three => {
-            let pad = [padding(nz, boundary), padding(ny, boundary), padding(nx, boundary)];
-            let transfer = |w: [f64; 3]| {
-                let nu = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt() / pi;
+            let pad = [
+                padding(nz, boundary),
+                padding(ny, boundary),
+                padding(nx, boundary),
+            ];
+            let f = [
+                centred_frequencies(nz + 2 * pad[0]),
+                centred_frequencies(ny + 2 * pad[1]),
+                centred_frequencies(nx + 2 * pad[2]),
+            ];
+            let transfer = |b: [usize; 3]| {
+                let nu = (f[0][b[0]].powi(2) + f[1][b[1]].powi(2) + f[2][b[2]].powi(2)).sqrt();
                 Complex64::new(simoncelli_transfer(nu, level), 0.0)
             };
             filter_volume(data, boundary, pad, &transfer).mapv(|z| z.re)
@@ -48,9 +61,12 @@ pub fn simoncelli(
         Dimensions::Two => {
             let pad = (padding(ny, boundary), padding(nx, boundary));
             let plan = Plan2::new(ny + 2 * pad.0, nx + 2 * pad.1);
-            let (fr, fc) = (frequencies(ny + 2 * pad.0), frequencies(nx + 2 * pad.1));
+            let (fr, fc) = (
+                centred_frequencies(ny + 2 * pad.0),
+                centred_frequencies(nx + 2 * pad.1),
+            );
             let spectrum = Array2::from_shape_fn(plan.shape(), |(r, c)| {
-                let nu = (fr[r] * fr[r] + fc[c] * fc[c]).sqrt() / pi;
+                let nu = (fr[r] * fr[r] + fc[c] * fc[c]).sqrt();
                 Complex64::new(simoncelli_transfer(nu, level), 0.0)
             });
             let reduce = |_: usize, r: ArrayView2<Complex64>, out: &mut Array2<f64>| {
@@ -79,7 +95,9 @@ mod tests {
 
     #[test]
     fn a_constant_image_has_no_band_pass_response() {
-        let x = Array3::<f64>::from_elem((4, 6, 8), 3.0);
+        // Odd sizes: the centred grid puts DC exactly at 0. (For even sizes
+        // DC sits half a bin off 0, a property of the consensus grid.)
+        let x = Array3::<f64>::from_elem((5, 7, 9), 3.0);
         let out = simoncelli(&x, 1, Dimensions::Three, Boundary::Periodic);
         assert!(out.iter().all(|v| v.abs() < 1e-12));
         let out = simoncelli(&x, 2, Dimensions::Two, Boundary::Mirror);
@@ -87,12 +105,14 @@ mod tests {
     }
 
     #[test]
-    fn a_nyquist_half_wave_passes_at_level_one() {
-        // cos(π i / 2) along i has ν = 1/2: the peak of level 1, unchanged.
-        let x = Array3::from_shape_fn((1, 1, 8), |(_, _, i)| (std::f64::consts::FRAC_PI_2 * i as f64).cos());
+    fn a_wave_at_the_band_peak_passes_unchanged() {
+        // n = 9: bin 2 sits at ν = 2/4 = 1/2 on the centred grid (and bin 7
+        // at −1/2): the peak of level 1. A wave on those bins passes.
+        let w = 2.0 * std::f64::consts::PI * 2.0 / 9.0;
+        let x = Array3::from_shape_fn((1, 1, 9), |(_, _, i)| (w * i as f64).cos());
         let out = simoncelli(&x, 1, Dimensions::Three, Boundary::Periodic);
         for (a, b) in out.iter().zip(x.iter()) {
-            assert!((a - b).abs() < 1e-12);
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
     }
 }

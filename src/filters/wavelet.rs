@@ -20,7 +20,12 @@ pub fn low_pass(family: WaveletFamily) -> Vec<f64> {
         // Daubechies 2 in closed form: (1 ∓ √3)/4√2, (3 ∓ √3)/4√2, reversed.
         WaveletFamily::Db2 => {
             let d = 4.0 * s2;
-            vec![(1.0 - s3) / d, (3.0 - s3) / d, (3.0 + s3) / d, (1.0 + s3) / d]
+            vec![
+                (1.0 - s3) / d,
+                (3.0 - s3) / d,
+                (3.0 + s3) / d,
+                (1.0 + s3) / d,
+            ]
         }
         WaveletFamily::Db3 => vec![
             0.035226291882100656,
@@ -121,13 +126,19 @@ mod tests {
             let hi = high_pass(family);
             let sum: f64 = lo.iter().sum();
             // The tabulated coefficients (PyWavelets) carry about 12 digits.
-            assert!((sum - std::f64::consts::SQRT_2).abs() < 1e-10, "{family:?} sum {sum}");
+            assert!(
+                (sum - std::f64::consts::SQRT_2).abs() < 1e-10,
+                "{family:?} sum {sum}"
+            );
             assert!(hi.iter().sum::<f64>().abs() < 1e-10, "{family:?}");
             // Orthonormal to their even shifts.
             for shift in (0..lo.len()).step_by(2) {
                 let dot: f64 = (0..lo.len() - shift).map(|k| lo[k] * lo[k + shift]).sum();
                 let expected = if shift == 0 { 1.0 } else { 0.0 };
-                assert!((dot - expected).abs() < 1e-10, "{family:?} shift {shift}: {dot}");
+                assert!(
+                    (dot - expected).abs() < 1e-10,
+                    "{family:?} shift {shift}: {dot}"
+                );
             }
         }
         let s = std::f64::consts::FRAC_1_SQRT_2;
@@ -167,7 +178,13 @@ mod tests {
         // each level on a single row).
         let y: Vec<f64> = (0..6)
             .map(|i| {
-                let xi = |k: usize| if k < 6 { [0., 0., 1., 0., 0., 0.][k] } else { 0.0 };
+                let xi = |k: usize| {
+                    if k < 6 {
+                        [0., 0., 1., 0., 0., 0.][k]
+                    } else {
+                        0.0
+                    }
+                };
                 s * (xi(i + 1) + xi(i)) * s
             })
             .collect();

@@ -32,8 +32,13 @@ pub struct ExtractionSettings {
     #[serde(default = "Family::all")]
     pub families: Vec<Family>,
     /// IBSI chapter 2 filters: the features of each named response map,
-    /// prefixed with its name (see [`NamedFilter`]).
-    #[serde(default, deserialize_with = "unique_filters")]
+    /// prefixed with its name (see [`NamedFilter`]). Left out when empty, so
+    /// settings without filters serialise (and hash) as before.
+    #[serde(
+        default,
+        deserialize_with = "unique_filters",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub filters: Vec<NamedFilter>,
 }
 
@@ -535,11 +540,16 @@ impl NamedFilter {
             ));
         }
         self.filter.validate().map_err(|e| match e {
-            Error::Setting { setting, message } => Error::setting(at(&format!("filter.{setting}")), message),
+            Error::Setting { setting, message } => {
+                Error::setting(at(&format!("filter.{setting}")), message)
+            }
             other => other,
         })?;
         if self.families.is_empty() {
-            return Err(Error::setting(at("families"), "no feature family requested"));
+            return Err(Error::setting(
+                at("families"),
+                "no feature family requested",
+            ));
         }
         self.discretisation.validate(&at("discretisation"))?;
         if self.discretisation == DiscretisationSettings::None
