@@ -319,8 +319,8 @@ impl JobStore {
     }
 
     /// Cancels a queued or running job and deletes its inputs; a finished
-    /// job is returned unchanged (`Err`).
-    pub fn cancel(&self, id: &str) -> std::result::Result<JobRecord, JobRecord> {
+    /// job is returned unchanged (`Err`, boxed: a record is large).
+    pub fn cancel(&self, id: &str) -> std::result::Result<JobRecord, Box<JobRecord>> {
         let mut inner = self.lock();
         inner.queue.retain(|q| q != id);
         let dir = self.job_dir(id);
@@ -329,7 +329,7 @@ impl JobStore {
             .get_mut(id)
             .expect("caller checked the job exists");
         if job.status.is_final() {
-            return Err(job.clone());
+            return Err(Box::new(job.clone()));
         }
         job.status = Status::Cancelled;
         job.finished_ms = Some(super::time::now_ms());
