@@ -191,6 +191,7 @@ impl Server {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     panic!("radial serve did not start: {}", seen.join("\n"));
                 }
             }
