@@ -60,3 +60,18 @@ impl Error {
         Error::Data(message.into())
     }
 }
+
+/// The message of a YAML error without the position saphyr repeats in it
+/// (`error: line 3 column 9: ...`) and the source snippet it renders after:
+/// callers put the position first, once.
+pub fn yaml_message(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((position, message)) if position.contains(" column ") => message.to_string(),
+        _ => line.to_string(),
+    }
+}

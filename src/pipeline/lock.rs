@@ -177,9 +177,31 @@ pub fn write_lock(
             );
         }
     }
+    let inputs = case_inputs(plan, input_hashes);
+    let lock = LockFile {
+        radial_lock: LOCK_FORMAT,
+        pipeline: plan.spec.name.clone(),
+        manifest: manifest_ref(plan, lock_dir(plan))?,
+        inputs,
+        stages,
+    };
+    let mut text = serde_json::to_string_pretty(&lock).map_err(|e| Error::data(e.to_string()))?;
+    text.push('\n');
+    if std::fs::read_to_string(&plan.lock_path).ok().as_deref() != Some(text.as_str()) {
+        crate::io::atomic::write_bytes(&plan.lock_path, text.as_bytes())?;
+    }
+    store.register_lock_file(&plan.lock_path)
+}
+
+/// Each case's image and mask with their content hashes, paths relative to
+/// the manifest where they lie under the same root: what a lock and a run
+/// record both hold. Cases whose inputs were not hashed are left out.
+pub fn case_inputs(
+    plan: &Plan,
+    input_hashes: &[Option<(String, String)>],
+) -> BTreeMap<String, CaseInputs> {
     let manifest_dir = plan.manifest.path.parent().unwrap_or(Path::new(""));
-    let inputs = plan
-        .manifest
+    plan.manifest
         .cases
         .iter()
         .zip(input_hashes)
@@ -199,20 +221,7 @@ pub fn write_lock(
                 },
             ))
         })
-        .collect();
-    let lock = LockFile {
-        radial_lock: LOCK_FORMAT,
-        pipeline: plan.spec.name.clone(),
-        manifest: manifest_ref(plan, lock_dir(plan))?,
-        inputs,
-        stages,
-    };
-    let mut text = serde_json::to_string_pretty(&lock).map_err(|e| Error::data(e.to_string()))?;
-    text.push('\n');
-    if std::fs::read_to_string(&plan.lock_path).ok().as_deref() != Some(text.as_str()) {
-        crate::io::atomic::write_bytes(&plan.lock_path, text.as_bytes())?;
-    }
-    store.register_lock_file(&plan.lock_path)
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::execute::{RunOutcome, TaskRecord, TaskStatus};
-use super::lock::{CaseInputs, LockFile, LockStage, LockTask, normalise, portable_path};
+use super::lock::{
+    CaseInputs, LockFile, LockStage, LockTask, case_inputs, normalise, portable_path,
+};
 use super::plan::Plan;
 use super::stages::Scope;
 use super::store::Store;
@@ -248,7 +250,6 @@ pub fn write_run_record(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Res
     let mut totals = Counts::default();
     outcome.tasks.iter().for_each(|t| totals.add(t.status));
     let pipeline_dir = plan.spec.path.parent().unwrap_or(Path::new(""));
-    let manifest_dir = plan.manifest.path.parent().unwrap_or(Path::new(""));
     let mut metrics = BTreeMap::new();
     for t in outcome.tasks.iter().filter(|t| t.case.is_none()) {
         let (Some(stage), Some(hash)) = (
@@ -290,28 +291,7 @@ pub fn write_run_record(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Res
         manifest: manifest_ref(plan, pipeline_dir)?,
         store: portable_path(&store.root, pipeline_dir),
         output_dir: portable_path(&outcome.output_dir, pipeline_dir),
-        inputs: plan
-            .manifest
-            .cases
-            .iter()
-            .zip(&outcome.input_hashes)
-            .filter_map(|(c, h)| {
-                let (img, msk) = h.as_ref()?;
-                Some((
-                    c.case_id.clone(),
-                    CaseInputs {
-                        image: FileRef {
-                            path: portable_path(&c.image, manifest_dir),
-                            sha256: img.clone(),
-                        },
-                        mask: FileRef {
-                            path: portable_path(&c.mask, manifest_dir),
-                            sha256: msk.clone(),
-                        },
-                    },
-                ))
-            })
-            .collect(),
+        inputs: case_inputs(plan, &outcome.input_hashes),
         stages: stage_records(plan),
         tasks: outcome.tasks.clone(),
         outputs: plan

@@ -191,26 +191,12 @@ fn origin(path: &Path, loc: &serde_saphyr::Location) -> Origin {
 
 fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T> {
     serde_saphyr::from_str::<T>(text).map_err(|e| {
-        let msg = first_line(&e.to_string());
+        let msg = crate::error::yaml_message(&e.to_string());
         match e.location() {
             Some(loc) => located(&origin(path, &loc), msg),
             None => Error::format(path, msg),
         }
     })
-}
-
-/// saphyr's messages may carry a rendered snippet and repeat the location
-/// (`error: line 6 column 13: ...`); keep the message itself.
-fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("");
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    match line
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(": "))
-    {
-        Some((position, message)) if position.contains(" column ") => message.to_string(),
-        _ => line.to_string(),
-    }
 }
 
 fn param_list(path: &Path, map: ParamMap) -> Vec<Param> {
@@ -354,7 +340,7 @@ impl PipelineSpec {
             serde_saphyr::from_str(value_text).map_err(|e| {
                 bad(format!(
                     "cannot parse the value: {}",
-                    first_line(&e.to_string())
+                    crate::error::yaml_message(&e.to_string())
                 ))
             })?
         };

@@ -71,7 +71,7 @@ impl ExtractionSettings {
                 source,
                 format!(
                     "invalid extraction settings: {place}{}",
-                    yaml_message(&e.to_string())
+                    crate::error::yaml_message(&e.to_string())
                 ),
             )
         })?;
@@ -107,21 +107,6 @@ impl ExtractionSettings {
             filter.validate(i)?;
         }
         Ok(())
-    }
-}
-
-/// The message of a YAML error without the position saphyr repeats in it
-/// (`error: line 3 column 9: ...`) and the source snippet it renders after:
-/// the caller puts the position first, once.
-fn yaml_message(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("");
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    match line
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(": "))
-    {
-        Some((position, message)) if position.contains(" column ") => message.to_string(),
-        _ => line.to_string(),
     }
 }
 
