@@ -305,3 +305,69 @@ fn extract_selects_a_series_by_its_uid() {
     );
     refused(&case, &out, &["no image series 1.2.3.4", &original]);
 }
+
+#[test]
+fn a_manifest_series_column_selects_the_series_in_a_pipeline() {
+    let Some(dicom) = phantom("a_manifest_series_column_selects_the_series_in_a_pipeline") else {
+        return;
+    };
+    let (series_dir, original, copy) = two_series(&dicom);
+    let rs = dicom.join("mask/DCM_RS_00060.dcm").canonicalize().unwrap();
+    let study = tempfile::tempdir().unwrap();
+    let dir = study.path();
+    let pipeline = "name: series\nmanifest: manifest.csv\nstages:\n  \
+         - {id: load, kind: load}\n  \
+         - {id: resegment, kind: resegment, inputs: [load], params: {range: [-500, 400]}}\n  \
+         - {id: statistics, kind: statistics, inputs: [resegment]}\n  \
+         - {id: features, kind: collect, inputs: [statistics]}\n";
+    std::fs::write(dir.join("p.yaml"), pipeline).unwrap();
+    let run = || {
+        Command::new(common::radial_bin())
+            .current_dir(dir)
+            .args(["run", "p.yaml"])
+            .output()
+            .unwrap()
+    };
+    // Without the column the directory is ambiguous: refused, naming both.
+    std::fs::write(
+        dir.join("manifest.csv"),
+        format!(
+            "case_id,image,mask,roi\na,{},{},GTV-1\n",
+            series_dir.path().display(),
+            rs.display()
+        ),
+    )
+    .unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("2 image series") && err.contains(&copy),
+        "{err}"
+    );
+    // With it, each case reads its own series: the copy has the same
+    // voxels, so both rows agree.
+    std::fs::write(
+        dir.join("manifest.csv"),
+        format!(
+            "case_id,image,mask,roi,series\na,{d},{r},GTV-1,{original}\nb,{d},{r},GTV-1,{copy}\n",
+            d = series_dir.path().display(),
+            r = rs.display()
+        ),
+    )
+    .unwrap();
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = std::fs::read_to_string(dir.join("results/series/features.csv")).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(rows[0].contains("stat_mean"), "{table}");
+    let values = |row: &str| row.split_once(',').unwrap().1.to_string();
+    assert_eq!(values(rows[1]), values(rows[2]), "{table}");
+    // `series` is not an outcome column.
+    assert!(!rows[0].contains("series"), "{}", rows[0]);
+}

@@ -230,8 +230,7 @@ fn a_full_standard_output_is_an_error_not_a_panic() {
 
 #[test]
 fn println_call_sites_report_a_full_standard_output_too() {
-    // `radial inspect` still prints with println!: the binary's last line
-    // of defence turns the failure into an ordinary error.
+    // `radial inspect` prints through the same checked writer as predict.
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
         eprintln!("*** SKIPPED: no /dev/full on this system ***");
         return;
@@ -461,6 +460,38 @@ fn extract_with(settings: &str) -> (Output, tempfile::TempDir) {
         .arg("--out")
         .arg(dir.path().join("features.csv")));
     (o, dir)
+}
+
+#[test]
+fn extract_writes_csv_to_dev_stdout_and_to_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, mask) = small_case(dir.path());
+    let yaml = dir.path().join("settings.yaml");
+    std::fs::write(
+        &yaml,
+        "discretisation:\n  method: fixed_bin_number\n  bins: 8\n",
+    )
+    .unwrap();
+    for out in ["/dev/stdout", "-"] {
+        let o = run(radial()
+            .arg("extract")
+            .arg("--image")
+            .arg(&image)
+            .arg("--mask")
+            .arg(&mask)
+            .arg("--settings")
+            .arg(&yaml)
+            .arg("--out")
+            .arg(out));
+        assert!(o.status.success(), "--out {out}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.starts_with("case_id,"), "--out {out}: {text}");
+        assert_eq!(text.lines().count(), 2, "--out {out}: {text}");
+    }
+    assert!(
+        std::fs::metadata("/dev/stdout").is_ok(),
+        "/dev/stdout is still there"
+    );
 }
 
 #[test]

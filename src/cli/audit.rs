@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             reference_name,
         },
     )?;
-    print!("{}", report.text());
+    crate::cli::out::print(&report.text())?;
     if !report.ok() {
         anyhow::bail!("audit found differences");
     }

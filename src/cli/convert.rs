@@ -61,10 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ("image".to_string(), image.volume.voxel_count())
     };
     let [x, y, z] = image.volume.dims();
-    println!(
+    crate::outln!(
         "wrote {} ({what}: {count} voxels on a {x} x {y} x {z} grid)",
         args.output.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -17,9 +17,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = args.plan.plan()?;
     if args.dot {
-        print!("{}", crate::pipeline::inspect::dag_dot(&plan, args.tasks));
+        crate::cli::out::print(&crate::pipeline::inspect::dag_dot(&plan, args.tasks))?;
     } else {
-        print!("{}", crate::pipeline::inspect::dag_text(&plan));
+        crate::cli::out::print(&crate::pipeline::inspect::dag_text(&plan))?;
     }
     Ok(())
 }

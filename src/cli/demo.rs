@@ -88,26 +88,29 @@ fn print_metrics(out: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not an evaluation", metrics.display()))?;
     let s = &evaluation.summary;
     let p = &evaluation.pooled;
-    println!();
-    println!(
+    crate::outln!()?;
+    crate::outln!(
         "{} cases ({} heterogeneous), {}-fold cross-validation repeated {} times:",
         evaluation.cohort.n_cases,
         evaluation.cohort.n_positive,
         evaluation.protocol.folds,
         evaluation.protocol.repeats
-    );
-    println!(
+    )?;
+    crate::outln!(
         "  AUC (mean over folds)   {:.3} ± {:.3}",
-        s.auc_mean, s.auc_sd
-    );
-    println!(
+        s.auc_mean,
+        s.auc_sd
+    )?;
+    crate::outln!(
         "  AUC (pooled, 95% CI)    {:.3} [{:.3}, {:.3}]",
-        p.auc.value, p.auc.lower, p.auc.upper
-    );
-    println!("  balanced accuracy       {:.3}", s.balanced_accuracy_mean);
-    println!("  sensitivity             {:.3}", s.sensitivity_mean);
-    println!("  specificity             {:.3}", s.specificity_mean);
-    println!("report:  {}", out.join("report.html").display());
-    println!("metrics: {}", metrics.display());
+        p.auc.value,
+        p.auc.lower,
+        p.auc.upper
+    )?;
+    crate::outln!("  balanced accuracy       {:.3}", s.balanced_accuracy_mean)?;
+    crate::outln!("  sensitivity             {:.3}", s.sensitivity_mean)?;
+    crate::outln!("  specificity             {:.3}", s.specificity_mean)?;
+    crate::outln!("report:  {}", out.join("report.html").display())?;
+    crate::outln!("metrics: {}", metrics.display())?;
     Ok(())
 }

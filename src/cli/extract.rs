@@ -36,7 +36,8 @@ pub struct Args {
     /// Case identifier (default: the image file name without extension).
     #[arg(long)]
     pub case_id: Option<String>,
-    /// Output table (.csv or .json); CSV on stdout when absent.
+    /// Output table (.csv or .json); CSV on stdout when absent or `-`, and
+    /// CSV to a device or FIFO such as /dev/stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -57,16 +58,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let features = extract_case(&image, &mask, &settings)
         .with_context(|| format!("case {case_id} ({})", args.image.display()))?;
     match &args.out {
-        None => print!("{}", to_csv(&case_id, &features)),
+        None => crate::cli::out::print(&to_csv(&case_id, &features))?,
+        Some(out) if out.as_os_str() == "-" => {
+            crate::cli::out::print(&to_csv(&case_id, &features))?
+        }
         Some(out) => {
             let name = out.to_string_lossy().to_ascii_lowercase();
             let text = if name.ends_with(".json") {
                 to_json(&case_id, &features)
-            } else if name.ends_with(".csv") {
+            } else if name.ends_with(".csv") || is_stream(out) {
+                // A device or a FIFO (`/dev/stdout`, a named pipe) has no
+                // extension to choose by: it gets the default, CSV.
                 to_csv(&case_id, &features)
             } else {
                 bail!(
-                    "--out {}: expected a .csv or .json file name",
+                    "--out {}: expected a .csv or .json file name (or `-`, a device or a FIFO for CSV)",
                     out.display()
                 );
             };
@@ -74,6 +80,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `path` exists and is not a regular file or a directory (a
+/// character device, a FIFO, a socket): written in place, never replaced.
+fn is_stream(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// The image (`series`: one series of a DICOM directory) and the binary

@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             dry_run: args.dry_run,
         },
     )?;
-    println!(
+    crate::outln!(
         "{}{} object(s) removed ({} bytes), {} kept, {} action(s) and {} temporary file(s) removed",
         if args.dry_run { "dry run: " } else { "" },
         r.objects_removed,
@@ -38,6 +38,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.objects_kept,
         r.actions_removed,
         r.temporaries_removed
-    );
+    )?;
     Ok(())
 }

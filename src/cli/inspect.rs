@@ -79,9 +79,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let image = load_image(&args.path, args.series.as_deref())?;
     let report = describe(&image, format, args.mask)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", as_text(&report));
+        crate::cli::out::print(&as_text(&report))?;
     }
     Ok(())
 }

@@ -71,11 +71,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let text = crate::pipeline::promote::promoted_text(&pipeline, &record.overrides)
         .with_context(|| format!("cannot promote run {}", record.run_id))?;
     crate::io::atomic::write_bytes(&pipeline, text.as_bytes())?;
-    println!(
+    crate::outln!(
         "{}: wrote {}",
         pipeline.display(),
         record.overrides.join(" ")
-    );
+    )?;
     if args.no_run {
         return Ok(());
     }
@@ -112,12 +112,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .filter(|t| t.status == crate::pipeline::TaskStatus::Run)
         .count();
-    println!(
+    crate::outln!(
         "{}: updated ({} task(s) computed, {} cached; run {})",
         plan.lock_path.display(),
         computed,
         outcome.tasks.len() - computed,
         outcome.run_id
-    );
+    )?;
     Ok(())
 }

@@ -171,16 +171,16 @@ pub fn run_outcomes(args: Args) -> anyhow::Result<Vec<RunOutcome>> {
     let mut not_started_total = 0;
     let mut summaries = Vec::new();
     for (plan, outcome) in plans.iter().zip(&outcomes) {
-        let (summary, failed, not_started) = summarise(plan, outcome, args.json);
+        let (summary, failed, not_started) = summarise(plan, outcome, args.json)?;
         failed_total += failed;
         not_started_total += not_started;
         summaries.push(summary);
     }
     if args.json {
         if summaries.len() == 1 {
-            println!("{}", serde_json::to_string(&summaries[0])?);
+            crate::outln!("{}", serde_json::to_string(&summaries[0])?)?;
         } else {
-            println!("{}", serde_json::to_string(&summaries)?);
+            crate::outln!("{}", serde_json::to_string(&summaries)?)?;
         }
     } else if plans.len() > 1 {
         let computed: usize = outcomes
@@ -188,11 +188,11 @@ pub fn run_outcomes(args: Args) -> anyhow::Result<Vec<RunOutcome>> {
             .flat_map(|o| &o.tasks)
             .filter(|t| t.status == crate::pipeline::TaskStatus::Run)
             .count();
-        println!(
+        crate::outln!(
             "sweep of {} experiments: {computed} task(s) computed in all (compare them with `radial runs {}`)",
             plans.len(),
             args.plan.pipeline.display()
-        );
+        )?;
     }
     if failed_total > 0 {
         anyhow::bail!(
@@ -209,7 +209,11 @@ pub fn run_outcomes(args: Args) -> anyhow::Result<Vec<RunOutcome>> {
 
 /// One run's summary, printed unless `json`; with its failed and
 /// not-started task counts.
-fn summarise(plan: &Plan, outcome: &RunOutcome, json: bool) -> (Summary, usize, usize) {
+fn summarise(
+    plan: &Plan,
+    outcome: &RunOutcome,
+    json: bool,
+) -> crate::Result<(Summary, usize, usize)> {
     let mut totals = Counts::default();
     let stages: Vec<StageSummary> = plan
         .stages
@@ -245,7 +249,7 @@ fn summarise(plan: &Plan, outcome: &RunOutcome, json: bool) -> (Summary, usize, 
     }
     if !json {
         if plan.is_experiment() {
-            println!(
+            crate::outln!(
                 "experiment {}{}: {}",
                 outcome.run_id,
                 plan.run_name
@@ -253,19 +257,22 @@ fn summarise(plan: &Plan, outcome: &RunOutcome, json: bool) -> (Summary, usize, 
                     .map(|n| format!(" ({n})"))
                     .unwrap_or_default(),
                 plan.overrides.join(" ")
-            );
+            )?;
         }
         for s in &summary.stages {
-            println!(
+            crate::outln!(
                 "{:<20} run {:>5}  cached {:>5}  failed {:>5}",
-                s.id, s.run, s.cached, s.failed
-            );
+                s.id,
+                s.run,
+                s.cached,
+                s.failed
+            )?;
             for o in &s.outputs {
-                println!("{:<20}   -> {o}", "");
+                crate::outln!("{:<20}   -> {o}", "")?;
             }
         }
         let t = &summary.totals;
-        println!(
+        crate::outln!(
             "run {}: {} run, {} cached, {} failed in {:.2} s (record {})",
             summary.run_id,
             t.run,
@@ -273,12 +280,12 @@ fn summarise(plan: &Plan, outcome: &RunOutcome, json: bool) -> (Summary, usize, 
             t.failed,
             outcome.seconds,
             outcome.record_path.display()
-        );
+        )?;
         if !outcome.healed.is_empty() {
-            println!(
+            crate::outln!(
                 "{} corrupt store object(s) found and recomputed (see the warnings above)",
                 outcome.healed.len()
-            );
+            )?;
         }
     }
     let failed = outcome.failed().len();
@@ -287,5 +294,5 @@ fn summarise(plan: &Plan, outcome: &RunOutcome, json: bool) -> (Summary, usize, 
         .iter()
         .filter(|t| t.status == crate::pipeline::TaskStatus::NotStarted)
         .count();
-    (summary, failed, not_started)
+    Ok((summary, failed, not_started))
 }

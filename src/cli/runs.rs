@@ -98,16 +98,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&compare::json(&runs, &cols))?
-        );
+        )?;
     } else if args.csv {
-        print!("{}", compare::csv(&runs, &cols));
+        crate::cli::out::print(&compare::csv(&runs, &cols))?;
     } else if runs.is_empty() {
-        println!("no runs recorded in {}", store.display());
+        crate::outln!("no runs recorded in {}", store.display())?;
     } else {
-        print!("{}", compare::text(&runs, &cols));
+        crate::cli::out::print(&compare::text(&runs, &cols))?;
     }
     if let Some(out) = &args.html {
         let plotted = metric

@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 secret
             };
             anyhow::ensure!(!secret.is_empty(), "the secret is empty");
-            println!("{}", auth::hex(&auth::hash_secret(&secret)));
+            crate::outln!("{}", auth::hex(&auth::hash_secret(&secret)))?;
             Ok(())
         }
         Some(ServeCommand::Probe {

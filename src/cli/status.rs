@@ -15,9 +15,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = args.plan.plan()?;
     let states = crate::pipeline::inspect::status(&plan)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&states)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&states)?)?;
     } else {
-        print!("{}", crate::pipeline::inspect::status_text(&plan, &states));
+        crate::cli::out::print(&crate::pipeline::inspect::status_text(&plan, &states))?;
     }
     Ok(())
 }

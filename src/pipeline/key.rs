@@ -39,6 +39,11 @@ impl KeyBuilder {
             "image {image_sha}\nmask {mask_sha}\nlabel {}\nroi {:?}\n",
             case.label, case.roi
         ));
+        // Written only when given, so that the keys of every case without
+        // a series choice stay what they were before the column existed.
+        if let Some(series) = &case.series {
+            self.text.push_str(&format!("series {series:?}\n"));
+        }
         self
     }
 

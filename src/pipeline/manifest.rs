@@ -1,6 +1,8 @@
 //! Data manifests: one CSV row per case (`case_id`, `image`, `mask`, optional
-//! `label`, `roi`, `image_sha256`, `mask_sha256`; every other column is an
-//! outcome or covariate). Paths are relative to the manifest file.
+//! `label`, `roi`, `series`, `image_sha256`, `mask_sha256`; every other
+//! column is an outcome or covariate). Paths are relative to the manifest
+//! file. `series` chooses one series (by SeriesInstanceUID) of a DICOM
+//! directory that holds several.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,9 @@ pub struct Case {
     pub label: i64,
     /// RTSTRUCT ROI name, when the mask is an RTSTRUCT.
     pub roi: Option<String>,
+    /// SeriesInstanceUID of the image series, when the image directory
+    /// holds several.
+    pub series: Option<String>,
     pub image_sha256: Option<String>,
     pub mask_sha256: Option<String>,
     /// Outcome/covariate values, in the order of [`Manifest::outcome_columns`].
@@ -29,12 +34,13 @@ pub struct Manifest {
     pub cases: Vec<Case>,
 }
 
-const RESERVED: [&str; 7] = [
+const RESERVED: [&str; 8] = [
     "case_id",
     "image",
     "mask",
     "label",
     "roi",
+    "series",
     "image_sha256",
     "mask_sha256",
 ];
@@ -74,7 +80,7 @@ impl Manifest {
                 ),
             ));
         };
-        let (c_label, c_roi) = (column("label"), column("roi"));
+        let (c_label, c_roi, c_series) = (column("label"), column("roi"), column("series"));
         let (c_isha, c_msha) = (column("image_sha256"), column("mask_sha256"));
         let outcome_idx: Vec<usize> = (0..header.len())
             .filter(|&i| !RESERVED.contains(&header[i].as_str()))
@@ -133,6 +139,7 @@ impl Manifest {
                 mask: file(c_mask, "mask")?,
                 label,
                 roi: get(c_roi).map(str::to_string),
+                series: get(c_series).map(str::to_string),
                 image_sha256: sha(c_isha, "image_sha256")?,
                 mask_sha256: sha(c_msha, "mask_sha256")?,
                 outcomes: outcome_idx.iter().map(|&i| row[i].clone()).collect(),

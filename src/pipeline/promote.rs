@@ -101,6 +101,33 @@ pub fn yaml_flow(v: &Value) -> String {
     }
 }
 
+/// A JSON value as YAML block text, each line starting with `indent`
+/// spaces, without a trailing newline; `None` for a value that has no block
+/// form (a scalar or an empty collection), which stays in flow style.
+fn yaml_block(v: &Value, indent: usize) -> Option<String> {
+    let pad = " ".repeat(indent);
+    let item = |prefix: String, v: &Value| match yaml_block(v, indent + 2) {
+        Some(nested) => format!("{prefix}\n{nested}"),
+        None => format!("{prefix} {}", yaml_flow(v)),
+    };
+    match v {
+        Value::Array(items) if !items.is_empty() => Some(
+            items
+                .iter()
+                .map(|v| item(format!("{pad}-"), v))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        Value::Object(map) if !map.is_empty() => Some(
+            map.iter()
+                .map(|(k, v)| item(format!("{pad}{}:", yaml_flow(&Value::String(k.clone()))), v))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        _ => None,
+    }
+}
+
 fn line_start(text: &str, at: usize) -> usize {
     text[..at].rfind('\n').map_or(0, |i| i + 1)
 }
@@ -228,15 +255,22 @@ fn edit_text(
                         let end = value_end(text, e.value_at, e.key_at, flow)
                             .ok_or_else(|| refuse(format!("the value of `{key}`")))?;
                         if line_start(text, e.value_at) != line_start(text, e.key_at) && !flow {
-                            // A block value becomes a flow value after the key.
+                            // A block value stays a block value at its own
+                            // indentation; a new scalar goes after the key.
                             let colon = text[e.key_at..]
                                 .find(':')
                                 .map(|i| e.key_at + i + 1)
                                 .ok_or_else(|| refuse(format!("the key `{key}`")))?;
+                            let block = value
+                                .as_ref()
+                                .and_then(|v| yaml_block(v, indent_of_line(text, e.value_at)));
                             edits.push(Edit {
                                 start: colon,
                                 end,
-                                with: format!(" {r}"),
+                                with: match block {
+                                    Some(b) => format!("\n{b}"),
+                                    None => format!(" {r}"),
+                                },
                             });
                         } else {
                             edits.push(Edit {
@@ -449,6 +483,24 @@ stages:
     params: {method: fixed_bin_size, bin_width: 25}
   - {id: glcm, kind: glcm, inputs: [discretise]}
 ";
+
+    #[test]
+    fn block_values_stay_block_style() {
+        let text = "name: p\nmanifest: m.csv\nstages:\n  - id: load\n    kind: load\n  - id: resample\n    kind: resample\n    inputs: [load]\n    params:\n      spacing:\n        - 1.0\n        - 1.0\n        - 1.0\n      image: linear  # kept\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.yaml");
+        std::fs::write(&p, text).unwrap();
+        let t = promoted_text(&p, &["resample.spacing=[2,2,3]".to_string()]).unwrap();
+        assert_eq!(
+            t,
+            "name: p\nmanifest: m.csv\nstages:\n  - id: load\n    kind: load\n  - id: resample\n    kind: resample\n    inputs: [load]\n    params:\n      spacing:\n        - 2\n        - 2\n        - 3\n      image: linear  # kept\n"
+        );
+        let t = promoted_text(&p, &["resample.spacing=2".to_string()]).unwrap();
+        assert!(
+            t.contains("      spacing: 2\n      image: linear  # kept\n"),
+            "{t}"
+        );
+    }
 
     fn promoted(overrides: &[&str]) -> Result<String> {
         let dir = tempfile::tempdir().unwrap();

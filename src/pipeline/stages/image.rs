@@ -47,10 +47,12 @@ impl StageKind for Load {
     }
     fn run(&self, task: &TaskData, _params: &Value) -> Result<Vec<u8>> {
         let case = task.case.ok_or_else(|| Error::data("load runs per case"))?;
-        let (image, mask) = match &case.roi {
-            Some(roi) => crate::io::read_case_rtstruct(&case.image, &case.mask, roi)?,
-            None => crate::io::read_case(&case.image, &case.mask, case.label)?,
+        let choice = match &case.roi {
+            Some(roi) => crate::io::RoiChoice::Named(roi),
+            None => crate::io::RoiChoice::Label(case.label),
         };
+        let (image, mask) =
+            crate::io::load_case(&case.image, case.series.as_deref(), &case.mask, choice)?;
         Ok(CaseImage {
             image: image.volume,
             mask,
