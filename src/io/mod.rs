@@ -45,11 +45,10 @@ pub fn detect_format(path: &Path) -> Result<Format> {
         Ok(Format::Nifti)
     } else if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
         Ok(Format::Nrrd)
-    } else if !path.exists() {
-        Err(Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
-        ))
+    } else if let Err(e) = std::fs::metadata(path) {
+        // The system's own reason: missing, a symbolic-link loop, no
+        // permission on a parent directory.
+        Err(Error::io(path, e))
     } else {
         Err(Error::format(path, unknown_format_message(path)))
     }

@@ -334,8 +334,20 @@ pub fn read_run_record(run: &str, store: &Path) -> Result<RunRecord> {
     let path = if as_path.is_file() {
         as_path.to_path_buf()
     } else {
-        let candidates: Vec<PathBuf> = std::fs::read_dir(store.join("runs"))
-            .map_err(|e| Error::io(store.join("runs"), e))?
+        let runs_dir = store.join("runs");
+        if !runs_dir.is_dir() {
+            // Neither a file nor a store to look in: say both, and how to
+            // name the store (it sits beside the pipeline file by default).
+            return Err(Error::setting(
+                "run",
+                format!(
+                    "`{run}` is not a file, and there is no run store at {} to look it up in; give the store with --store DIR (by default the .radial directory beside the pipeline file) or the record's path (STORE/runs/ID.json)",
+                    store.display()
+                ),
+            ));
+        }
+        let candidates: Vec<PathBuf> = std::fs::read_dir(&runs_dir)
+            .map_err(|e| Error::io(&runs_dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
@@ -413,4 +425,19 @@ pub fn list_runs(store: &Path) -> Vec<PathBuf> {
     v.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"));
     v.sort();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_without_a_store_to_look_in_says_how_to_name_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_run_record("20260101T000000", &dir.path().join(".radial"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`20260101T000000` is not a file"), "{e}");
+        assert!(e.contains("--store"), "{e}");
+    }
 }
