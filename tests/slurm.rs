@@ -524,3 +524,53 @@ fn preflight_names_the_fix() {
     );
     assert!(start.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn ctrl_c_cancels_the_jobs_of_the_run() {
+    let Some(conf) = slurm_conf("ctrl_c_cancels_the_jobs_of_the_run") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    cohort(dir.path(), 6);
+    let store = dir.path().join(".radial");
+    let child = Command::new(common::radial_bin())
+        .current_dir(dir.path())
+        .env("SLURM_CONF", &conf)
+        .args(["run", "p.yaml", "--executor", "slurm", "--max-jobs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while worker_records(&store).is_empty() {
+        assert!(Instant::now() < deadline, "no job finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let names = job_names(&store);
+    assert!(
+        names.iter().any(|n| !queue(&conf, n).is_empty()),
+        "jobs are queued"
+    );
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("interrupted: the jobs of this run"),
+        "{}",
+        text(&o)
+    );
+    // A cancelled running job may show as COMPLETING for a moment.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left: Vec<_> = names.iter().flat_map(|n| queue(&conf, n)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still queued: {left:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

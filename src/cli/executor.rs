@@ -249,7 +249,7 @@ fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
         bundles.len() + cohort_jobs + 1
     );
     println!(
-        "planned in {:.2} s (nothing submitted)",
+        "inputs hashed and the store resolved in {:.2} s (nothing submitted)",
         start.elapsed().as_secs_f64()
     );
     Ok(())

@@ -248,6 +248,8 @@ pub fn execute_with(
     let mut last = opts.clone();
     last.adopt = Some(Arc::new(adoption));
     last.since = Some(since);
+    // The bars above counted every task; the adopting pass is quick.
+    last.progress = false;
     super::execute::execute(plan, &last)
 }
 
