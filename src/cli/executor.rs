@@ -112,13 +112,20 @@ impl ExecutorArgs {
             Some(p) => read_config(p)?,
             None => ExecutorConfig::default(),
         };
-        let mut slurm = SlurmOptions::default();
-        slurm.partition = self.slurm_partition.clone().or(config.partition);
-        slurm.options = config.options;
-        slurm.options.extend(self.slurm_option.iter().cloned());
-        slurm.max_jobs = self.max_jobs.or(config.max_jobs).unwrap_or(slurm.max_jobs);
-        slurm.retries = self.retries.or(config.retries).unwrap_or(slurm.retries);
-        slurm.cpus_per_task = config.cpus_per_task.unwrap_or(slurm.cpus_per_task);
+        let defaults = SlurmOptions::default();
+        let mut options = config.options;
+        options.extend(self.slurm_option.iter().cloned());
+        let mut slurm = SlurmOptions {
+            partition: self.slurm_partition.clone().or(config.partition),
+            options,
+            max_jobs: self
+                .max_jobs
+                .or(config.max_jobs)
+                .unwrap_or(defaults.max_jobs),
+            retries: self.retries.or(config.retries).unwrap_or(defaults.retries),
+            cpus_per_task: config.cpus_per_task.unwrap_or(defaults.cpus_per_task),
+            ..defaults
+        };
         if let Some(s) = config.poll_seconds {
             if !(s > 0.0 && s <= 600.0) {
                 bail!("executor.poll_seconds must be in (0, 600], not {s}");
