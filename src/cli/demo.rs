@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         keep_going: false,
         json: false,
         experiment: Default::default(),
+        executor: Default::default(),
     })?;
     // With --set the run is an experiment, its files under results/<run id>/.
     let out = outcomes.first().map_or(out, |o| o.output_dir.clone());

@@ -8,6 +8,7 @@ pub mod dag;
 pub mod demo;
 pub mod diff;
 pub mod evaluate;
+pub mod executor;
 pub mod extract;
 pub mod filter;
 pub mod gc;
@@ -20,6 +21,7 @@ pub mod runs;
 pub mod serve;
 pub mod status;
 pub mod synth;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -72,6 +74,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Benchmark whole-process extraction: wall time, ROI voxels/s, peak memory.
     Bench(bench::Args),
+    /// Run the tasks a `radial run --executor slurm` driver listed (one cluster job).
+    Worker(worker::Args),
 }
 
 /// Runs the command line; the binary maps an error to exit status 1.
@@ -96,5 +100,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Worker(args) => worker::run(args),
     }
 }

@@ -61,6 +61,8 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    #[command(flatten)]
+    pub executor: super::executor::ExecutorArgs,
 }
 
 /// Experiments: a run with `--set` or `--sweep` is recorded under
@@ -158,15 +160,36 @@ fn plans(args: &Args) -> anyhow::Result<Vec<Plan>> {
 /// callers that show more (the demo).
 pub fn run_outcomes(args: Args) -> anyhow::Result<Vec<RunOutcome>> {
     check_jobs(args.jobs)?;
+    let settings = args.executor.settings()?;
     let plans = plans(&args)?;
-    let outcomes = execute_many(
-        &plans,
-        &RunOptions {
-            jobs: args.jobs,
-            keep_going: args.keep_going,
-            progress: std::io::stderr().is_terminal(),
-        },
-    )?;
+    let opts = RunOptions {
+        jobs: args.jobs,
+        keep_going: args.keep_going,
+        progress: std::io::stderr().is_terminal(),
+        ..Default::default()
+    };
+    let outcomes = match settings.kind {
+        super::executor::ExecutorKind::Local => execute_many(&plans, &opts)?,
+        super::executor::ExecutorKind::Slurm => {
+            let [plan] = plans.as_slice() else {
+                anyhow::bail!(
+                    "--executor slurm runs one pipeline, not a sweep (yet): run the sweep locally or each experiment with --set"
+                );
+            };
+            let mut plan_options = args.plan.options();
+            plan_options.name = args.experiment.name.clone();
+            match super::executor::run_slurm(
+                &settings,
+                plan,
+                &args.plan.pipeline,
+                &plan_options,
+                &opts,
+            )? {
+                Some(outcome) => vec![outcome],
+                None => return Ok(Vec::new()),
+            }
+        }
+    };
     let mut failed_total = 0;
     let mut not_started_total = 0;
     let mut summaries = Vec::new();

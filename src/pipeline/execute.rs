@@ -31,6 +31,40 @@ pub struct RunOptions {
     pub keep_going: bool,
     /// Draw progress bars on standard error.
     pub progress: bool,
+    /// Adopt the outputs of tasks another executor ran instead of
+    /// computing them here (the last pass of a Slurm run).
+    pub adopt: Option<Arc<Adoption>>,
+    /// When the run started, if before this call (the run record's duration).
+    pub since: Option<(std::time::SystemTime, Instant)>,
+}
+
+/// Tasks that workers elsewhere ran (or failed): the pass that follows them
+/// takes their outputs from the store and never computes those tasks itself.
+#[derive(Debug, Default)]
+pub struct Adoption {
+    /// The workers' records, by (stage id, case id; `None` for a cohort task).
+    pub records: std::collections::HashMap<(String, Option<String>), TaskRecord>,
+    /// Whether cohort tasks are computed in this pass (`--cohort-local`, or
+    /// the cohort job itself) rather than adopted.
+    pub compute_cohort: bool,
+}
+
+impl Adoption {
+    fn applies_to(&self, stage: &PlannedStage) -> bool {
+        stage.scope == Scope::PerCase || !self.compute_cohort
+    }
+
+    fn worker_record(&self, record: &TaskRecord) -> Option<&TaskRecord> {
+        self.records
+            .get(&(record.stage.clone(), record.case.clone()))
+    }
+
+    /// Why an adopted task has no output in the store: the worker's error.
+    fn failure(&self, record: &TaskRecord) -> String {
+        self.worker_record(record)
+            .and_then(|r| r.error.clone())
+            .unwrap_or_else(|| format!("{}: failed without a message", task_who(record)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -112,13 +146,27 @@ impl RunOutcome {
 /// checked against the manifest's `*_sha256` columns. Fails before any
 /// task runs.
 pub fn hash_case_files(plan: &Plan, hashes: &FileHashes) -> Result<Vec<Option<(String, String)>>> {
+    hash_some_case_files(plan, hashes, |_| true)
+}
+
+/// [`hash_case_files`] for the cases `wanted` selects (`None` for the
+/// others): a worker hashes only the cases it runs.
+pub fn hash_some_case_files(
+    plan: &Plan,
+    hashes: &FileHashes,
+    wanted: impl Fn(usize) -> bool + Sync,
+) -> Result<Vec<Option<(String, String)>>> {
     if !plan.stages.iter().any(|s| s.kind.reads_case_files()) {
         return Ok(vec![None; plan.manifest.cases.len()]);
     }
     plan.manifest
         .cases
         .par_iter()
-        .map(|case| {
+        .enumerate()
+        .map(|(c, case)| {
+            if !wanted(c) {
+                return Ok(None);
+            }
             let image = hashes.hash(&case.image)?;
             let mask = hashes.hash(&case.mask)?;
             for (what, path, got, want) in [
@@ -168,6 +216,8 @@ struct Executor<'a> {
     per_case: Vec<usize>,
     /// Corrupt objects found and healed, per experiment.
     healed: Vec<Mutex<Vec<String>>>,
+    /// Outputs to adopt instead of computing (see [`Adoption`]).
+    adopt: Option<Arc<Adoption>>,
 }
 
 impl Executor<'_> {
@@ -183,6 +233,10 @@ impl Executor<'_> {
         data: impl FnOnce() -> Result<std::result::Result<TaskData<'d>, CorruptInput>>,
     ) -> std::result::Result<(), CorruptInput> {
         let start = Instant::now();
+        if let Some(adopt) = self.adopt.as_deref().filter(|a| a.applies_to(stage)) {
+            self.adopt_task(adopt, record, key);
+            return Ok(());
+        }
         let mut corrupt = None;
         let outcome = (|| -> Result<(String, TaskStatus)> {
             if let Some(h) = self.store.action(&key) {
@@ -225,6 +279,43 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Takes a task's output from the store, where a worker put it; the
+    /// record says `run` when the worker computed it, `cached` when it was
+    /// there before, and carries the worker's error when it is missing.
+    fn adopt_task(&self, adopt: &Adoption, record: &mut TaskRecord, key: String) {
+        let worker = adopt
+            .worker_record(record)
+            .filter(|w| w.key.as_deref() == Some(key.as_str()));
+        match self.store.action(&key) {
+            Some(hash) => {
+                record.output = Some(hash);
+                record.error = None;
+                match worker.filter(|w| w.status == TaskStatus::Run) {
+                    Some(w) => {
+                        record.status = TaskStatus::Run;
+                        record.seconds = w.seconds;
+                    }
+                    None => record.status = TaskStatus::Cached,
+                }
+            }
+            // No worker ran it: the run stopped before (a failure without
+            // --keep-going, or an interruption).
+            None if adopt.worker_record(record).is_none() => {
+                record.output = None;
+                record.status = TaskStatus::NotStarted;
+            }
+            None => {
+                record.error = Some(adopt.failure(record));
+                record.output = None;
+                record.status = TaskStatus::Failed;
+                if !self.keep_going {
+                    self.abort.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        record.key = Some(key);
     }
 
     /// Says (on standard error and in the run record) that an object was
@@ -494,9 +585,76 @@ pub fn task_data<'p>(
     }))
 }
 
+/// Indices of the per-case stages of a plan, in plan order.
+fn per_case_stages(plan: &Plan) -> Vec<usize> {
+    (0..plan.stages.len())
+        .filter(|&s| plan.stages[s].scope == Scope::PerCase)
+        .collect()
+}
+
+/// Runs part of a plan exactly as [`execute`] would (same keys, locks,
+/// cache look-ups, healing), without records, lock file or outputs: the
+/// per-case chains of `cases` (in parallel on the current rayon pool), then
+/// with `cohort` every cohort stage over the per-case outputs of the whole
+/// cohort (which must be in the store or adopted; see [`Adoption`]).
+/// Returns the records of the tasks it was asked for, in plan order.
+pub fn run_bundle(
+    plan: &Plan,
+    store: &Store,
+    input_hashes: &[Option<(String, String)>],
+    cases: &[usize],
+    cohort: bool,
+    keep_going: bool,
+    adopt: Option<Arc<Adoption>>,
+) -> Vec<TaskRecord> {
+    let exec = Executor {
+        plans: std::slice::from_ref(plan),
+        store,
+        input_hashes,
+        abort: AtomicBool::new(false),
+        keep_going,
+        bars: plan.stages.iter().map(|_| ProgressBar::hidden()).collect(),
+        per_case: per_case_stages(plan),
+        healed: vec![Mutex::new(Vec::new())],
+        adopt,
+    };
+    let mut records: Vec<TaskRecord> = cases
+        .par_iter()
+        .map(|&c| exec.run_case(0, c))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect();
+    if cohort {
+        let n = plan.manifest.cases.len();
+        let chains: Vec<Vec<TaskRecord>> = (0..n)
+            .into_par_iter()
+            .map(|c| exec.run_case(0, c))
+            .collect();
+        let mut by_stage: Vec<Vec<TaskRecord>> = vec![Vec::new(); plan.stages.len()];
+        for chain in chains {
+            for (k, rec) in chain.into_iter().enumerate() {
+                by_stage[exec.per_case[k]].push(rec);
+            }
+        }
+        for s in 0..plan.stages.len() {
+            if plan.stages[s].scope == Scope::Cohort {
+                let rec = exec.run_cohort(0, s, &mut by_stage);
+                by_stage[s].push(rec.clone());
+                records.push(rec);
+            }
+        }
+    }
+    records
+}
+
 /// One bar per stage, counting the tasks of every experiment (a sweep has
 /// one display for its whole grid).
-fn progress_bars(plan: &Plan, experiments: usize, show: bool) -> (MultiProgress, Vec<ProgressBar>) {
+pub(crate) fn progress_bars(
+    plan: &Plan,
+    experiments: usize,
+    show: bool,
+) -> (MultiProgress, Vec<ProgressBar>) {
     let multi = MultiProgress::with_draw_target(if show {
         ProgressDrawTarget::stderr()
     } else {
@@ -579,8 +737,9 @@ pub fn execute_many(plans: &[Plan], opts: &RunOptions) -> Result<Vec<RunOutcome>
     let Some(first) = plans.first() else {
         return Ok(Vec::new());
     };
-    let started = std::time::SystemTime::now();
-    let clock = Instant::now();
+    let (started, clock) = opts
+        .since
+        .unwrap_or_else(|| (std::time::SystemTime::now(), Instant::now()));
     let base_id = new_run_id(started);
     let run_ids: Vec<String> = if plans.len() == 1 {
         vec![base_id.clone()]
@@ -606,10 +765,9 @@ pub fn execute_many(plans: &[Plan], opts: &RunOptions) -> Result<Vec<RunOutcome>
         abort: AtomicBool::new(false),
         keep_going: opts.keep_going,
         bars,
-        per_case: (0..first.stages.len())
-            .filter(|&s| first.stages[s].scope == Scope::PerCase)
-            .collect(),
+        per_case: per_case_stages(first),
         healed: plans.iter().map(|_| Mutex::new(Vec::new())).collect(),
+        adopt: opts.adopt.clone(),
     };
     let n_cases = first.manifest.cases.len();
     // Per case, every experiment's chain in turn: what a later experiment

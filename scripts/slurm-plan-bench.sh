@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The planning benchmark of docs/scale.md: `radial run --executor slurm
+# --plan-only` over 10,000 cases x 25 per-case stages, with wall time and
+# peak memory from /usr/bin/time -v. Planning hashes every input file, so
+# the manifest's 10,000 rows point at a few synthetic cases (each file is
+# hashed once, then found by its stamp).
+#
+#   scripts/slurm-plan-bench.sh [RADIAL_BINARY] [CASES]   (default: target/release/radial, 10000)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/release/radial}"
+CASES="${2:-10000}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+"$BIN" synth --cases 4 --out "$WORK/cases" > /dev/null
+cp "$ROOT/pipelines/bench/slurm-plan-25-stages.yaml" "$WORK/pipeline.yaml"
+{
+    echo "case_id,image,mask,label,phenotype"
+    for i in $(seq 0 $((CASES - 1))); do
+        k=$((i % 4))
+        echo "c$i,cases/images/case_000$k.nii.gz,cases/masks/case_000$k.nii.gz,1,$((k % 2))"
+    done
+} > "$WORK/manifest-10000.csv"
+cd "$WORK"
+for pass in cold warm; do
+    echo "== $pass ($CASES cases; $pass file-hash cache)"
+    /usr/bin/time -v "$BIN" run pipeline.yaml --executor slurm --plan-only 2> time.txt
+    grep -E "Elapsed \(wall|Maximum resident" time.txt
+done

@@ -1,0 +1,263 @@
+//! `radial run --executor slurm ...`: the executor options, the `executor:`
+//! block of a config file (`--config FILE`), and the Slurm run and its
+//! `--plan-only` submission plan.
+//!
+//! The executor is not part of the pipeline file on purpose: where a
+//! pipeline runs does not change its results, so it stays out of the file
+//! whose hash the runs record.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::pipeline::executor::{Placement, case_bundles, execute_with, pending};
+use crate::pipeline::filehash::FileHashes;
+use crate::pipeline::slurm::{SlurmExecutor, SlurmOptions, catch_interrupts, client, preflight};
+use crate::pipeline::store::Store;
+use crate::pipeline::{Plan, PlanOptions, RunOptions, RunOutcome};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutorKind {
+    /// This machine's cores.
+    Local,
+    /// Job arrays on a Slurm cluster (the store on a filesystem the nodes share).
+    Slurm,
+}
+
+/// Where `radial run` executes its tasks.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ExecutorArgs {
+    /// Where tasks run (default: local, or `kind` under `executor:` in --config).
+    #[arg(long, value_enum)]
+    pub executor: Option<ExecutorKind>,
+    /// A YAML file with an `executor:` block (kind, partition, options, max_jobs, bundle, cohort_local, retries, cpus_per_task, poll_seconds, preflight_timeout); options given here win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Slurm partition (default: the cluster's default partition).
+    #[arg(long)]
+    pub slurm_partition: Option<String>,
+    /// An extra sbatch option, e.g. --slurm-option=--mem=4G (repeatable).
+    #[arg(
+        long = "slurm-option",
+        value_name = "OPTION",
+        allow_hyphen_values = true
+    )]
+    pub slurm_option: Vec<String>,
+    /// Array elements running at once (the array's %N throttle; default 100).
+    #[arg(long)]
+    pub max_jobs: Option<usize>,
+    /// Cases per array element (default 1: one job runs one case's chain of per-case stages).
+    #[arg(long)]
+    pub bundle: Option<usize>,
+    /// Run the cohort stages in the driver instead of as a job.
+    #[arg(long)]
+    pub cohort_local: bool,
+    /// Resubmissions of a job that died outside its tasks (cancelled, node failure, preemption, time limit; default 2).
+    #[arg(long)]
+    pub retries: Option<u32>,
+    /// Print the submission plan (jobs, arrays, sbatch calls) and submit nothing.
+    #[arg(long)]
+    pub plan_only: bool,
+}
+
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    executor: ExecutorConfig,
+}
+
+#[derive(serde::Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct ExecutorConfig {
+    kind: Option<ExecutorKind>,
+    partition: Option<String>,
+    #[serde(default)]
+    options: Vec<String>,
+    max_jobs: Option<usize>,
+    bundle: Option<usize>,
+    cohort_local: Option<bool>,
+    retries: Option<u32>,
+    cpus_per_task: Option<usize>,
+    poll_seconds: Option<f64>,
+    preflight_timeout: Option<u64>,
+}
+
+fn read_config(path: &Path) -> anyhow::Result<ExecutorConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: ConfigFile = serde_saphyr::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {}",
+            path.display(),
+            crate::error::yaml_message(&e.to_string())
+        )
+    })?;
+    Ok(file.executor)
+}
+
+/// The executor settings: the command line over the config file over the defaults.
+pub struct Settings {
+    pub kind: ExecutorKind,
+    pub slurm: SlurmOptions,
+    pub placement: Placement,
+    pub plan_only: bool,
+}
+
+impl ExecutorArgs {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let config = match &self.config {
+            Some(p) => read_config(p)?,
+            None => ExecutorConfig::default(),
+        };
+        let defaults = SlurmOptions::default();
+        let mut options = config.options;
+        options.extend(self.slurm_option.iter().cloned());
+        let mut slurm = SlurmOptions {
+            partition: self.slurm_partition.clone().or(config.partition),
+            options,
+            max_jobs: self
+                .max_jobs
+                .or(config.max_jobs)
+                .unwrap_or(defaults.max_jobs),
+            retries: self.retries.or(config.retries).unwrap_or(defaults.retries),
+            cpus_per_task: config.cpus_per_task.unwrap_or(defaults.cpus_per_task),
+            ..defaults
+        };
+        if let Some(s) = config.poll_seconds {
+            if !(s > 0.0 && s <= 600.0) {
+                bail!("executor.poll_seconds must be in (0, 600], not {s}");
+            }
+            slurm.poll = Duration::from_secs_f64(s);
+        }
+        if let Some(s) = config.preflight_timeout {
+            slurm.preflight_timeout = Duration::from_secs(s);
+        }
+        let bundle = self.bundle.or(config.bundle).unwrap_or(1);
+        for (name, v) in [
+            ("--max-jobs", slurm.max_jobs),
+            ("--bundle", bundle),
+            ("cpus_per_task", slurm.cpus_per_task),
+        ] {
+            if v == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        let kind = self.executor.or(config.kind).unwrap_or(ExecutorKind::Local);
+        if kind == ExecutorKind::Local && self.plan_only {
+            bail!("--plan-only prints a Slurm submission plan: use it with --executor slurm");
+        }
+        Ok(Settings {
+            kind,
+            slurm,
+            placement: Placement {
+                bundle,
+                cohort_local: self.cohort_local || config.cohort_local.unwrap_or(false),
+            },
+            plan_only: self.plan_only,
+        })
+    }
+}
+
+/// Runs one plan on Slurm; `None` for `--plan-only` (the plan is printed).
+pub fn run_slurm(
+    settings: &Settings,
+    plan: &Plan,
+    pipeline: &Path,
+    plan_options: &PlanOptions,
+    opts: &RunOptions,
+) -> anyhow::Result<Option<RunOutcome>> {
+    if settings.plan_only {
+        print_plan(settings, plan)?;
+        return Ok(None);
+    }
+    catch_interrupts();
+    let store = Store::open(&plan.store_dir)?;
+    // The run's id names its record and its job directory alike.
+    let since = (std::time::SystemTime::now(), std::time::Instant::now());
+    let run_id = crate::pipeline::execute::new_run_id(since.0);
+    let mut opts = opts.clone();
+    opts.since = Some(since);
+    let mut exec = SlurmExecutor::new(settings.slurm.clone(), &store.root, &run_id)
+        .context("cannot use Slurm")?;
+    preflight(&settings.slurm, &exec.run_dir, &exec.job_name).context("cannot use Slurm")?;
+    let outcome = execute_with(
+        plan,
+        pipeline,
+        plan_options,
+        &opts,
+        &settings.placement,
+        &mut exec,
+    )?;
+    eprintln!(
+        "slurm: {} array(s) submitted with {} sbatch call(s); job files and logs in {}",
+        exec.sbatch_calls,
+        exec.sbatch_calls,
+        exec.run_dir.display()
+    );
+    Ok(Some(outcome))
+}
+
+/// The submission plan: what a Slurm run would submit now, given the store.
+fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    let store = Store::open(&plan.store_dir)?;
+    let hashes = FileHashes::load(&store.root.join("file-hashes.tsv"));
+    let input_hashes = crate::pipeline::execute::hash_case_files(plan, &hashes)?;
+    hashes.save()?;
+    let todo = pending(plan, &store, &input_hashes);
+    let bundles = case_bundles(&todo.cases, settings.placement.bundle);
+    // The array size limit of the cluster when one answers; Slurm's default otherwise.
+    let (max_array, source) =
+        match client::find_on_path("scontrol").map(|_| client::max_array_size()) {
+            Some(Ok(n)) => (n.max(1), "the cluster's MaxArraySize"),
+            _ => (1001, "Slurm's default MaxArraySize; no cluster answered"),
+        };
+    let arrays = bundles.len().div_ceil(max_array);
+    let n = plan.manifest.cases.len();
+    let total = n * todo.per_case_stages + todo.cohort_stages;
+    let cohort_jobs = usize::from(
+        todo.cohort_stages > 0
+            && !settings.placement.cohort_local
+            && !(todo.cases.is_empty() && todo.cohort_cached),
+    );
+    println!(
+        "plan: {n} case(s) x {} per-case stage(s) + {} cohort stage(s) = {total} task(s); {} already in the store",
+        todo.per_case_stages, todo.cohort_stages, todo.cached_tasks
+    );
+    println!(
+        "cases to submit: {} in {} bundle(s) of up to {} case(s) ({} task(s) per job at most)",
+        todo.cases.len(),
+        bundles.len(),
+        settings.placement.bundle,
+        settings.placement.bundle * todo.per_case_stages
+    );
+    println!(
+        "arrays: {arrays} of at most {max_array} element(s) ({source}), each throttled to %{} running",
+        settings.slurm.max_jobs
+    );
+    println!(
+        "cohort stages: {}",
+        if todo.cohort_stages == 0 {
+            "none".to_string()
+        } else if cohort_jobs == 0 && !settings.placement.cohort_local {
+            "in the store already".to_string()
+        } else if settings.placement.cohort_local {
+            "run in the driver (--cohort-local)".to_string()
+        } else {
+            "1 job after the arrays".to_string()
+        }
+    );
+    println!(
+        "sbatch calls: {} ({arrays} array(s) + {cohort_jobs} cohort job + 1 store check job); jobs: {}",
+        arrays + cohort_jobs + 1,
+        bundles.len() + cohort_jobs + 1
+    );
+    println!(
+        "inputs hashed and the store resolved in {:.2} s (nothing submitted)",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
