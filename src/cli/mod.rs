@@ -9,6 +9,7 @@ pub mod demo;
 pub mod diff;
 pub mod evaluate;
 pub mod extract;
+pub mod extract_pyradiomics;
 pub mod filter;
 pub mod gc;
 pub mod inspect;

@@ -1,6 +1,7 @@
 //! PyRadiomics' feature classes and feature names (version 3.0.1), in the
 //! order it writes them: classes as enabled, features of a class in ASCII
-//! order unless the parameter file lists them.
+//! order of their getter names (`getMeanAbsoluteDeviationFeatureValue` before
+//! `getMeanFeatureValue`) unless the parameter file lists them.
 
 /// A PyRadiomics feature class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,7 +59,7 @@ impl FeatureClass {
         FeatureClass::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// The features enabled when the class is given without a list (ASCII order).
+    /// The features enabled when the class is given without a list, in PyRadiomics' order.
     pub fn default_features(self) -> &'static [&'static str] {
         match self {
             FeatureClass::FirstOrder => &FIRSTORDER,
@@ -105,8 +106,8 @@ pub const FIRSTORDER: [&str; 18] = [
     "InterquartileRange",
     "Kurtosis",
     "Maximum",
-    "Mean",
     "MeanAbsoluteDeviation",
+    "Mean",
     "Median",
     "Minimum",
     "Range",
@@ -242,10 +243,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_lists_are_in_ascii_order() {
+    fn default_lists_are_in_getter_name_order() {
         for class in FeatureClass::ALL {
-            let names = class.default_features();
-            assert!(names.windows(2).all(|w| w[0] < w[1]), "{}", class.name());
+            let getters: Vec<String> = class
+                .default_features()
+                .iter()
+                .map(|n| format!("get{n}FeatureValue"))
+                .collect();
+            assert!(getters.windows(2).all(|w| w[0] < w[1]), "{}", class.name());
         }
     }
 }
