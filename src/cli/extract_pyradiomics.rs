@@ -17,6 +17,8 @@ use crate::compat::pyradiomics::{self, Params, Row};
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let params_path = args.pyradiomics.as_deref().expect("--pyradiomics given");
     let params = pyradiomics::params::read(params_path)?;
+    pyradiomics::extract::check_supported(&params)
+        .with_context(|| format!("{}", params_path.display()))?;
     if let Some(batch_path) = &args.batch {
         return run_batch(batch_path, args.label, &params, args.out.as_deref());
     }

@@ -71,7 +71,22 @@ pub fn check_supported(params: &Params) -> Result<()> {
             ));
         }
     }
-    let s = &params.settings;
+    for (_, own) in &params.image_types {
+        check_supported_settings(&params.settings.merged(own))?;
+    }
+    check_supported_settings(&params.settings)?;
+    for req in &params.feature_classes {
+        if req.class == FeatureClass::Shape2D {
+            return Err(Error::setting(
+                "featureClass.shape2D",
+                "shape2D needs force2D, which is not implemented in radial's PyRadiomics mode yet",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_supported_settings(s: &Settings) -> Result<()> {
     let refuse = |key: &str| {
         Err(Error::setting(
             format!("setting.{key}"),
@@ -92,14 +107,6 @@ pub fn check_supported(params: &Params) -> Result<()> {
     }
     if s.correct_mask == Some(true) {
         return refuse("correctMask");
-    }
-    for req in &params.feature_classes {
-        if req.class == FeatureClass::Shape2D {
-            return Err(Error::setting(
-                "featureClass.shape2D",
-                "shape2D needs force2D, which is not implemented in radial's PyRadiomics mode yet",
-            ));
-        }
     }
     Ok(())
 }
@@ -148,16 +155,22 @@ pub fn extract(
     check_supported(params)?;
     let s = &params.settings;
     check_mask(mask, label, s)?;
-    let mut row = diagnostics::diagnostics(image, mask, params);
-    let roi = Roi::new(image, mask, &binning(s))?;
+    // `additionalInfo: false` leaves the diagnostics out, as in PyRadiomics.
+    let mut row = if s.additional_info == Some(false) {
+        Row::new()
+    } else {
+        diagnostics::diagnostics(image, mask, params)
+    };
     let mut classes: Vec<_> = params.feature_classes.clone();
     // PyRadiomics computes shape first, on the original image only.
     classes.sort_by_key(|c| c.class != FeatureClass::Shape);
-    for (t, _) in &params.image_types {
+    for (t, own) in &params.image_types {
         let prefix = match t {
             ImageType::Original => "original",
             _ => unreachable!("refused by check_supported"),
         };
+        let s = &s.merged(own);
+        let roi = Roi::new(image, mask, &binning(s))?;
         for req in &classes {
             let names: Vec<String> = match &req.features {
                 Some(list) => list.clone(),
@@ -168,6 +181,9 @@ pub fn extract(
                     .map(|s| s.to_string())
                     .collect(),
             };
+            if req.class == FeatureClass::Shape && *t != ImageType::Original {
+                continue;
+            }
             let compute = class_values(req.class, &roi, s)?;
             for name in names {
                 let value = compute(&name).ok_or_else(|| {

@@ -144,6 +144,63 @@ pub struct Settings {
     pub gldm_a: Option<i64>,
 }
 
+impl Settings {
+    /// These settings with `over`'s given values replacing them (an image
+    /// type's own settings over the file's `setting`).
+    pub fn merged(&self, over: &Settings) -> Settings {
+        Settings {
+            minimum_roi_dimensions: over.minimum_roi_dimensions.or(self.minimum_roi_dimensions),
+            minimum_roi_size: over.minimum_roi_size.or(self.minimum_roi_size),
+            geometry_tolerance: over.geometry_tolerance.or(self.geometry_tolerance),
+            correct_mask: over.correct_mask.or(self.correct_mask),
+            additional_info: over.additional_info.or(self.additional_info),
+            label: over.label.or(self.label),
+            label_channel: over.label_channel.or(self.label_channel),
+            bin_width: over.bin_width.or(self.bin_width),
+            bin_count: over.bin_count.or(self.bin_count),
+            normalize: over.normalize.or(self.normalize),
+            normalize_scale: over.normalize_scale.or(self.normalize_scale),
+            remove_outliers: over.remove_outliers.or(self.remove_outliers),
+            resampled_pixel_spacing: over
+                .resampled_pixel_spacing
+                .clone()
+                .or_else(|| self.resampled_pixel_spacing.clone()),
+            interpolator: over.interpolator.or(self.interpolator),
+            pad_distance: over.pad_distance.or(self.pad_distance),
+            distances: over.distances.clone().or_else(|| self.distances.clone()),
+            force_2d: over.force_2d.or(self.force_2d),
+            force_2d_dimension: over.force_2d_dimension.or(self.force_2d_dimension),
+            resegment_range: over
+                .resegment_range
+                .clone()
+                .or_else(|| self.resegment_range.clone()),
+            resegment_mode: over.resegment_mode.or(self.resegment_mode),
+            resegment_shape: over.resegment_shape.or(self.resegment_shape),
+            pre_crop: over.pre_crop.or(self.pre_crop),
+            sigma: over.sigma.clone().or_else(|| self.sigma.clone()),
+            start_level: over.start_level.or(self.start_level),
+            level: over.level.or(self.level),
+            wavelet: over.wavelet.clone().or_else(|| self.wavelet.clone()),
+            gradient_use_spacing: over.gradient_use_spacing.or(self.gradient_use_spacing),
+            lbp2d_radius: over.lbp2d_radius.or(self.lbp2d_radius),
+            lbp2d_samples: over.lbp2d_samples.or(self.lbp2d_samples),
+            lbp2d_method: over
+                .lbp2d_method
+                .clone()
+                .or_else(|| self.lbp2d_method.clone()),
+            lbp3d_levels: over.lbp3d_levels.or(self.lbp3d_levels),
+            lbp3d_icosphere_radius: over.lbp3d_icosphere_radius.or(self.lbp3d_icosphere_radius),
+            lbp3d_icosphere_subdivision: over
+                .lbp3d_icosphere_subdivision
+                .or(self.lbp3d_icosphere_subdivision),
+            voxel_array_shift: over.voxel_array_shift.or(self.voxel_array_shift),
+            symmetrical_glcm: over.symmetrical_glcm.or(self.symmetrical_glcm),
+            weighting_norm: over.weighting_norm.or(self.weighting_norm),
+            gldm_a: over.gldm_a.or(self.gldm_a),
+        }
+    }
+}
+
 /// `voxelSetting` (voxel-based extraction; parsed, not computed by radial).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VoxelSettings {
@@ -807,6 +864,16 @@ mod tests {
         assert_eq!(p.settings.resampled_pixel_spacing, Some(vec![1.0; 3]));
         assert_eq!(p.settings.bin_width, Some(25.0));
         assert_eq!(p.settings.voxel_array_shift, Some(1000));
+    }
+
+    #[test]
+    fn image_type_settings_replace_the_file_settings() {
+        let p =
+            parse("imageType:\n  Original: {binWidth: 10}\nsetting:\n  binWidth: 25\n  label: 2\n")
+                .unwrap();
+        let merged = p.settings.merged(&p.image_types[0].1);
+        assert_eq!(merged.bin_width, Some(10.0));
+        assert_eq!(merged.label, Some(2));
     }
 
     #[test]
