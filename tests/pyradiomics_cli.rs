@@ -158,3 +158,31 @@ fn a_bad_parameter_file_is_refused_by_name_and_nothing_is_written() {
         assert!(!out.exists(), "{text}: an output was written");
     }
 }
+
+#[test]
+fn additional_info_false_leaves_the_diagnostics_out() {
+    let Some(data) = common::data_dir("additional_info_false_leaves_the_diagnostics_out") else {
+        return;
+    };
+    let samples = data.join("pyradiomics-samples");
+    let dir = tempfile::tempdir().unwrap();
+    let params = write_params(
+        dir.path(),
+        "featureClass:\n  firstorder: ['Mean']\nsetting:\n  additionalInfo: false\n",
+    );
+    let o = radial(&[
+        os("--pyradiomics"),
+        os(&params),
+        os("--image"),
+        os(&samples.join("breast1_image.nrrd")),
+        os("--mask"),
+        os(&samples.join("breast1_label.nrrd")),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        text.lines().next(),
+        Some("original_firstorder_Mean"),
+        "{text}"
+    );
+}
