@@ -17,6 +17,7 @@
 //! - [`cli`]: the `radial` command line.
 
 pub mod cli;
+pub mod compat;
 pub mod data;
 pub mod error;
 pub mod extract;

@@ -15,14 +15,15 @@ use crate::processing::ExtractionSettings;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Image: NIfTI, NRRD or a DICOM series directory.
-    #[arg(long)]
-    pub image: PathBuf,
+    #[arg(long, required_unless_present = "batch")]
+    pub image: Option<PathBuf>,
     /// Mask: a label map on the image grid, or an RTSTRUCT file (with --roi).
+    #[arg(long, required_unless_present = "batch")]
+    pub mask: Option<PathBuf>,
+    /// Label of the ROI in a label-map mask (default 1; with --pyradiomics,
+    /// the parameter file's `label`, else 1).
     #[arg(long)]
-    pub mask: PathBuf,
-    /// Label of the ROI in a label-map mask.
-    #[arg(long, default_value_t = 1)]
-    pub label: i64,
+    pub label: Option<i64>,
     /// Name of the ROI in an RTSTRUCT mask (or the label of a DICOM-SEG segment).
     #[arg(long)]
     pub roi: Option<String>,
@@ -31,8 +32,20 @@ pub struct Args {
     #[arg(long)]
     pub series: Option<String>,
     /// Extraction settings (YAML).
+    #[arg(
+        long,
+        required_unless_present = "pyradiomics",
+        conflicts_with = "pyradiomics"
+    )]
+    pub settings: Option<PathBuf>,
+    /// PyRadiomics mode: a PyRadiomics parameter file; columns and values
+    /// follow PyRadiomics 3.0.1 (see README, "PyRadiomics mode").
     #[arg(long)]
-    pub settings: PathBuf,
+    pub pyradiomics: Option<PathBuf>,
+    /// With --pyradiomics: PyRadiomics' batch CSV (columns Image, Mask,
+    /// optional Label, others carried through); one row per case.
+    #[arg(long, requires = "pyradiomics", conflicts_with_all = ["image", "mask", "roi", "series", "case_id"])]
+    pub batch: Option<PathBuf>,
     /// Case identifier (default: the image file name without extension).
     #[arg(long)]
     pub case_id: Option<String>,
@@ -43,20 +56,28 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let settings = ExtractionSettings::from_yaml_file(&args.settings)?;
+    if args.pyradiomics.is_some() {
+        return super::extract_pyradiomics::run(&args);
+    }
+    let (Some(settings), Some(image_path), Some(mask_path)) =
+        (&args.settings, &args.image, &args.mask)
+    else {
+        bail!("--settings, --image and --mask are required (or --pyradiomics)");
+    };
+    let settings = ExtractionSettings::from_yaml_file(settings)?;
     let (image, mask) = load_case(
-        &args.image,
+        image_path,
         args.series.as_deref(),
-        &args.mask,
-        args.label,
+        mask_path,
+        args.label.unwrap_or(1),
         args.roi.as_deref(),
     )?;
     let case_id = args
         .case_id
         .clone()
-        .unwrap_or_else(|| file_stem(&args.image));
+        .unwrap_or_else(|| file_stem(image_path));
     let features = extract_case(&image, &mask, &settings)
-        .with_context(|| format!("case {case_id} ({})", args.image.display()))?;
+        .with_context(|| format!("case {case_id} ({})", image_path.display()))?;
     match &args.out {
         None => crate::cli::out::print(&to_csv(&case_id, &features))?,
         Some(out) if out.as_os_str() == "-" => {

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod evaluate;
 pub mod executor;
 pub mod extract;
+pub mod extract_pyradiomics;
 pub mod filter;
 pub mod gc;
 pub mod inspect;

@@ -1,0 +1,4 @@
+//! Other tools' conventions, implemented faithfully beside the IBSI path
+//! (which never changes to suit them).
+
+pub mod pyradiomics;

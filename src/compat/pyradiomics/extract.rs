@@ -1,0 +1,249 @@
+//! One case in PyRadiomics mode: its diagnostics, then each enabled image
+//! type's features, named and ordered as PyRadiomics writes them
+//! (`diagnostics_*`, then `original_shape_*`, `original_firstorder_*`, ...).
+//!
+//! Implemented: the Original image type without resampling, normalisation,
+//! re-segmentation or force2D, every 3D feature class. Every other setting
+//! that would change the values is refused by name rather than ignored.
+
+use std::path::Path;
+
+use super::binning::Binning;
+use super::diagnostics;
+use super::firstorder::FirstOrder;
+use super::glcm::Glcm;
+use super::glrlm::Glrlm;
+use super::glszm::Glszm;
+use super::names::FeatureClass;
+use super::neighbours::Neighbourhoods;
+use super::params::{ImageType, Params, Settings};
+use super::roi::Roi;
+use super::shape::Shape;
+use crate::image::Volume;
+use crate::{Error, Result};
+
+/// One value of a row: PyRadiomics writes numbers and, in diagnostics, text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Number(f64),
+    Text(String),
+}
+
+impl Cell {
+    /// The text written to CSV: numbers as the shortest text that reads
+    /// back to the same double.
+    pub fn render(&self) -> String {
+        match self {
+            Cell::Number(v) => format!("{v:?}"),
+            Cell::Text(t) => t.clone(),
+        }
+    }
+}
+
+/// One case's columns, in order.
+pub type Row = Vec<(String, Cell)>;
+
+/// The label: the call's, else the parameter file's, else 1.
+pub fn label_of(params: &Params, label: Option<i64>) -> i64 {
+    label.or(params.settings.label).unwrap_or(1)
+}
+
+/// Reads the case and extracts it.
+pub fn extract_files(
+    image: &Path,
+    mask: &Path,
+    label: Option<i64>,
+    params: &Params,
+) -> Result<Row> {
+    let label = label_of(params, label);
+    check_supported(params)?;
+    let (loaded, roi_mask) = crate::io::read_case(image, mask, label)?;
+    extract(&loaded.volume, &roi_mask, label, params)
+}
+
+/// Settings radial does not compute yet are refused by name, never ignored.
+pub fn check_supported(params: &Params) -> Result<()> {
+    for (t, _) in &params.image_types {
+        if *t != ImageType::Original {
+            return Err(Error::setting(
+                format!("imageType.{}", t.name()),
+                "this image type is not implemented in radial's PyRadiomics mode yet (only Original is)",
+            ));
+        }
+    }
+    for (_, own) in &params.image_types {
+        check_supported_settings(&params.settings.merged(own))?;
+    }
+    check_supported_settings(&params.settings)?;
+    for req in &params.feature_classes {
+        if req.class == FeatureClass::Shape2D {
+            return Err(Error::setting(
+                "featureClass.shape2D",
+                "shape2D needs force2D, which is not implemented in radial's PyRadiomics mode yet",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_supported_settings(s: &Settings) -> Result<()> {
+    let refuse = |key: &str| {
+        Err(Error::setting(
+            format!("setting.{key}"),
+            "not implemented in radial's PyRadiomics mode yet",
+        ))
+    };
+    if s.resampled_pixel_spacing.is_some() {
+        return refuse("resampledPixelSpacing");
+    }
+    if s.normalize == Some(true) {
+        return refuse("normalize");
+    }
+    if s.resegment_range.is_some() {
+        return refuse("resegmentRange");
+    }
+    if s.force_2d == Some(true) {
+        return refuse("force2D");
+    }
+    if s.correct_mask == Some(true) {
+        return refuse("correctMask");
+    }
+    Ok(())
+}
+
+fn binning(s: &Settings) -> Binning {
+    match s.bin_count {
+        Some(n) => Binning::Count(n as u32),
+        None => Binning::Width(s.bin_width.unwrap_or(25.0)),
+    }
+}
+
+/// Checks PyRadiomics applies to the mask before any feature.
+fn check_mask(mask: &Volume<bool>, label: i64, s: &Settings) -> Result<()> {
+    let n = mask.data.iter().filter(|&&m| m).count();
+    if n == 0 {
+        return Err(Error::data(format!(
+            "label {label} is absent from the mask"
+        )));
+    }
+    if let Some(min) = s.minimum_roi_size
+        && (n as i64) < min
+    {
+        return Err(Error::data(format!(
+            "the ROI has {n} voxels, fewer than minimumROISize ({min})"
+        )));
+    }
+    let dims = crate::processing::crop::bounding_box(&mask.data)
+        .map(|b| b.iter().filter(|(lo, hi)| hi - lo > 1).count())
+        .unwrap_or(0) as i64;
+    let min_dims = s.minimum_roi_dimensions.unwrap_or(2);
+    if dims < min_dims {
+        return Err(Error::data(format!(
+            "the ROI extends in {dims} dimensions, fewer than minimumROIDimensions ({min_dims})"
+        )));
+    }
+    Ok(())
+}
+
+/// Extracts a loaded case.
+pub fn extract(
+    image: &Volume<f32>,
+    mask: &Volume<bool>,
+    label: i64,
+    params: &Params,
+) -> Result<Row> {
+    check_supported(params)?;
+    let s = &params.settings;
+    check_mask(mask, label, s)?;
+    // `additionalInfo: false` leaves the diagnostics out, as in PyRadiomics.
+    let mut row = if s.additional_info == Some(false) {
+        Row::new()
+    } else {
+        diagnostics::diagnostics(image, mask, params)
+    };
+    let mut classes: Vec<_> = params.feature_classes.clone();
+    // PyRadiomics computes shape first, on the original image only.
+    classes.sort_by_key(|c| c.class != FeatureClass::Shape);
+    for (t, own) in &params.image_types {
+        let prefix = match t {
+            ImageType::Original => "original",
+            _ => unreachable!("refused by check_supported"),
+        };
+        let s = &s.merged(own);
+        let roi = Roi::new(image, mask, &binning(s))?;
+        for req in &classes {
+            let names: Vec<String> = match &req.features {
+                Some(list) => list.clone(),
+                None => req
+                    .class
+                    .default_features()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            };
+            if req.class == FeatureClass::Shape && *t != ImageType::Original {
+                continue;
+            }
+            let compute = class_values(req.class, &roi, s)?;
+            for name in names {
+                let value = compute(&name).ok_or_else(|| {
+                    Error::setting(
+                        format!("featureClass.{}", req.class.name()),
+                        format!(
+                            "feature {name} is deprecated in PyRadiomics and not computed by radial"
+                        ),
+                    )
+                })?;
+                row.push((
+                    format!("{prefix}_{}_{name}", req.class.name()),
+                    Cell::Number(value),
+                ));
+            }
+        }
+    }
+    Ok(row)
+}
+
+type Values<'a> = Box<dyn Fn(&str) -> Option<f64> + 'a>;
+
+fn class_values<'a>(class: FeatureClass, roi: &'a Roi, s: &Settings) -> Result<Values<'a>> {
+    let distances = s.distances.clone().unwrap_or_else(|| vec![1]);
+    Ok(match class {
+        FeatureClass::FirstOrder => {
+            let f = FirstOrder::new(roi, s.voxel_array_shift.unwrap_or(0));
+            Box::new(move |n| f.value(n))
+        }
+        FeatureClass::Shape => {
+            let f = Shape::new(roi);
+            Box::new(move |n| f.value(n))
+        }
+        FeatureClass::Glcm => {
+            let f = Glcm::new(
+                roi,
+                &distances,
+                s.symmetrical_glcm.unwrap_or(true),
+                s.weighting_norm,
+            );
+            Box::new(move |n| f.value(n))
+        }
+        FeatureClass::Glrlm => {
+            let f = Glrlm::new(roi);
+            Box::new(move |n| f.value(n))
+        }
+        FeatureClass::Glszm => {
+            let f = Glszm::new(roi)?;
+            Box::new(move |n| f.value(n))
+        }
+        FeatureClass::Gldm => {
+            let f = Neighbourhoods::new(roi, &distances, s.gldm_a.unwrap_or(0));
+            Box::new(move |n| f.gldm(n))
+        }
+        FeatureClass::Ngtdm => {
+            let f = Neighbourhoods::new(roi, &distances, 0);
+            Box::new(move |n| f.ngtdm(n))
+        }
+        FeatureClass::Shape2D => {
+            return Err(Error::setting("featureClass.shape2D", "not implemented"));
+        }
+    })
+}

@@ -1,0 +1,310 @@
+//! PyRadiomics' GLCM: one matrix per angle (offsets of Chebyshev length in
+//! `distances`, one of each ± pair), made symmetric by adding its transpose
+//! (`symmetricalGLCM`, default on), optionally merged with a distance
+//! weighting (`weightingNorm`); features per angle, then their mean over the
+//! angles with pairs. Rows and columns are the grey levels present; Idmn and
+//! Idn normalise by Ng, the highest grey level.
+
+use super::params::WeightingNorm;
+use super::roi::{Roi, angles, step};
+use super::texture::nanmean;
+
+/// One normalised matrix (dense over present levels) with its marginals.
+struct Angle {
+    p: Vec<f64>,
+    n: usize,
+}
+
+pub struct Glcm {
+    per_angle: Vec<Angle>,
+    levels: Vec<f64>,
+    ng: f64,
+}
+
+impl Glcm {
+    pub fn new(
+        roi: &Roi,
+        distances: &[i64],
+        symmetrical: bool,
+        weighting: Option<WeightingNorm>,
+    ) -> Glcm {
+        let present = roi.present_levels();
+        let dense = roi.dense_index();
+        let n = present.len();
+        let shape = roi.levels.shape();
+        let dirs = angles(distances);
+        let mut counts: Vec<Vec<f64>> = Vec::with_capacity(dirs.len());
+        for &d in &dirs {
+            let mut m = vec![0.0; n * n];
+            for ((k, j, i), &level) in roi.levels.indexed_iter() {
+                if level == 0 {
+                    continue;
+                }
+                let Some(q) = step(shape, [k, j, i], d) else {
+                    continue;
+                };
+                let other = roi.levels[q];
+                if other == 0 {
+                    continue;
+                }
+                m[dense[level as usize] as usize * n + dense[other as usize] as usize] += 1.0;
+            }
+            if symmetrical {
+                let t = m.clone();
+                for a in 0..n {
+                    for b in 0..n {
+                        m[a * n + b] += t[b * n + a];
+                    }
+                }
+            }
+            counts.push(m);
+        }
+        if let Some(norm) = weighting {
+            let sp = roi.spacing_zyx;
+            let mut merged = vec![0.0; n * n];
+            for (m, d) in counts.iter().zip(&dirs) {
+                let a: [f64; 3] = std::array::from_fn(|x| f64::from(d[x].abs()) * sp[x]);
+                let w = match norm {
+                    WeightingNorm::Infinity => {
+                        (-a.iter().copied().fold(0.0, f64::max).powi(2)).exp()
+                    }
+                    WeightingNorm::Euclidean => (-a.iter().map(|v| v * v).sum::<f64>()).exp(),
+                    WeightingNorm::Manhattan => (-a.iter().sum::<f64>().powi(2)).exp(),
+                    WeightingNorm::NoWeighting => 1.0,
+                };
+                for (t, v) in merged.iter_mut().zip(m) {
+                    *t += v * w;
+                }
+            }
+            counts = vec![merged];
+        }
+        let per_angle = counts
+            .into_iter()
+            .filter_map(|mut m| {
+                let total: f64 = m.iter().sum();
+                if total == 0.0 {
+                    return None;
+                }
+                m.iter_mut().for_each(|v| *v /= total);
+                Some(Angle { p: m, n })
+            })
+            .collect();
+        Glcm {
+            per_angle,
+            levels: present.iter().map(|&l| f64::from(l)).collect(),
+            ng: f64::from(roi.n_levels),
+        }
+    }
+
+    pub fn value(&self, name: &str) -> Option<f64> {
+        let values: Option<Vec<f64>> = self
+            .per_angle
+            .iter()
+            .map(|a| a.feature(name, &self.levels, self.ng))
+            .collect();
+        Some(nanmean(values?))
+    }
+}
+
+impl Angle {
+    fn feature(&self, name: &str, g: &[f64], ng: f64) -> Option<f64> {
+        let n = self.n;
+        let p = &self.p;
+        let eps = f64::EPSILON;
+        let px: Vec<f64> = (0..n).map(|a| (0..n).map(|b| p[a * n + b]).sum()).collect();
+        let py: Vec<f64> = (0..n).map(|b| (0..n).map(|a| p[a * n + b]).sum()).collect();
+        let ux: f64 = (0..n).map(|a| g[a] * px[a]).sum();
+        let uy: f64 = (0..n).map(|b| g[b] * py[b]).sum();
+        let cells = || (0..n).flat_map(|a| (0..n).map(move |b| (a, b, p[a * n + b])));
+        // p_{x+y}(k) and p_{x−y}(k) over the grey-level values.
+        let ngi = ng as usize;
+        let mut sum_p = vec![0.0; 2 * ngi + 1];
+        let mut diff_p = vec![0.0; ngi];
+        for (a, b, v) in cells() {
+            sum_p[(g[a] + g[b]) as usize] += v;
+            diff_p[(g[a] - g[b]).abs() as usize] += v;
+        }
+        let hxy = -cells().map(|(_, _, v)| v * (v + eps).log2()).sum::<f64>();
+        let entropy = |q: &[f64]| -q.iter().map(|v| v * (v + eps).log2()).sum::<f64>();
+        let diff_avg: f64 = diff_p.iter().enumerate().map(|(k, v)| k as f64 * v).sum();
+        Some(match name {
+            "Autocorrelation" => cells().map(|(a, b, v)| v * g[a] * g[b]).sum(),
+            "JointAverage" => ux,
+            "ClusterProminence" => cells()
+                .map(|(a, b, v)| v * (g[a] + g[b] - ux - uy).powi(4))
+                .sum(),
+            "ClusterShade" => cells()
+                .map(|(a, b, v)| v * (g[a] + g[b] - ux - uy).powi(3))
+                .sum(),
+            "ClusterTendency" => cells()
+                .map(|(a, b, v)| v * (g[a] + g[b] - ux - uy).powi(2))
+                .sum(),
+            "Contrast" => cells().map(|(a, b, v)| v * (g[a] - g[b]).powi(2)).sum(),
+            "Correlation" => {
+                let sx = cells()
+                    .map(|(a, _, v)| v * (g[a] - ux).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let sy = cells()
+                    .map(|(_, b, v)| v * (g[b] - uy).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                if sx * sy == 0.0 {
+                    1.0
+                } else {
+                    cells()
+                        .map(|(a, b, v)| v * (g[a] - ux) * (g[b] - uy))
+                        .sum::<f64>()
+                        / (sx * sy + eps)
+                }
+            }
+            "DifferenceAverage" => diff_avg,
+            "DifferenceEntropy" => entropy(&diff_p),
+            "DifferenceVariance" => diff_p
+                .iter()
+                .enumerate()
+                .map(|(k, v)| v * (k as f64 - diff_avg).powi(2))
+                .sum(),
+            "JointEnergy" => p.iter().map(|v| v * v).sum(),
+            "JointEntropy" => hxy,
+            "Imc1" => {
+                let hx = entropy(&px);
+                let hy = entropy(&py);
+                let hxy1 = -cells()
+                    .map(|(a, b, v)| v * (px[a] * py[b] + eps).log2())
+                    .sum::<f64>();
+                let div = hx.max(hy);
+                if div == 0.0 { 0.0 } else { (hxy - hxy1) / div }
+            }
+            "Imc2" => {
+                let hxy2 = -cells()
+                    .map(|(a, b, _)| px[a] * py[b] * (px[a] * py[b] + eps).log2())
+                    .sum::<f64>();
+                if hxy2 == hxy {
+                    0.0
+                } else {
+                    (1.0 - (-2.0 * (hxy2 - hxy)).exp()).sqrt()
+                }
+            }
+            "Idm" => diff_p
+                .iter()
+                .enumerate()
+                .map(|(k, v)| v / (1.0 + (k * k) as f64))
+                .sum(),
+            "Idmn" => diff_p
+                .iter()
+                .enumerate()
+                .map(|(k, v)| v / (1.0 + (k * k) as f64 / (ng * ng)))
+                .sum(),
+            "Id" => diff_p
+                .iter()
+                .enumerate()
+                .map(|(k, v)| v / (1.0 + k as f64))
+                .sum(),
+            "Idn" => diff_p
+                .iter()
+                .enumerate()
+                .map(|(k, v)| v / (1.0 + k as f64 / ng))
+                .sum(),
+            "InverseVariance" => diff_p
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(k, v)| v / (k * k) as f64)
+                .sum(),
+            "MaximumProbability" => p.iter().copied().fold(0.0, f64::max),
+            "SumAverage" => sum_p.iter().enumerate().map(|(k, v)| k as f64 * v).sum(),
+            "SumEntropy" => entropy(&sum_p),
+            "SumSquares" => cells().map(|(a, _, v)| v * (g[a] - ux).powi(2)).sum(),
+            "MCC" => mcc(p, &px, &py, n),
+            _ => return None,
+        })
+    }
+}
+
+/// Maximal correlation coefficient: the square root of the second largest
+/// eigenvalue of Q(i, j) = Σ_k p(i,k) p(j,k) / (p_x(i) p_y(k)). Q = D⁻¹S with
+/// D = diag(p_x) and S symmetric, so its eigenvalues are those of the
+/// symmetric D^-½ S D^-½ (rows with p_x = 0 are zero in Q and add zero
+/// eigenvalues).
+fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
+    if n < 2 {
+        return 1.0;
+    }
+    let eps = f64::EPSILON;
+    let rows: Vec<usize> = (0..n).filter(|&a| px[a] > 0.0).collect();
+    let m = rows.len();
+    let mut b = vec![0.0; m * m];
+    for (x, &a) in rows.iter().enumerate() {
+        for (y, &c) in rows.iter().enumerate() {
+            let q: f64 = (0..n)
+                .map(|k| p[a * n + k] * p[c * n + k] / (px[a] * py[k] + eps))
+                .sum();
+            b[x * m + y] = q * (px[a] / px[c]).sqrt();
+        }
+    }
+    for x in 0..m {
+        for y in 0..x {
+            let v = 0.5 * (b[x * m + y] + b[y * m + x]);
+            b[x * m + y] = v;
+            b[y * m + x] = v;
+        }
+    }
+    let mut eig = jacobi_eigenvalues(b, m);
+    eig.extend(std::iter::repeat_n(0.0, n - m));
+    eig.sort_by(f64::total_cmp);
+    eig[eig.len() - 2].sqrt()
+}
+
+/// Eigenvalues of a symmetric matrix (cyclic Jacobi rotations).
+fn jacobi_eigenvalues(mut a: Vec<f64>, n: usize) -> Vec<f64> {
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j] * a[i * n + j])
+            .sum();
+        if off < 1e-30 {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let akp = a[k * n + p];
+                    let akq = a[k * n + q];
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let apk = a[p * n + k];
+                    let aqk = a[q * n + k];
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+            }
+        }
+    }
+    (0..n).map(|i| a[i * n + i]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jacobi_finds_the_eigenvalues_of_a_small_symmetric_matrix() {
+        let mut e = jacobi_eigenvalues(vec![2.0, 1.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 5.0], 3);
+        e.sort_by(f64::total_cmp);
+        assert!(
+            (e[0] - 1.0).abs() < 1e-12 && (e[1] - 3.0).abs() < 1e-12 && (e[2] - 5.0).abs() < 1e-12
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! PyRadiomics' GLRLM: one run-length matrix per direction (the 13 of
+//! distance 1 in 3D, whatever `distances` says), features per direction,
+//! then their mean over the directions that have runs. PyRadiomics drops a
+//! direction along which no line holds two ROI voxels (it takes the ROI to
+//! be flat in that direction), so such a direction is left out here too.
+
+use std::collections::HashMap;
+
+use super::roi::{Roi, angles, step};
+use super::texture::{LevelCounts, Summaries, nanmean};
+
+/// Run-length matrix of one direction: runs are maximal lines of voxels of
+/// one grey level inside the mask.
+fn runs(roi: &Roi, d: [i32; 3]) -> LevelCounts {
+    let shape = roi.levels.shape();
+    let back = [-d[0], -d[1], -d[2]];
+    let mut counts: HashMap<(u32, u32), u64> = HashMap::new();
+    for ((k, j, i), &level) in roi.levels.indexed_iter() {
+        if level == 0 {
+            continue;
+        }
+        // Start a run only where the previous voxel does not continue it.
+        if let Some(p) = step(shape, [k, j, i], back)
+            && roi.levels[p] == level
+        {
+            continue;
+        }
+        let mut len = 1u32;
+        let mut at = [k, j, i];
+        while let Some(n) = step(shape, at, d) {
+            if roi.levels[n] != level {
+                break;
+            }
+            len += 1;
+            at = n;
+        }
+        *counts.entry((level, len)).or_default() += 1;
+    }
+    let mut entries: Vec<(f64, f64, f64)> = counts
+        .into_iter()
+        .map(|((l, r), c)| (f64::from(l), f64::from(r), c as f64))
+        .collect();
+    entries.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    LevelCounts { entries }
+}
+
+/// Whether some line along `d` holds at least two ROI voxels (not
+/// necessarily adjacent).
+fn has_line_of_two(roi: &Roi, d: [i32; 3]) -> bool {
+    let shape = roi.mask.shape();
+    roi.mask.indexed_iter().any(|((k, j, i), &inside)| {
+        if !inside {
+            return false;
+        }
+        let mut at = [k, j, i];
+        while let Some(n) = step(shape, at, d) {
+            if roi.mask[n] {
+                return true;
+            }
+            at = n;
+        }
+        false
+    })
+}
+
+fn feature(s: &Summaries, name: &str) -> Option<f64> {
+    let n = s.n;
+    Some(match name {
+        "ShortRunEmphasis" => s.small / n,
+        "LongRunEmphasis" => s.large / n,
+        "GrayLevelNonUniformity" => s.gln / n,
+        "GrayLevelNonUniformityNormalized" => s.gln / (n * n),
+        "RunLengthNonUniformity" => s.jn / n,
+        "RunLengthNonUniformityNormalized" => s.jn / (n * n),
+        "RunPercentage" => n / s.n_voxels,
+        "GrayLevelVariance" => s.gl_variance,
+        "RunVariance" => s.j_variance,
+        "RunEntropy" => s.entropy,
+        "LowGrayLevelRunEmphasis" => s.low / n,
+        "HighGrayLevelRunEmphasis" => s.high / n,
+        "ShortRunLowGrayLevelEmphasis" => s.small_low / n,
+        "ShortRunHighGrayLevelEmphasis" => s.small_high / n,
+        "LongRunLowGrayLevelEmphasis" => s.large_low / n,
+        "LongRunHighGrayLevelEmphasis" => s.large_high / n,
+        _ => return None,
+    })
+}
+
+/// The per-direction summaries, computed once for all requested features.
+pub struct Glrlm {
+    per_angle: Vec<Summaries>,
+}
+
+impl Glrlm {
+    pub fn new(roi: &Roi) -> Glrlm {
+        let per_angle = angles(&[1])
+            .into_iter()
+            .filter(|&d| has_line_of_two(roi, d))
+            .filter_map(|d| runs(roi, d).summaries())
+            .collect();
+        Glrlm { per_angle }
+    }
+
+    pub fn value(&self, name: &str) -> Option<f64> {
+        let values: Option<Vec<f64>> = self.per_angle.iter().map(|s| feature(s, name)).collect();
+        Some(nanmean(values?))
+    }
+}

@@ -1,0 +1,24 @@
+//! PyRadiomics 3.0.1 mode: its parameter files, its column names and order,
+//! and its feature definitions (binning edges, kurtosis without −3, GLCM
+//! symmetry and averaging over angles, NGTDM counting isolated voxels,
+//! mesh-based shape), a second, faithful implementation beside the IBSI one.
+//! The zone traversal and the marching-cubes mesh are shared with IBSI where
+//! the definitions coincide.
+
+pub mod batch;
+pub mod binning;
+pub mod diagnostics;
+pub mod extract;
+pub mod firstorder;
+pub mod glcm;
+pub mod glrlm;
+pub mod glszm;
+pub mod names;
+pub mod neighbours;
+pub mod params;
+pub mod roi;
+pub mod shape;
+pub mod texture;
+
+pub use extract::{Cell, Row, extract, extract_files};
+pub use params::Params;

@@ -1,0 +1,211 @@
+//! radial's PyRadiomics mode against PyRadiomics 3.0.1 itself: the tables in
+//! tests/pyradiomics/reference/ (see its README) on the six sample cases.
+//! Columns must match by name and order; every feature of the original
+//! image must agree within 1e-6 relative (1e-9 absolute near zero).
+//! Diagnostics that radial reproduces are compared as numbers or tuples of
+//! numbers; versions, hashes and the configuration are radial's own (only
+//! their column is checked). A per-class agreement table is printed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use radial::compat::pyradiomics::{self, Cell, Params};
+
+const REL: f64 = 1e-6;
+const ABS: f64 = 1e-9;
+
+/// Minimal CSV reader (quoted fields with commas, as Python's csv writes).
+fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => fields.push(std::mem::take(&mut field)),
+                _ => field.push(c),
+            }
+        }
+        fields.push(field);
+        rows.push(fields);
+    }
+    rows
+}
+
+fn case_files(case: &str) -> (&'static str, &'static str) {
+    match case {
+        "brain1" => ("brain1_image.nrrd", "brain1_label.nrrd"),
+        "brain2" => ("brain2_image.nrrd", "brain2_label.nrrd"),
+        "breast1" => ("breast1_image.nrrd", "breast1_label.nrrd"),
+        "lung1" => ("lung1_image.nrrd", "lung1_label.nrrd"),
+        "lung2" => ("lung2_image.nrrd", "lung2_label.nrrd"),
+        "prostate_phantom" => (
+            "prostate_phantom_subvolume.nrrd",
+            "prostate_phantom_subvolume-label.nrrd",
+        ),
+        other => panic!("unknown case {other}"),
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || (a - b).abs() <= ABS.max(REL * b.abs())
+}
+
+/// The numbers of a tuple text "(1.0, 2, 3.5)".
+fn tuple_numbers(s: &str) -> Option<Vec<f64>> {
+    let inner = s.strip_prefix('(')?.strip_suffix(')')?;
+    inner.split(',').map(|p| p.trim().parse().ok()).collect()
+}
+
+/// Diagnostics whose value is radial's own (same column, different content).
+fn radials_own(name: &str) -> bool {
+    name.starts_with("diagnostics_Versions_")
+        || name.starts_with("diagnostics_Configuration_")
+        || name.ends_with("_Hash")
+}
+
+/// Compares radial with the default-settings reference on every case, for
+/// the columns `keep` selects; prints the per-class table and returns the
+/// values out of tolerance.
+fn compare(data: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let samples = data.join("pyradiomics-samples");
+    let reference =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference/default.csv");
+    let table = read_csv(&reference);
+    let header = &table[0];
+    // class -> (agree, total, worst relative difference and where)
+    let mut per_class: BTreeMap<String, (usize, usize, f64, String)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for row in &table[1..] {
+        let (case, label) = (&row[0], row[1].parse::<i64>().unwrap());
+        let (image, mask) = case_files(case);
+        let ours = pyradiomics::extract_files(
+            &samples.join(image),
+            &samples.join(mask),
+            Some(label),
+            &Params::default(),
+        )
+        .unwrap_or_else(|e| panic!("{case} label {label}: {e}"));
+        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+        let expected: Vec<&str> = header[2..].iter().map(String::as_str).collect();
+        assert_eq!(
+            names, expected,
+            "{case} label {label}: columns differ from PyRadiomics'"
+        );
+        for ((name, cell), want) in ours.iter().zip(&row[2..]) {
+            if radials_own(name) || !keep(name) {
+                continue;
+            }
+            let class = if name.starts_with("diagnostics_") {
+                "diagnostics".to_string()
+            } else {
+                name.split('_').nth(1).unwrap().to_string()
+            };
+            let entry = per_class.entry(class).or_insert((0, 0, 0.0, String::new()));
+            entry.1 += 1;
+            let ok = match (cell, want.parse::<f64>()) {
+                (Cell::Number(v), Ok(w)) => {
+                    let rel = (v - w).abs() / w.abs().max(1e-300);
+                    if !close(*v, w) && rel > entry.2 {
+                        entry.2 = rel;
+                        entry.3 = format!("{case}/{label} {name}: {v} vs {w}");
+                    }
+                    close(*v, w)
+                }
+                (Cell::Text(t), _) => match (tuple_numbers(t), tuple_numbers(want)) {
+                    (Some(a), Some(b)) => {
+                        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| close(*x, *y))
+                    }
+                    _ => t == want,
+                },
+                (Cell::Number(v), Err(_)) => format!("{v:?}") == *want,
+            };
+            if ok {
+                entry.0 += 1;
+            } else {
+                failures.push(format!(
+                    "{case} label {label} {name}: radial {} PyRadiomics {want}",
+                    cell.render()
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "\nPyRadiomics 3.0.1 default settings, 7 case-labels: agreement within {REL:e} relative ({ABS:e} absolute)"
+    );
+    eprintln!(
+        "{:<12} {:>8} {:>8}  worst disagreement",
+        "class", "agree", "total"
+    );
+    for (class, (agree, total, worst, at)) in &per_class {
+        eprintln!(
+            "{class:<12} {agree:>8} {total:>8}  {}",
+            if at.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{worst:.2e} ({at})")
+            }
+        );
+    }
+    if !failures.is_empty() {
+        eprintln!("\n{} values out of tolerance:", failures.len());
+        for f in &failures {
+            eprintln!("  {f}");
+        }
+    }
+    failures
+}
+
+/// The mesh-based shape features (marching-cubes volume and surface), which
+/// radial does not reproduce yet: its mesh resolves ambiguous cube faces
+/// differently from PyRadiomics' lookup table.
+const MESH_FEATURES: [&str; 4] = [
+    "original_shape_MeshVolume",
+    "original_shape_SurfaceArea",
+    "original_shape_SurfaceVolumeRatio",
+    "original_shape_Sphericity",
+];
+
+/// Everything radial reproduces today: the diagnostics it reproduces and
+/// every feature of the original image except the four mesh-based shape
+/// features, on every case.
+#[test]
+fn reproduced_classes_agree_with_pyradiomics_on_every_sample_case() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let failures = compare(&data, |name| !MESH_FEATURES.contains(&name));
+    assert!(
+        failures.is_empty(),
+        "{} values disagree with PyRadiomics (listed above)",
+        failures.len()
+    );
+}
+
+/// Every column, the mesh-based shape features included. Known to fail
+/// (see the README's PyRadiomics section) on the cases whose mask has
+/// ambiguous marching-cubes configurations. Run with
+/// `cargo test --test pyradiomics_compat -- --ignored` to see the table.
+#[test]
+#[ignore = "known disagreements in the mesh-based shape features; run with --ignored for the table"]
+fn every_feature_agrees_with_pyradiomics_on_every_sample_case() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let failures = compare(&data, |_| true);
+    assert!(
+        failures.is_empty(),
+        "{} values disagree with PyRadiomics (listed above)",
+        failures.len()
+    );
+}
