@@ -223,22 +223,24 @@ fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
             && !settings.placement.cohort_local
             && !(todo.cases.is_empty() && todo.cohort_cached),
     );
-    println!(
+    crate::outln!(
         "plan: {n} case(s) x {} per-case stage(s) + {} cohort stage(s) = {total} task(s); {} already in the store",
-        todo.per_case_stages, todo.cohort_stages, todo.cached_tasks
-    );
-    println!(
+        todo.per_case_stages,
+        todo.cohort_stages,
+        todo.cached_tasks
+    )?;
+    crate::outln!(
         "cases to submit: {} in {} bundle(s) of up to {} case(s) ({} task(s) per job at most)",
         todo.cases.len(),
         bundles.len(),
         settings.placement.bundle,
         settings.placement.bundle * todo.per_case_stages
-    );
-    println!(
+    )?;
+    crate::outln!(
         "arrays: {arrays} of at most {max_array} element(s) ({source}), each throttled to %{} running",
         settings.slurm.max_jobs
-    );
-    println!(
+    )?;
+    crate::outln!(
         "cohort stages: {}",
         if todo.cohort_stages == 0 {
             "none".to_string()
@@ -249,15 +251,15 @@ fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
         } else {
             "1 job after the arrays".to_string()
         }
-    );
-    println!(
+    )?;
+    crate::outln!(
         "sbatch calls: {} ({arrays} array(s) + {cohort_jobs} cohort job + 1 store check job); jobs: {}",
         arrays + cohort_jobs + 1,
         bundles.len() + cohort_jobs + 1
-    );
-    println!(
+    )?;
+    crate::outln!(
         "inputs hashed and the store resolved in {:.2} s (nothing submitted)",
         start.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(())
 }

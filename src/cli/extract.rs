@@ -78,35 +78,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| file_stem(image_path));
     let features = extract_case(&image, &mask, &settings)
         .with_context(|| format!("case {case_id} ({})", image_path.display()))?;
-    match &args.out {
-        None => crate::cli::out::print(&to_csv(&case_id, &features))?,
-        Some(out) if out.as_os_str() == "-" => {
-            crate::cli::out::print(&to_csv(&case_id, &features))?
-        }
-        Some(out) => {
-            let name = out.to_string_lossy().to_ascii_lowercase();
-            let text = if name.ends_with(".json") {
-                to_json(&case_id, &features)
-            } else if name.ends_with(".csv") || is_stream(out) {
-                // A device or a FIFO (`/dev/stdout`, a named pipe) has no
-                // extension to choose by: it gets the default, CSV.
-                to_csv(&case_id, &features)
-            } else {
-                bail!(
-                    "--out {}: expected a .csv or .json file name (or `-`, a device or a FIFO for CSV)",
-                    out.display()
-                );
-            };
-            crate::io::atomic::write_bytes(out, text.as_bytes())?;
-        }
-    }
+    let out = crate::cli::out::TableOut::choose(args.out.as_deref())?;
+    let text = if out.json() {
+        to_json(&case_id, &features)
+    } else {
+        to_csv(&case_id, &features)
+    };
+    out.write(&text)?;
     Ok(())
-}
-
-/// Whether `path` exists and is not a regular file or a directory (a
-/// character device, a FIFO, a socket): written in place, never replaced.
-fn is_stream(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// The image (`series`: one series of a DICOM directory) and the binary

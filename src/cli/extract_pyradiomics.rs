@@ -94,8 +94,8 @@ fn run_batch(
 }
 
 fn write(out: Option<&Path>, header: &[String], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let json = out.is_some_and(|o| o.to_string_lossy().to_ascii_lowercase().ends_with(".json"));
-    let text = if json {
+    let out = crate::cli::out::TableOut::choose(out)?;
+    let text = if out.json() {
         // Written by hand so that each object keeps PyRadiomics' column order.
         let value = |v: &String| match v.parse::<f64>() {
             Ok(x) if x.is_finite() => x.to_string(),
@@ -127,15 +127,6 @@ fn write(out: Option<&Path>, header: &[String], rows: &[Vec<String>]) -> anyhow:
         }
         text
     };
-    match out {
-        None => print!("{text}"),
-        Some(o) => {
-            let name = o.to_string_lossy().to_ascii_lowercase();
-            if !name.ends_with(".csv") && !name.ends_with(".json") {
-                bail!("--out {}: expected a .csv or .json file name", o.display());
-            }
-            crate::io::atomic::write_bytes(o, text.as_bytes())?;
-        }
-    }
+    out.write(&text)?;
     Ok(())
 }

@@ -51,3 +51,51 @@ pub fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
     }
     false
 }
+
+/// Where a command's table goes: standard output (no `--out`, or `-`) as
+/// CSV, or a file whose extension (`.csv`, `.json`) chooses the format. A
+/// device or a FIFO (`/dev/stdout`, a named pipe) has no extension to
+/// choose by and gets CSV; it is written in place, never replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableOut<'a> {
+    Stdout,
+    File {
+        path: &'a std::path::Path,
+        json: bool,
+    },
+}
+
+impl<'a> TableOut<'a> {
+    pub fn choose(out: Option<&'a std::path::Path>) -> Result<TableOut<'a>> {
+        let Some(path) = out.filter(|p| p.as_os_str() != "-") else {
+            return Ok(TableOut::Stdout);
+        };
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let stream = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if name.ends_with(".json") {
+            Ok(TableOut::File { path, json: true })
+        } else if name.ends_with(".csv") || stream {
+            Ok(TableOut::File { path, json: false })
+        } else {
+            Err(Error::setting(
+                "--out",
+                format!(
+                    "{}: expected a .csv or .json file name (or `-`, a device or a FIFO for CSV)",
+                    path.display()
+                ),
+            ))
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        matches!(self, TableOut::File { json: true, .. })
+    }
+
+    /// Writes `text`: to standard output, or atomically to the file.
+    pub fn write(&self, text: &str) -> Result<()> {
+        match self {
+            TableOut::Stdout => print(text),
+            TableOut::File { path, .. } => crate::io::atomic::write_bytes(path, text.as_bytes()),
+        }
+    }
+}
