@@ -18,6 +18,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let a = read_run_record(&args.run_a, &args.store)?;
     let b = read_run_record(&args.run_b, &args.store)?;
     let (text, _) = crate::pipeline::inspect::diff_runs(&a, &b);
-    crate::cli::out::print(&format!("{text}"))?;
+    crate::cli::out::print(&text)?;
     Ok(())
 }
