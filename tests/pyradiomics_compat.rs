@@ -16,30 +16,14 @@ use radial::compat::pyradiomics::{self, Cell, Params};
 const REL: f64 = 1e-6;
 const ABS: f64 = 1e-9;
 
-/// Minimal CSV reader (quoted fields with commas, as Python's csv writes).
+/// The reference tables, read with the batch reader's CSV line splitter
+/// (quoted fields with commas, as Python's csv writes).
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let mut quoted = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                '"' => quoted = !quoted,
-                ',' if !quoted => fields.push(std::mem::take(&mut field)),
-                _ => field.push(c),
-            }
-        }
-        fields.push(field);
-        rows.push(fields);
-    }
-    rows
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(radial::compat::pyradiomics::batch::split_line)
+        .collect()
 }
 
 fn case_files(case: &str) -> (&'static str, &'static str) {
