@@ -14,7 +14,7 @@ RUN cargo build --release --locked --bin radial \
 RUN target/release/radial demo --dir /demo > /demo.log \
     && mkdir -p /opt/radial/models \
     && sed '0,/{/s//{\n  "name": "synthetic-liver-demo",\n  "intended_use": "DEMONSTRATION ONLY: trained on a synthetic cohort (radial synth); not for diagnosis.",/' \
-       /demo/results/example-liver/train.model.json > /opt/radial/models/synthetic-liver-demo.model.json
+       /demo/results/train.model.json > /opt/radial/models/synthetic-liver-demo.model.json
 
 FROM debian:bookworm-slim
 RUN useradd --create-home --uid 10001 radial && mkdir -p /models && chown radial /models
