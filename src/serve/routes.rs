@@ -237,17 +237,27 @@ async fn get_result(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Reply {
-    let caller = authenticate(&state, &headers)?;
-    let (job, _) = visible_job(&state, &caller, &id)?;
+    let bytes =
+        finished_job_file(&state, &headers, &id, "result.json", "the stored result").await?;
+    Ok(json_response(StatusCode::OK, bytes))
+}
+
+/// A file of a succeeded job the caller may see (its result or preview).
+async fn finished_job_file(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    file: &str,
+    what: &str,
+) -> Result<Vec<u8>, Problem> {
+    let caller = authenticate(state, headers)?;
+    let (job, _) = visible_job(state, &caller, id)?;
     if job.status != Status::Succeeded {
         return Err(not_a_result(&job));
     }
-    let bytes = tokio::fs::read(state.store.job_dir(&id).join("result.json"))
+    tokio::fs::read(state.store.job_dir(id).join(file))
         .await
-        .map_err(|e| {
-            Problem::internal(format!("job `{id}`: the stored result is unreadable: {e}"))
-        })?;
-    Ok(json_response(StatusCode::OK, bytes))
+        .map_err(|e| Problem::internal(format!("job `{id}`: {what} is unreadable: {e}")))
 }
 
 async fn get_preview(
@@ -255,14 +265,7 @@ async fn get_preview(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Reply {
-    let caller = authenticate(&state, &headers)?;
-    let (job, _) = visible_job(&state, &caller, &id)?;
-    if job.status != Status::Succeeded {
-        return Err(not_a_result(&job));
-    }
-    let bytes = tokio::fs::read(state.store.job_dir(&id).join("preview.png"))
-        .await
-        .map_err(|e| Problem::internal(format!("job `{id}`: the preview is unreadable: {e}")))?;
+    let bytes = finished_job_file(&state, &headers, &id, "preview.png", "the preview").await?;
     let mut r = (StatusCode::OK, bytes).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
