@@ -67,6 +67,14 @@ pub fn load_case(
     Ok((image.volume, roi))
 }
 
+/// The ROI's voxel count; an empty ROI is an error (nothing to extract).
+pub fn check_roi_not_empty(roi: &Volume<bool>) -> Result<usize> {
+    match roi.data.iter().filter(|&&b| b).count() {
+        0 => Err(Error::data("the ROI is empty: the mask selects no voxel")),
+        n => Ok(n),
+    }
+}
+
 /// Extracts the model's features with its recorded recipe and scores them.
 pub fn predict_case(
     model: &ModelArtifact,
@@ -75,10 +83,7 @@ pub fn predict_case(
     roi: &Volume<bool>,
 ) -> Result<CasePrediction> {
     let recipe = model.recipe()?;
-    let roi_voxels = roi.data.iter().filter(|&&b| b).count();
-    if roi_voxels == 0 {
-        return Err(Error::data("the ROI is empty: the mask selects no voxel"));
-    }
+    let roi_voxels = check_roi_not_empty(roi)?;
     let extracted = recipe.extract(image, roi)?;
     let row = model.input_row(&extracted)?;
     let features = model

@@ -152,6 +152,19 @@ fn a_model_with_recorded_settings_scores_images_as_it_scores_their_features() {
         );
     }
 
+    // A whole manifest scored from its images gives the table's scores,
+    // case for case, in manifest order.
+    let from_manifest = stdout_of(
+        &[
+            "predict",
+            "out/with.model.json",
+            "--manifest",
+            "cases/manifest.csv",
+        ],
+        dir,
+    );
+    assert_eq!(from_manifest, from_table);
+
     // Trained on the table alone: the model cannot know how to extract.
     evaluate(dir, "without", &[]);
     let out = predict_image(dir, "out/without.model.json", "case_0002");

@@ -74,7 +74,11 @@ fn probes_models_page_and_openapi() {
     server
         .get("/v1/models", Some("wrong"))
         .assert_problem(401, "not hold a valid API key");
-    let models = server.get("/v1/models", RITA).json();
+    let answer = server.get("/v1/models", RITA);
+    // No cache may keep an answer, and no client may sniff its type.
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    let models = answer.json();
     let m = &models["models"][0];
     assert_eq!(m["name"], "liver");
     let sha = radial::serve::auth::hex(&Sha256::digest(std::fs::read(model).unwrap()));
@@ -314,17 +318,21 @@ fn bad_input_is_a_problem_naming_it_and_the_server_keeps_serving() {
         &[],
     );
     r.assert_problem(415, "field `image`");
-    // A truncated .nii.gz: the job fails with a detail naming the image.
+    // Bad cases are refused at submission (no `Prefer: wait`, no job):
+    // a truncated .nii.gz, named as the `image` upload.
     let r = submit(
         &server,
         ALICE,
         Form::default()
             .file("image", "cut.nii.gz", &image_bytes[..image_bytes.len() / 2])
             .file_from("mask", &mask),
-        &wait,
+        &[],
     );
     r.assert_problem(422, "`image` upload");
-    assert!(r.header("location").is_some());
+    assert!(
+        r.header("location").is_none(),
+        "refused before a job exists"
+    );
     // A mask on another grid.
     let off = dir.join("off_grid_mask.nii.gz");
     let mut small = Array3::<f32>::zeros((4, 5, 6));
@@ -336,7 +344,7 @@ fn bad_input_is_a_problem_naming_it_and_the_server_keeps_serving() {
         Form::default()
             .file_from("image", &image)
             .file_from("mask", &off),
-        &wait,
+        &[],
     );
     r.assert_problem(422, "geometry mismatch");
     // A label the mask does not hold.
@@ -344,7 +352,7 @@ fn bad_input_is_a_problem_naming_it_and_the_server_keeps_serving() {
         &server,
         ALICE,
         case_form(dir, "case_0003").text("label", "7"),
-        &wait,
+        &[],
     );
     r.assert_problem(422, "7");
     // An empty ROI (a mask of zeros on the image's grid).
@@ -357,7 +365,7 @@ fn bad_input_is_a_problem_naming_it_and_the_server_keeps_serving() {
         Form::default()
             .file_from("image", &image)
             .file_from("mask", &empty),
-        &wait,
+        &[],
     );
     r.assert_problem(422, "mask");
     // Zip-slip.
@@ -429,7 +437,7 @@ fn bad_input_is_a_problem_naming_it_and_the_server_keeps_serving() {
     );
     r.assert_problem(413, "--max-upload-mb");
 
-    // Nothing half-written: no staging left, failed jobs kept with reasons.
+    // Nothing half-written: no staging left, and no job for any refusal.
     let incoming: Vec<_> = std::fs::read_dir(data.path().join("incoming"))
         .unwrap()
         .collect();
@@ -438,6 +446,12 @@ fn bad_input_is_a_problem_naming_it_and_the_server_keeps_serving() {
     assert_eq!(server.get("/healthz", None).status, 200);
     let r = submit(&server, ALICE, case_form(dir, "case_0003"), &wait);
     assert_eq!(r.status, 200, "{}", r.text());
+    let jobs = server.get("/v1/jobs", ALICE).json();
+    assert_eq!(
+        jobs["jobs"].as_array().unwrap().len(),
+        1,
+        "only the good case became a job: {jobs}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! its mask (through the extraction recipe recorded with the model).
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -14,8 +14,13 @@ pub struct Args {
     /// Model artifact (`<id>.model.json`).
     pub model: PathBuf,
     /// Feature table (CSV or Parquet) with the model's input features by name.
-    #[arg(long, required_unless_present = "image", conflicts_with_all = ["image", "mask"])]
+    #[arg(long, required_unless_present_any = ["image", "manifest"], conflicts_with_all = ["image", "mask", "manifest"])]
     pub features: Option<PathBuf>,
+    /// A data manifest (`case_id,image,mask[,label,roi,series]`, paths
+    /// relative to it): every case is extracted as recorded in the model and
+    /// scored, one after the other, rows in manifest order.
+    #[arg(long, conflicts_with_all = ["image", "mask"])]
+    pub manifest: Option<PathBuf>,
     /// Column of case ids in the feature table.
     #[arg(long, default_value = "case_id")]
     pub id_column: String,
@@ -46,28 +51,47 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let model = ModelArtifact::load(&args.model)?;
-    let predictions = match (&args.features, &args.image, &args.mask) {
-        (Some(table), _, _) => model.predict_file(table, &args.id_column)?,
-        (None, Some(image), Some(mask)) => {
-            let (image_volume, roi) = super::extract::load_case(
+    let predictions = match (&args.features, &args.manifest, &args.image, &args.mask) {
+        (Some(table), _, _, _) => model.predict_file(table, &args.id_column)?,
+        (None, Some(manifest), _, _) => {
+            let manifest = crate::pipeline::manifest::Manifest::read(manifest)?;
+            // Drawn only on a terminal (indicatif hides it otherwise).
+            let progress =
+                indicatif::ProgressBar::new(manifest.cases.len() as u64).with_message("scoring");
+            let mut predictions = Vec::with_capacity(manifest.cases.len());
+            for case in &manifest.cases {
+                predictions.push(score_case(
+                    &model,
+                    &case.case_id,
+                    &case.image,
+                    case.series.as_deref(),
+                    &case.mask,
+                    case.label,
+                    case.roi.as_deref(),
+                )?);
+                progress.inc(1);
+            }
+            progress.finish_and_clear();
+            predictions
+        }
+        (None, None, Some(image), Some(mask)) => {
+            let case_id = args
+                .case_id
+                .clone()
+                .unwrap_or_else(|| super::extract::file_stem(image));
+            vec![score_case(
+                &model,
+                &case_id,
                 image,
                 args.series.as_deref(),
                 mask,
                 args.label,
                 args.roi.as_deref(),
-            )?;
-            let case_id = args
-                .case_id
-                .clone()
-                .unwrap_or_else(|| super::extract::file_stem(image));
-            let scored = crate::predict::predict_case(&model, &case_id, &image_volume, &roi)
-                .with_context(|| format!("case {case_id} ({})", image.display()))?;
-            for warning in &scored.qc.warnings {
-                eprintln!("warning: case {case_id}: {warning}");
-            }
-            vec![scored.prediction]
+            )?]
         }
-        _ => anyhow::bail!("give either --features TABLE or --image IMAGE --mask MASK"),
+        _ => anyhow::bail!(
+            "give --features TABLE, --manifest CASES.csv, or --image IMAGE --mask MASK"
+        ),
     };
     let mut csv = String::from("case_id,score,probability,predicted\n");
     for p in &predictions {
@@ -85,6 +109,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => crate::cli::out::print(&csv)?,
     }
     Ok(())
+}
+
+/// Extracts one case as the model's recipe says and scores it; QC warnings
+/// go to standard error, errors name the case and its image.
+fn score_case(
+    model: &ModelArtifact,
+    case_id: &str,
+    image: &Path,
+    series: Option<&str>,
+    mask: &Path,
+    label: i64,
+    roi: Option<&str>,
+) -> anyhow::Result<crate::learn::model::Prediction> {
+    let context = || format!("case {case_id} ({})", image.display());
+    let (image_volume, roi) =
+        super::extract::load_case(image, series, mask, label, roi).with_context(context)?;
+    let scored =
+        crate::predict::predict_case(model, case_id, &image_volume, &roi).with_context(context)?;
+    for warning in &scored.qc.warnings {
+        eprintln!("warning: case {case_id}: {warning}");
+    }
+    Ok(scored.prediction)
 }
 
 fn quote(s: &str) -> String {

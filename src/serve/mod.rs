@@ -4,7 +4,7 @@
 //! through the same predict path as `radial predict --image --mask`.
 //!
 //! One job per module: [`config`] (settings and their checks), [`auth`]
-//! (API keys), [`models`] (the served models), [`jobs`] (the durable job
+//! (API keys), [`case_inputs`] (reading and checking a job's case), [`models`] (the served models), [`jobs`] (the durable job
 //! store), [`worker`] (the pool), [`upload`] (multipart, zip checks),
 //! [`routes`] (the HTTP API), [`problem`] (RFC 7807 errors), [`audit`]
 //! (the audit log), [`preview`] (the PNG slice), [`page`] (the web page),
@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod case_inputs;
 pub mod config;
 pub mod jobs;
 pub mod models;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub store: Arc<jobs::JobStore>,
     pub audit: Arc<audit::AuditLog>,
     pub ready: AtomicBool,
+    /// Submissions reading their case at once (`--workers` of them).
+    pub input_checks: tokio::sync::Semaphore,
 }
 
 /// Loads models and keys, recovers the job store, starts the workers and
@@ -85,6 +88,7 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
         store: store.clone(),
         audit,
         ready: AtomicBool::new(true),
+        input_checks: tokio::sync::Semaphore::new(config.workers.max(1)),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,6 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 use super::audit::{Event, pseudonym};
@@ -38,7 +40,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Uploads are streamed to disk and counted by `upload::receive`,
         // which answers 413 as problem+json: no 2 MB default limit.
         .layer(DefaultBodyLimit::disable())
+        // Answers carry patient-derived results: no cache (the browser's or
+        // a proxy's) may keep them, and no client may guess a content type.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        // A bug in a handler answers a 500 problem, and the server keeps serving.
+        .layer(CatchPanicLayer::custom(handler_panicked))
         .with_state(state)
+}
+
+fn handler_panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    eprintln!("radial serve: a request handler panicked (answered 500)");
+    Problem::internal("the server failed on this request; it keeps serving").into_response()
 }
 
 type Reply = Result<Response, Problem>;
@@ -487,10 +510,33 @@ async fn accept(
         }
     });
     let inputs = staging.join("inputs");
-    // Unzipping and moving files block: off the HTTP runtime.
+    let (label, roi) = (sub.label.unwrap_or(1), sub.roi.clone());
+    // Reading the case refuses bad input (a truncated image, a mask off the
+    // grid, an absent label, an empty ROI) now, as a 422, instead of as a
+    // failed job later. It decodes whole volumes: at most `--workers` at
+    // once, so queued uploads cost disk, not memory.
+    let _permit = state
+        .input_checks
+        .acquire()
+        .await
+        .map_err(|_| Problem::internal("the server is stopping"))?;
+    // Unzipping, moving and decoding files block: off the HTTP runtime.
     let placed = tokio::task::spawn_blocking(move || {
         let image_name = upload::place_image(&image, &inputs, &limits)?;
         let mask_name = upload::place_mask(&mask, &inputs)?;
+        super::case_inputs::load(&super::case_inputs::CaseFiles {
+            inputs: &inputs,
+            image: &image_name,
+            mask: &mask_name,
+            label,
+            roi: roi.as_deref(),
+        })
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                e.detail,
+            )
+        })?;
         Ok::<_, Problem>((image_name, image.sha256, mask_name, mask.sha256))
     })
     .await
@@ -508,7 +554,7 @@ async fn accept(
         error: None,
         transaction_id: sub.transaction_id.clone(),
         case_id,
-        label: sub.label.unwrap_or(1),
+        label,
         roi: sub.roi.clone(),
         image: image_name,
         mask: mask_name,

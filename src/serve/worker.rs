@@ -124,23 +124,18 @@ fn run_watched(pool: &Pool, job: &JobRecord) -> Result<(), JobError> {
 /// Reads the inputs, scores the case with the shared predict path, writes
 /// `result.json` and `preview.png` atomically.
 fn execute(model: &ServedModel, job: &JobRecord, dir: &Path) -> Result<(), JobError> {
-    let inputs = dir.join("inputs");
-    let image_path = inputs.join(&job.image);
-    let mask_path = inputs.join(&job.mask);
-    // Errors name the uploaded field, not the server's storage path.
-    let explain = |e: crate::Error| JobError {
-        status: 422,
-        detail: e
-            .to_string()
-            .replace(&image_path.display().to_string(), "the `image` upload")
-            .replace(&mask_path.display().to_string(), "the `mask` upload")
-            .replace(&inputs.display().to_string(), "the upload"),
-    };
-    let (image, roi) =
-        crate::predict::load_case(&image_path, None, &mask_path, job.label, job.roi.as_deref())
-            .map_err(explain)?;
+    let (image, roi) = super::case_inputs::load(&super::case_inputs::CaseFiles {
+        inputs: &dir.join("inputs"),
+        image: &job.image,
+        mask: &job.mask,
+        label: job.label,
+        roi: job.roi.as_deref(),
+    })?;
     let scored = crate::predict::predict_case(&model.artifact, &job.case_id, &image, &roi)
-        .map_err(explain)?;
+        .map_err(|e| JobError {
+            status: 422,
+            detail: e.to_string(),
+        })?;
     let p = &scored.prediction;
     let result = JobResult {
         job_id: &job.id,
