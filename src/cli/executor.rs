@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::pipeline::executor::{Placement, case_bundles, execute_with, pending};
+use crate::pipeline::executor::{BundleSize, Placement, case_bundles, execute_with, pending};
 use crate::pipeline::filehash::FileHashes;
 use crate::pipeline::slurm::{SlurmExecutor, SlurmOptions, catch_interrupts, client, preflight};
 use crate::pipeline::store::Store;
@@ -48,7 +48,9 @@ pub struct ExecutorArgs {
     /// Array elements running at once (the array's %N throttle; default 100).
     #[arg(long)]
     pub max_jobs: Option<usize>,
-    /// Cases per array element (default 1: one job runs one case's chain of per-case stages).
+    /// Cases per array element (default: chosen so that about 4 jobs run per
+    /// slot that can run at once, the smaller of --max-jobs and the
+    /// partition's CPUs per --cpus-per-task).
     #[arg(long)]
     pub bundle: Option<usize>,
     /// Run the cohort stages in the driver instead of as a job.
@@ -135,10 +137,10 @@ impl ExecutorArgs {
         if let Some(s) = config.preflight_timeout {
             slurm.preflight_timeout = Duration::from_secs(s);
         }
-        let bundle = self.bundle.or(config.bundle).unwrap_or(1);
+        let fixed_bundle = self.bundle.or(config.bundle);
         for (name, v) in [
             ("--max-jobs", slurm.max_jobs),
-            ("--bundle", bundle),
+            ("--bundle", fixed_bundle.unwrap_or(1)),
             ("cpus_per_task", slurm.cpus_per_task),
         ] {
             if v == 0 {
@@ -146,6 +148,12 @@ impl ExecutorArgs {
             }
         }
         let kind = self.executor.or(config.kind).unwrap_or(ExecutorKind::Local);
+        let bundle = match fixed_bundle {
+            Some(n) => BundleSize::Fixed(n),
+            None => BundleSize::Auto {
+                slots: auto_slots(kind, &slurm),
+            },
+        };
         if kind == ExecutorKind::Local && self.plan_only {
             bail!("--plan-only prints a Slurm submission plan: use it with --executor slurm");
         }
@@ -158,6 +166,19 @@ impl ExecutorArgs {
             },
             plan_only: self.plan_only,
         })
+    }
+}
+
+/// Jobs that can run at once, for the automatic bundle size: the throttle,
+/// or the partition's CPUs per task when the cluster says it has fewer.
+fn auto_slots(kind: ExecutorKind, slurm: &SlurmOptions) -> usize {
+    let throttle = slurm.max_jobs.max(1);
+    if kind != ExecutorKind::Slurm || client::find_on_path("sinfo").is_none() {
+        return throttle;
+    }
+    match client::partition_cpus(slurm.partition.as_deref()) {
+        Ok(cpus) if cpus > 0 => throttle.min((cpus / slurm.cpus_per_task.max(1)).max(1)),
+        _ => throttle,
     }
 }
 
@@ -208,7 +229,8 @@ fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
     let input_hashes = crate::pipeline::execute::hash_case_files(plan, &hashes)?;
     hashes.save()?;
     let todo = pending(plan, &store, &input_hashes);
-    let bundles = case_bundles(&todo.cases, settings.placement.bundle);
+    let per_bundle = settings.placement.bundle.cases_per_bundle(todo.cases.len());
+    let bundles = case_bundles(&todo.cases, per_bundle);
     // The array size limit of the cluster when one answers; Slurm's default otherwise.
     let (max_array, source) =
         match client::find_on_path("scontrol").map(|_| client::max_array_size()) {
@@ -230,11 +252,16 @@ fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
         todo.cached_tasks
     )?;
     crate::outln!(
-        "cases to submit: {} in {} bundle(s) of up to {} case(s) ({} task(s) per job at most)",
+        "cases to submit: {} in {} bundle(s) of up to {} case(s){} ({} task(s) per job at most)",
         todo.cases.len(),
         bundles.len(),
-        settings.placement.bundle,
-        settings.placement.bundle * todo.per_case_stages
+        per_bundle,
+        match settings.placement.bundle {
+            BundleSize::Fixed(_) => String::new(),
+            BundleSize::Auto { slots } =>
+                format!(", chosen for {slots} job(s) at once (set --bundle to override)"),
+        },
+        per_bundle * todo.per_case_stages
     )?;
     crate::outln!(
         "arrays: {arrays} of at most {max_array} element(s) ({source}), each throttled to %{} running",

@@ -173,11 +173,41 @@ pub fn case_bundles(cases: &[usize], size: usize) -> Vec<Bundle> {
         .collect()
 }
 
+/// How many cases one bundle (one cluster job) runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleSize {
+    /// As many as asked (`--bundle N`).
+    Fixed(usize),
+    /// Chosen from the work: every job pays the scheduler's start-up cost
+    /// (seconds), so one case per job wastes most of a small cluster's time
+    /// on scheduling, while one huge job per slot leaves slots idle at the
+    /// end. About [`AUTO_BUNDLE_WAVES`] jobs per slot that can run at once
+    /// balances the two.
+    Auto {
+        /// Jobs that can run at once: the throttle, or the partition's CPUs
+        /// divided by the CPUs per task when that is smaller.
+        slots: usize,
+    },
+}
+
+/// Jobs per concurrently running slot that an automatic bundle size aims at.
+pub const AUTO_BUNDLE_WAVES: usize = 4;
+
+impl BundleSize {
+    /// Cases per bundle for `cases` cases to run.
+    pub fn cases_per_bundle(self, cases: usize) -> usize {
+        match self {
+            BundleSize::Fixed(n) => n.max(1),
+            BundleSize::Auto { slots } => cases.div_ceil(AUTO_BUNDLE_WAVES * slots.max(1)).max(1),
+        }
+    }
+}
+
 /// How [`execute_with`] groups and places the work.
 #[derive(Debug, Clone)]
 pub struct Placement {
     /// Cases per bundle.
-    pub bundle: usize,
+    pub bundle: BundleSize,
     /// Run the cohort stages in the driver instead of through the executor.
     pub cohort_local: bool,
 }
@@ -219,7 +249,14 @@ pub fn execute_with(
             bars[s].inc(1);
         }
     };
-    let mut records = executor.run(&work, &case_bundles(&todo.cases, placement.bundle), &done)?;
+    let mut records = executor.run(
+        &work,
+        &case_bundles(
+            &todo.cases,
+            placement.bundle.cases_per_bundle(todo.cases.len()),
+        ),
+        &done,
+    )?;
     let failed = records
         .iter()
         .any(|r| matches!(r.status, TaskStatus::Failed | TaskStatus::Skipped));
@@ -453,4 +490,23 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_automatic_bundle_gives_each_slot_about_four_jobs() {
+        let auto = |slots| BundleSize::Auto { slots };
+        // 200 cases on a 2-CPU partition: 8 jobs of 25 cases.
+        assert_eq!(auto(2).cases_per_bundle(200), 25);
+        // A large cluster with the default throttle of 100: 25 cases per job.
+        assert_eq!(auto(100).cases_per_bundle(10_000), 25);
+        // Fewer cases than slots: one case per job, never zero.
+        assert_eq!(auto(100).cases_per_bundle(3), 1);
+        assert_eq!(auto(0).cases_per_bundle(0), 1);
+        assert_eq!(BundleSize::Fixed(7).cases_per_bundle(200), 7);
+        assert_eq!(BundleSize::Fixed(0).cases_per_bundle(200), 1);
+    }
 }

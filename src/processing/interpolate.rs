@@ -243,6 +243,22 @@ impl Taps {
         self.index.len() / self.width
     }
 
+    /// The lowest and highest input index any sample reads.
+    fn index_range(&self) -> (usize, usize) {
+        let lo = self.index.iter().copied().min().unwrap_or(0);
+        let hi = self.index.iter().copied().max().unwrap_or(0);
+        (lo, hi)
+    }
+
+    /// The same samples reading an input that starts at index `first`.
+    fn shifted(&self, first: usize) -> Taps {
+        Taps {
+            width: self.width,
+            index: self.index.iter().map(|&i| i - first).collect(),
+            weight: self.weight.clone(),
+        }
+    }
+
     /// Applies the weights along `axis` of `input`. Seen as (outer, n,
     /// inner) with the axis in the middle, each output is a weighted sum of
     /// whole contiguous `inner` runs, so y and z passes stream memory in order.
@@ -313,10 +329,13 @@ const STATS_SLAB_PLANES: usize = 16;
 
 /// Mean, minimum and maximum of the whole image on the new grid (after
 /// `finish`, e.g. rounding), for the interpolated-image diagnostics, without
-/// holding the interpolated image: the in-plane passes run per old z plane
-/// (in parallel), giving old planes on the new x-y grid; the z pass then
-/// runs in fixed slabs of new planes whose partial sums are merged in slab
-/// order, so the result does not depend on the thread count.
+/// holding the interpolated image. The z pass runs in fixed slabs of new
+/// planes whose partial sums are merged in slab order, so the result does
+/// not depend on the thread count. Nearest and linear interpolation give
+/// each slab only the old planes it reads (in-plane passes included), so
+/// memory stays at a few planes per thread whatever the image's size;
+/// cubic interpolation's z prefilter runs over the whole z extent, so it
+/// first computes every old plane on the new x-y grid.
 pub fn resampled_stats(
     image: &Volume<f32>,
     map: &GridMap,
@@ -336,32 +355,28 @@ pub fn resampled_stats(
     };
     let (taps_x, taps_y) = (taps(0, 0, d[0], x_lo, x_len), taps(1, 0, d[1], y_lo, y_len));
     let nz_old = image.data.shape()[0];
-    let planes: Vec<Array3<f64>> = (0..nz_old)
-        .into_par_iter()
-        .map(|k| {
-            let mut plane = read_block(
-                &image.data,
-                &f64::from,
-                [x_lo, y_lo, k as isize],
-                [x_len, y_len, 1],
-            );
-            if interpolator == Interpolator::Cubic {
-                spline_prefilter(&mut plane, Axis(2));
-                spline_prefilter(&mut plane, Axis(1));
-            }
-            let plane = taps_x.apply(&plane, Axis(2));
-            taps_y.apply(&plane, Axis(1))
-        })
-        .collect();
-    // The z block, with the boundary planes repeated beyond the image.
-    let views: Vec<_> = (0..z_len)
-        .map(|t| planes[(z_lo + t as isize).clamp(0, nz_old as isize - 1) as usize].view())
-        .collect();
-    let mut stack = ndarray::concatenate(Axis(0), &views).expect("planes share the new x-y grid");
-    drop(planes);
-    if interpolator == Interpolator::Cubic {
+    // Old plane `t` of the z block (planes beyond the image repeat its
+    // boundary planes) on the new x-y grid.
+    let in_plane = |t: usize| {
+        let k = (z_lo + t as isize).clamp(0, nz_old as isize - 1);
+        let mut plane = read_block(&image.data, &f64::from, [x_lo, y_lo, k], [x_len, y_len, 1]);
+        if interpolator == Interpolator::Cubic {
+            spline_prefilter(&mut plane, Axis(2));
+            spline_prefilter(&mut plane, Axis(1));
+        }
+        let plane = taps_x.apply(&plane, Axis(2));
+        taps_y.apply(&plane, Axis(1))
+    };
+    let stack_of = |planes: &[Array3<f64>]| {
+        let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(Axis(0), &views).expect("planes share the new x-y grid")
+    };
+    let whole_stack = (interpolator == Interpolator::Cubic).then(|| {
+        let planes: Vec<Array3<f64>> = (0..z_len).into_par_iter().map(in_plane).collect();
+        let mut stack = stack_of(&planes);
         spline_prefilter(&mut stack, Axis(0));
-    }
+        stack
+    });
     let slabs: Vec<(usize, usize)> = (0..d[2])
         .step_by(STATS_SLAB_PLANES)
         .map(|z0| (z0, (z0 + STATS_SLAB_PLANES).min(d[2])))
@@ -369,7 +384,17 @@ pub fn resampled_stats(
     slabs
         .par_iter()
         .map(|&(z0, z1)| {
-            let slab = taps(2, z0, z1, z_lo, z_len).apply(&stack, Axis(0));
+            let z_taps = taps(2, z0, z1, z_lo, z_len);
+            let slab = match &whole_stack {
+                Some(stack) => z_taps.apply(stack, Axis(0)),
+                None => {
+                    // The same weights on the same values, read from the
+                    // planes this slab needs only: the sums are identical.
+                    let (first, last) = z_taps.index_range();
+                    let planes: Vec<Array3<f64>> = (first..=last).map(in_plane).collect();
+                    z_taps.shifted(first).apply(&stack_of(&planes), Axis(0))
+                }
+            };
             let mut acc = StatsAccumulator::default();
             slab.iter().for_each(|&v| acc.add(finish(v)));
             acc

@@ -196,6 +196,20 @@ pub fn partitions() -> Result<(Vec<String>, Option<String>)> {
     Ok((names, default))
 }
 
+/// The CPUs of a partition (the default one when `None`), summed over its
+/// nodes: `sinfo`'s `%C` is allocated/idle/other/total per line.
+pub fn partition_cpus(partition: Option<&str>) -> Result<usize> {
+    let mut args = vec!["--noheader".to_string(), "--format=%C".to_string()];
+    if let Some(p) = partition {
+        args.push(format!("--partition={p}"));
+    }
+    let out = run_ok("sinfo", &args)?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.trim().rsplit('/').next()?.parse::<usize>().ok())
+        .sum())
+}
+
 /// The controller's MaxArraySize (the largest array index + 1).
 pub fn max_array_size() -> Result<usize> {
     let out = run_ok("scontrol", &["show".into(), "config".into()])?;
