@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::learn::ModelArtifact;
+use crate::learn::model::CaseBatch;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -36,6 +37,15 @@ pub struct Args {
     /// SeriesInstanceUID of the one to read.
     #[arg(long, requires = "image")]
     pub series: Option<String>,
+    /// The case's batch (centre, scanner) for a model that harmonises with
+    /// ComBat: one of the batches it was trained on, or any with
+    /// `unseen_batch: pooled`. With --features the batch is read from the
+    /// table's batch column instead.
+    #[arg(long, requires = "image")]
+    pub batch: Option<String>,
+    /// A ComBat covariate of the case, NAME=VALUE (repeatable; with --batch).
+    #[arg(long, requires = "batch", value_parser = parse_covariate)]
+    pub covariate: Vec<(String, f64)>,
     /// Case id of the output row (default: the image's file name stem).
     #[arg(long)]
     pub case_id: Option<String>,
@@ -60,8 +70,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .case_id
                 .clone()
                 .unwrap_or_else(|| super::extract::file_stem(image));
-            let scored = crate::predict::predict_case(&model, &case_id, &image_volume, &roi)
-                .with_context(|| format!("case {case_id} ({})", image.display()))?;
+            let batch = args.batch.as_ref().map(|b| CaseBatch {
+                batch: b.clone(),
+                covariates: args.covariate.iter().cloned().collect(),
+            });
+            let scored = crate::predict::predict_case_in_batch(
+                &model,
+                &case_id,
+                &image_volume,
+                &roi,
+                batch.as_ref(),
+            )
+            .with_context(|| format!("case {case_id} ({})", image.display()))?;
             for warning in &scored.qc.warnings {
                 eprintln!("warning: case {case_id}: {warning}");
             }
@@ -85,6 +105,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => crate::cli::out::print(&csv)?,
     }
     Ok(())
+}
+
+fn parse_covariate(text: &str) -> Result<(String, f64), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    match value.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok((name.trim().to_string(), v)),
+        _ => Err(format!(
+            "covariate `{name}`: `{value}` is not a finite number"
+        )),
+    }
 }
 
 fn quote(s: &str) -> String {

@@ -234,7 +234,10 @@ fn model_inputs(task: &TaskData, params: &Value) -> Result<(FeatureTable, Protoc
         }
         protocol.selection = recipe;
     }
-    let spec = outcome.resolve(header.spec, input_id)?;
+    // ComBat's batch and covariate columns are never features.
+    let spec = outcome
+        .resolve(header.spec, input_id)?
+        .with_side_columns(&protocol.side_columns());
     let table = feature_table(&table, &spec, input_id)?;
     Ok((table, protocol))
 }
