@@ -207,7 +207,7 @@ impl CombatRows {
         let column = |name: &str| {
             table.side_columns.get(name).ok_or_else(|| {
                 Error::data(format!(
-                    "ComBat: {origin} has no column `{name}` (non-feature columns: {})",
+                    "ComBat: the table {origin} has no column `{name}` (non-feature columns: {})",
                     if table.side_columns.is_empty() {
                         "none".to_string()
                     } else {
@@ -238,6 +238,37 @@ impl CombatRows {
             }
         }
         Ok(CombatRows { batch, covariates })
+    }
+
+    /// Checks a split before anything is fitted: every batch of the
+    /// training rows has at least 2 cases, and (unless `unseen` is pooled)
+    /// every batch of the held-out rows is among them. The error names the
+    /// batch; the caller names the fold.
+    pub fn check_split(&self, train: &[usize], test: &[usize], unseen: UnseenBatch) -> Result<()> {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for &i in train {
+            *counts.entry(self.batch[i].as_str()).or_default() += 1;
+        }
+        if let Some((b, _)) = counts.iter().find(|(_, n)| **n < 2) {
+            return Err(Error::data(format!(
+                "ComBat: batch `{b}` has a single case in the training rows; it needs at \
+                 least 2 per batch to estimate the batch's variance (merge the batch with \
+                 another, or use fewer folds)"
+            )));
+        }
+        if unseen == UnseenBatch::Error
+            && let Some(&i) = test
+                .iter()
+                .find(|&&i| !counts.contains_key(self.batch[i].as_str()))
+        {
+            return Err(Error::data(format!(
+                "ComBat: held-out batch `{}` has no case in the training rows (batches there: \
+                 {}); set `unseen_batch: pooled` to leave such cases unadjusted",
+                self.batch[i],
+                counts.keys().copied().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// The given rows, in that order.

@@ -130,8 +130,22 @@ pub fn evaluate(table: &FeatureTable, protocol: &Protocol, seed: u64) -> Result<
     check_class_sizes(table, protocol.folds, "folds")?;
     let rows = combat_rows(table, protocol)?;
     let splits = stratified_kfold(&table.labels, protocol.folds, protocol.repeats, seed)?;
+    if let (Some(rows), Some(spec)) = (&rows, &protocol.combat) {
+        for split in &splits {
+            rows.check_split(&split.train, &split.test, spec.unseen_batch)
+                .map_err(|e| {
+                    Error::data(format!(
+                        "repeat {} fold {}: {e}",
+                        split.repeat + 1,
+                        split.fold + 1
+                    ))
+                })?;
+        }
+    }
     let candidates = protocol.candidates();
-    let folds: Vec<(FoldResult, Vec<f64>)> = splits
+    // Every fold's outcome, then the first error in fold order: the same
+    // message whatever the scheduling.
+    let outcomes: Vec<Result<(FoldResult, Vec<f64>)>> = splits
         .par_iter()
         .enumerate()
         .map(|(index, split)| {
@@ -151,7 +165,8 @@ pub fn evaluate(table: &FeatureTable, protocol: &Protocol, seed: u64) -> Result<
                 ))
             })
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let folds = outcomes.into_iter().collect::<Result<Vec<_>>>()?;
 
     // Pool: each case's mean held-out probability over repeats.
     let n = table.n_cases();
@@ -280,6 +295,12 @@ pub fn choose_candidate(
 ) -> Result<(usize, f64)> {
     let splits = stratified_kfold(y, inner_folds, 1, seed)
         .map_err(|e| Error::data(format!("inner search: {e}")))?;
+    if let (Some(rows), Some(spec)) = (rows, candidates.first().and_then(|c| c.combat.as_ref())) {
+        for (s, split) in splits.iter().enumerate() {
+            rows.check_split(&split.train, &split.test, spec.unseen_batch)
+                .map_err(|e| Error::data(format!("inner fold {}: {e}", s + 1)))?;
+        }
+    }
     let mut best = (0, f64::NEG_INFINITY);
     for (c, candidate) in candidates.iter().enumerate() {
         let mut total = 0.0;
