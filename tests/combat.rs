@@ -490,3 +490,46 @@ fn synth_without_centres_is_unchanged_and_centres_change_only_the_scanner() {
         .to_string();
     assert!(e.contains("centres"), "{e}");
 }
+
+#[test]
+fn predict_from_a_table_reads_each_case_batch_from_its_column() {
+    let table = centre_table(60, 30, 4, 1.0, false);
+    let model = fit_final(&table, &with_combat("")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("new.csv");
+    let mut text = String::from("case_id,centre");
+    for f in &model.input_features {
+        text.push(',');
+        text.push_str(f);
+    }
+    text.push('\n');
+    for i in 0..3 {
+        text.push_str(&format!("n{i},{}", table.side_columns["centre"][i]));
+        for f in &model.input_features {
+            let j = table.feature_names.iter().position(|n| n == f).unwrap();
+            text.push_str(&format!(",{}", table.features[[i, j]]));
+        }
+        text.push('\n');
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let scored = model.predict_file(&csv, "case_id").unwrap();
+    assert_eq!(scored.len(), 3);
+    // The same values scored one by one with their batch give the same scores.
+    for (i, p) in scored.iter().enumerate() {
+        let row = model
+            .input_features
+            .iter()
+            .map(|f| table.features[[i, table.feature_names.iter().position(|n| n == f).unwrap()]])
+            .collect();
+        let batch = radial::learn::model::CaseBatch {
+            batch: table.side_columns["centre"][i].clone(),
+            ..Default::default()
+        };
+        let one = model.predict_row(&p.case_id, row, Some(&batch)).unwrap();
+        assert_eq!(one.score, p.score);
+    }
+    // A table without the batch column is refused, naming it.
+    std::fs::write(&csv, text.replace("case_id,centre", "case_id,site")).unwrap();
+    let e = model.predict_file(&csv, "case_id").unwrap_err().to_string();
+    assert!(e.contains("`centre`"), "{e}");
+}

@@ -5,10 +5,10 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::combat::{Combat, CombatRows};
+use super::combat::{Combat, CombatRows, CombatSpec};
 use super::models::{self, Classifier};
 use super::preprocess::Preprocessor;
-use super::protocol::Protocol;
+use super::protocol::{Imputation, Protocol};
 use super::select::select;
 use crate::{Error, Result};
 
@@ -68,6 +68,27 @@ fn required<'a>(rows: Option<&'a CombatRows>) -> Result<&'a CombatRows> {
     })
 }
 
+/// Imputes (with `impute` fitted on `x`) and fits ComBat on the filled rows:
+/// the harmonised rows and the fitted step.
+pub fn harmonise(
+    x: ArrayView2<f64>,
+    rows: &CombatRows,
+    spec: &CombatSpec,
+    impute: Imputation,
+) -> Result<(Array2<f64>, Harmonisation)> {
+    let fill_values = Preprocessor::fit(x, impute, false).fill;
+    let filled = fill(x, &fill_values);
+    let combat = Combat::fit(filled.view(), rows, &spec.covariates, spec.options())?;
+    let harmonised = combat.apply(filled.view(), rows)?;
+    Ok((
+        harmonised,
+        Harmonisation {
+            fill: fill_values,
+            combat,
+        },
+    ))
+}
+
 /// Fits every step on `x` / `y` only; `rows` gives the batch and covariates
 /// of the same rows (needed when the protocol has a `combat` step).
 pub fn fit(
@@ -81,18 +102,8 @@ pub fn fit(
     let (harmonised, harmonisation) = match &protocol.combat {
         None => (None, None),
         Some(spec) => {
-            let rows = required(rows)?;
-            let fill_values = Preprocessor::fit(x, protocol.impute, false).fill;
-            let filled = fill(x, &fill_values);
-            let combat = Combat::fit(filled.view(), rows, &spec.covariates, spec.options())?;
-            let harmonised = combat.apply(filled.view(), rows)?;
-            (
-                Some(harmonised),
-                Some(Harmonisation {
-                    fill: fill_values,
-                    combat,
-                }),
-            )
+            let (h, fitted) = harmonise(x, required(rows)?, spec, protocol.impute)?;
+            (Some(h), Some(fitted))
         }
     };
     let x = match &harmonised {
