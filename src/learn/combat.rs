@@ -612,7 +612,8 @@ fn parametric(
             .fold(f64::NEG_INFINITY, f64::max);
         g_old = g_new;
         d_old = d_new;
-        if !(change > CONVERGENCE) {
+        // Stops on NaN too, as neuroCombat's `while change > conv`.
+        if change.partial_cmp(&CONVERGENCE) != Some(std::cmp::Ordering::Greater) {
             return Ok((g_old, d_old));
         }
     }

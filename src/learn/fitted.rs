@@ -62,7 +62,7 @@ fn fill(x: ArrayView2<f64>, values: &[f64]) -> Array2<f64> {
 }
 
 /// The batch (and covariates) of the rows, required when the protocol harmonises.
-fn required<'a>(rows: Option<&'a CombatRows>) -> Result<&'a CombatRows> {
+fn required(rows: Option<&CombatRows>) -> Result<&CombatRows> {
     rows.ok_or_else(|| {
         Error::data("the protocol harmonises with ComBat, but the rows come without their batch")
     })
