@@ -178,11 +178,11 @@ impl ModelArtifact {
         match (self.combat_spec(), batch) {
             (None, None) => Ok(None),
             (None, Some(b)) => Err(Error::data(format!(
-                "case `{case_id}`: a batch (`{}`) was given, but this model does not harmonise                  with ComBat",
+                "case `{case_id}`: a batch (`{}`) was given, but this model does not harmonise with ComBat",
                 b.batch
             ))),
             (Some(spec), None) => Err(Error::data(format!(
-                "case `{case_id}`: this model harmonises its features with ComBat by `{}`                  (batches: {}); give the case's batch (--batch){}",
+                "case `{case_id}`: this model harmonises its features with ComBat by `{}` (batches: {}); give the case's batch (--batch){}",
                 spec.batch,
                 self.known_batches(),
                 if spec.covariates.is_empty() {
@@ -196,13 +196,13 @@ impl ModelArtifact {
                 for (c, name) in spec.covariates.iter().enumerate() {
                     covariates[[0, c]] = *b.covariates.get(name).ok_or_else(|| {
                         Error::data(format!(
-                            "case `{case_id}`: the model's ComBat needs covariate `{name}`                              (--covariate {name}=VALUE)"
+                            "case `{case_id}`: the model's ComBat needs covariate `{name}` (--covariate {name}=VALUE)"
                         ))
                     })?;
                 }
                 if let Some(extra) = b.covariates.keys().find(|k| !spec.covariates.contains(k)) {
                     return Err(Error::data(format!(
-                        "case `{case_id}`: covariate `{extra}` is not one the model's ComBat                          uses ({})",
+                        "case `{case_id}`: covariate `{extra}` is not one the model's ComBat uses ({})",
                         if spec.covariates.is_empty() {
                             "none".to_string()
                         } else {
