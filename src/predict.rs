@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::image::Volume;
 use crate::io::RoiChoice;
 use crate::learn::ModelArtifact;
-use crate::learn::model::Prediction;
+use crate::learn::model::{CaseBatch, Prediction};
 use crate::{Error, Result};
 
 /// Below this many ROI voxels (after the recipe's resampling and
@@ -75,13 +75,28 @@ pub fn check_roi_not_empty(roi: &Volume<bool>) -> Result<usize> {
     }
 }
 
-/// Extracts the model's features with its recorded recipe and scores them.
+/// Extracts the model's features with its recorded recipe and scores them
+/// (a model that harmonises with ComBat needs [`predict_case_in_batch`]).
 pub fn predict_case(
     model: &ModelArtifact,
     case_id: &str,
     image: &Volume<f32>,
     roi: &Volume<bool>,
 ) -> Result<CasePrediction> {
+    predict_case_in_batch(model, case_id, image, roi, None)
+}
+
+/// [`predict_case`] for a case whose batch (centre, scanner) and ComBat
+/// covariates are known: required exactly when the model harmonises.
+pub fn predict_case_in_batch(
+    model: &ModelArtifact,
+    case_id: &str,
+    image: &Volume<f32>,
+    roi: &Volume<bool>,
+    batch: Option<&CaseBatch>,
+) -> Result<CasePrediction> {
+    // A missing or unexpected batch fails before the extraction runs.
+    model.case_rows(case_id, batch)?;
     let recipe = model.recipe()?;
     let roi_voxels = check_roi_not_empty(roi)?;
     let extracted = recipe.extract(image, roi)?;
@@ -92,7 +107,7 @@ pub fn predict_case(
         .cloned()
         .zip(row.clone())
         .collect();
-    let prediction = model.predict_row(case_id, row)?;
+    let prediction = model.predict_row(case_id, row, batch)?;
 
     let resampled_spacing = recipe
         .sources

@@ -62,7 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         label_column: args.label_column.clone(),
         positive: args.positive.clone(),
         ignore: args.ignore.clone(),
-    };
+    }
+    .with_side_columns(&protocol.side_columns());
     let table = FeatureTable::read(&args.table, &spec)?;
     let id = args.id.clone().unwrap_or_else(|| {
         args.protocol

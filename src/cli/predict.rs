@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::learn::ModelArtifact;
+use crate::learn::model::CaseBatch;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -41,6 +42,15 @@ pub struct Args {
     /// SeriesInstanceUID of the one to read.
     #[arg(long, requires = "image")]
     pub series: Option<String>,
+    /// The case's batch (centre, scanner) for a model that harmonises with
+    /// ComBat: one of the batches it was trained on, or any with
+    /// `unseen_batch: pooled`. With --features the batch is read from the
+    /// table's batch column instead.
+    #[arg(long, requires = "image")]
+    pub batch: Option<String>,
+    /// A ComBat covariate of the case, NAME=VALUE (repeatable; with --batch).
+    #[arg(long, requires = "batch", value_parser = parse_covariate)]
+    pub covariate: Vec<(String, f64)>,
     /// Case id of the output row (default: the image's file name stem).
     #[arg(long)]
     pub case_id: Option<String>,
@@ -68,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     &case.mask,
                     case.label,
                     case.roi.as_deref(),
+                    manifest_batch(&model, &manifest, case)?.as_ref(),
                 )?);
                 progress.inc(1);
             }
@@ -87,6 +98,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 mask,
                 args.label,
                 args.roi.as_deref(),
+                args.batch
+                    .as_ref()
+                    .map(|b| CaseBatch {
+                        batch: b.clone(),
+                        covariates: args.covariate.iter().cloned().collect(),
+                    })
+                    .as_ref(),
             )?]
         }
         _ => anyhow::bail!(
@@ -121,16 +139,72 @@ fn score_case(
     mask: &Path,
     label: i64,
     roi: Option<&str>,
+    batch: Option<&CaseBatch>,
 ) -> anyhow::Result<crate::learn::model::Prediction> {
     let context = || format!("case {case_id} ({})", image.display());
     let (image_volume, roi) =
         super::extract::load_case(image, series, mask, label, roi).with_context(context)?;
     let scored =
-        crate::predict::predict_case(model, case_id, &image_volume, &roi).with_context(context)?;
+        crate::predict::predict_case_in_batch(model, case_id, &image_volume, &roi, batch)
+            .with_context(context)?;
     for warning in &scored.qc.warnings {
         eprintln!("warning: case {case_id}: {warning}");
     }
     Ok(scored.prediction)
+}
+
+/// The batch and covariates of a manifest case, from the columns the
+/// model's ComBat step names (none when the model does not harmonise).
+fn manifest_batch(
+    model: &ModelArtifact,
+    manifest: &crate::pipeline::manifest::Manifest,
+    case: &crate::pipeline::manifest::Case,
+) -> anyhow::Result<Option<CaseBatch>> {
+    let Some(spec) = model.combat_spec() else {
+        return Ok(None);
+    };
+    let column = |name: &str| -> anyhow::Result<&str> {
+        let i = manifest
+            .outcome_columns
+            .iter()
+            .position(|c| c == name)
+            .with_context(|| {
+                format!(
+                    "{}: the model harmonises with ComBat by column `{name}`, which the manifest lacks",
+                    manifest.path.display()
+                )
+            })?;
+        Ok(case.outcomes[i].as_str())
+    };
+    let mut covariates = std::collections::BTreeMap::new();
+    for name in &spec.covariates {
+        let text = column(name)?;
+        let value = text.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let value = value.with_context(|| {
+            format!(
+                "{}: case {}: covariate `{name}` is `{text}`, not a finite number",
+                manifest.path.display(),
+                case.case_id
+            )
+        })?;
+        covariates.insert(name.clone(), value);
+    }
+    Ok(Some(CaseBatch {
+        batch: column(&spec.batch)?.to_string(),
+        covariates,
+    }))
+}
+
+fn parse_covariate(text: &str) -> Result<(String, f64), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    match value.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok((name.trim().to_string(), v)),
+        _ => Err(format!(
+            "covariate `{name}`: `{value}` is not a finite number"
+        )),
+    }
 }
 
 fn quote(s: &str) -> String {

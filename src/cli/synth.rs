@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::synth::{CohortSettings, MANIFEST_FILE, Phenotype, write_cohort};
+use crate::synth::{CohortSettings, MANIFEST_FILE, Phenotype, write_cohort_in_centres};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,6 +22,10 @@ pub struct Args {
     /// Write phenotype labels drawn independently of the images (leakage checks).
     #[arg(long)]
     pub null: bool,
+    /// Spread the cases over N centres whose scanners differ in noise
+    /// level, sharpness and HU offset; adds a `centre` column to the manifest.
+    #[arg(long)]
+    pub centres: Option<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -31,14 +35,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         null_labels: args.null,
     };
     let start = Instant::now();
-    let records = write_cohort(&args.out, &settings)
+    let records = write_cohort_in_centres(&args.out, &settings, args.centres)
         .with_context(|| format!("cannot synthesise the cohort in {}", args.out.display()))?;
     let heterogeneous = records
         .iter()
         .filter(|r| r.label == Phenotype::Heterogeneous.label())
         .count();
     crate::outln!(
-        "synthesised {} cases (phenotype 0 homogeneous: {}, 1 heterogeneous: {}{}) with seed {} in {:.2} s",
+        "synthesised {} cases (phenotype 0 homogeneous: {}, 1 heterogeneous: {}{}{}) with seed {} in {:.2} s",
         records.len(),
         records.len() - heterogeneous,
         heterogeneous,
@@ -47,6 +51,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             ""
         },
+        args.centres
+            .map(|n| format!("; {n} centres"))
+            .unwrap_or_default(),
         args.seed,
         start.elapsed().as_secs_f64()
     )?;

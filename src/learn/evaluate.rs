@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::combat::CombatRows;
 use super::cv::{Split, stratified_kfold};
 use super::fitted;
 use super::metrics::{self, Metrics, auc, auc_bootstrap};
@@ -127,14 +128,30 @@ pub fn check_class_sizes(table: &FeatureTable, k: usize, what: &str) -> Result<(
 pub fn evaluate(table: &FeatureTable, protocol: &Protocol, seed: u64) -> Result<Evaluation> {
     protocol.validate()?;
     check_class_sizes(table, protocol.folds, "folds")?;
+    let rows = combat_rows(table, protocol)?;
     let splits = stratified_kfold(&table.labels, protocol.folds, protocol.repeats, seed)?;
+    if let (Some(rows), Some(spec)) = (&rows, &protocol.combat) {
+        for split in &splits {
+            rows.check_split(&split.train, &split.test, spec.unseen_batch)
+                .map_err(|e| {
+                    Error::data(format!(
+                        "repeat {} fold {}: {e}",
+                        split.repeat + 1,
+                        split.fold + 1
+                    ))
+                })?;
+        }
+    }
     let candidates = protocol.candidates();
-    let folds: Vec<(FoldResult, Vec<f64>)> = splits
+    // Every fold's outcome, then the first error in fold order: the same
+    // message whatever the scheduling.
+    let outcomes: Vec<Result<(FoldResult, Vec<f64>)>> = splits
         .par_iter()
         .enumerate()
         .map(|(index, split)| {
             run_fold(
                 table,
+                rows.as_ref(),
                 protocol,
                 &candidates,
                 split,
@@ -148,7 +165,8 @@ pub fn evaluate(table: &FeatureTable, protocol: &Protocol, seed: u64) -> Result<
                 ))
             })
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let folds = outcomes.into_iter().collect::<Result<Vec<_>>>()?;
 
     // Pool: each case's mean held-out probability over repeats.
     let n = table.n_cases();
@@ -193,10 +211,20 @@ pub fn evaluate(table: &FeatureTable, protocol: &Protocol, seed: u64) -> Result<
     })
 }
 
+/// The batch and covariates of every row, when the protocol harmonises.
+pub fn combat_rows(table: &FeatureTable, protocol: &Protocol) -> Result<Option<CombatRows>> {
+    protocol
+        .combat
+        .as_ref()
+        .map(|spec| CombatRows::from_table(table, spec))
+        .transpose()
+}
+
 /// Fits on the split's training rows (choosing a candidate by inner CV when
 /// there are several) and scores its test rows.
 fn run_fold(
     table: &FeatureTable,
+    rows: Option<&CombatRows>,
     protocol: &Protocol,
     candidates: &[Protocol],
     split: &Split,
@@ -204,19 +232,33 @@ fn run_fold(
 ) -> Result<(FoldResult, Vec<f64>)> {
     let x_train = table.features.select(ndarray::Axis(0), &split.train);
     let y_train: Vec<bool> = split.train.iter().map(|&i| table.labels[i]).collect();
+    let rows_train = rows.map(|r| r.select(&split.train));
     let (chosen, inner_auc) = if candidates.len() > 1 {
         let inner_folds = protocol.search.as_ref().map_or(3, |s| s.inner_folds);
-        let (best, score) =
-            choose_candidate(x_train.view(), &y_train, candidates, inner_folds, seed)?;
+        let (best, score) = choose_candidate(
+            x_train.view(),
+            &y_train,
+            rows_train.as_ref(),
+            candidates,
+            inner_folds,
+            seed,
+        )?;
         (Some(best), Some(score))
     } else {
         (None, None)
     };
     let fitted_protocol = &candidates[chosen.unwrap_or(0)];
-    let model = fitted::fit(x_train.view(), &y_train, fitted_protocol, seed)?;
+    let model = fitted::fit(
+        x_train.view(),
+        &y_train,
+        rows_train.as_ref(),
+        fitted_protocol,
+        seed,
+    )?;
     let x_test = table.features.select(ndarray::Axis(0), &split.test);
     let y_test: Vec<bool> = split.test.iter().map(|&i| table.labels[i]).collect();
-    let (scores, probabilities) = model.predict(x_test.view());
+    let rows_test = rows.map(|r| r.select(&split.test));
+    let (scores, probabilities) = model.predict(x_test.view(), rows_test.as_ref())?;
     let metrics = metrics::compute(&scores, &probabilities, &y_test);
     Ok((
         FoldResult {
@@ -246,22 +288,40 @@ fn run_fold(
 pub fn choose_candidate(
     x: ndarray::ArrayView2<f64>,
     y: &[bool],
+    rows: Option<&CombatRows>,
     candidates: &[Protocol],
     inner_folds: usize,
     seed: u64,
 ) -> Result<(usize, f64)> {
     let splits = stratified_kfold(y, inner_folds, 1, seed)
         .map_err(|e| Error::data(format!("inner search: {e}")))?;
+    if let (Some(rows), Some(spec)) = (rows, candidates.first().and_then(|c| c.combat.as_ref())) {
+        for (s, split) in splits.iter().enumerate() {
+            rows.check_split(&split.train, &split.test, spec.unseen_batch)
+                .map_err(|e| Error::data(format!("inner fold {}: {e}", s + 1)))?;
+        }
+    }
     let mut best = (0, f64::NEG_INFINITY);
     for (c, candidate) in candidates.iter().enumerate() {
         let mut total = 0.0;
         for (s, split) in splits.iter().enumerate() {
+            let inner = |e: Error| Error::data(format!("inner fold {}: {e}", s + 1));
             let xt = x.select(ndarray::Axis(0), &split.train);
             let yt: Vec<bool> = split.train.iter().map(|&i| y[i]).collect();
-            let model = fitted::fit(xt.view(), &yt, candidate, derive_seed(seed, s as u64))?;
+            let rt = rows.map(|r| r.select(&split.train));
+            let model = fitted::fit(
+                xt.view(),
+                &yt,
+                rt.as_ref(),
+                candidate,
+                derive_seed(seed, s as u64),
+            )
+            .map_err(inner)?;
             let xv = x.select(ndarray::Axis(0), &split.test);
             let yv: Vec<bool> = split.test.iter().map(|&i| y[i]).collect();
-            total += auc(&model.predict(xv.view()).0, &yv);
+            let rv = rows.map(|r| r.select(&split.test));
+            let scores = model.predict(xv.view(), rv.as_ref()).map_err(inner)?.0;
+            total += auc(&scores, &yv);
         }
         let mean = total / splits.len() as f64;
         if mean > best.1 {

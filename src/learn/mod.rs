@@ -6,11 +6,13 @@
 //! - [`protocol`]: the protocol (the `evaluate` stage's parameters).
 //! - [`preprocess`], [`select`], [`models`]: the steps, each fitted on
 //!   training rows only, chained by [`fitted`].
+//! - [`combat`]: ComBat harmonisation, fitted inside the folds too.
 //! - [`cv`]: stratified repeated k-fold splits; [`evaluate`]: outer and
 //!   nested cross-validation; [`metrics`]: AUC with CIs and the rest.
 //! - [`model`]: the final model artifact; [`recipe`]: how its input
 //!   features are extracted from images.
 
+pub mod combat;
 pub mod cv;
 pub mod evaluate;
 pub mod fitted;

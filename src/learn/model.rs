@@ -7,7 +7,8 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::evaluate::{Cohort, check_class_sizes, choose_candidate, derive_seed};
+use super::combat::{CombatRows, parse_covariate};
+use super::evaluate::{Cohort, check_class_sizes, choose_candidate, combat_rows, derive_seed};
 use super::fitted::{self, FittedPipeline};
 use super::protocol::Protocol;
 use super::recipe::ExtractionRecipe;
@@ -37,6 +38,13 @@ pub struct ModelArtifact {
     pub extraction: Option<ExtractionRecipe>,
 }
 
+/// A new case's batch and covariate values, for a model that harmonises.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseBatch {
+    pub batch: String,
+    pub covariates: std::collections::BTreeMap<String, f64>,
+}
+
 /// One scored case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -51,6 +59,7 @@ pub struct Prediction {
 /// chosen by a stratified k-fold over the whole table first.
 pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtifact> {
     protocol.validate()?;
+    let rows = combat_rows(table, protocol)?;
     let candidates = protocol.candidates();
     let chosen = if candidates.len() > 1 {
         let k = protocol.search.as_ref().map_or(3, |s| s.inner_folds);
@@ -58,6 +67,7 @@ pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtif
         choose_candidate(
             table.features.view(),
             &table.labels,
+            rows.as_ref(),
             &candidates,
             k,
             derive_seed(protocol.seed, u64::MAX - 1),
@@ -70,6 +80,7 @@ pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtif
     let pipeline = fitted::fit(
         table.features.view(),
         &table.labels,
+        rows.as_ref(),
         &protocol,
         protocol.seed,
     )?;
@@ -124,10 +135,16 @@ impl ModelArtifact {
         Ok(model)
     }
 
-    /// Scores rows whose columns are exactly `input_features`.
-    pub fn predict_matrix(&self, case_ids: &[String], x: &Array2<f64>) -> Vec<Prediction> {
-        let (scores, probabilities) = self.pipeline.predict(x.view());
-        case_ids
+    /// Scores rows whose columns are exactly `input_features`; `rows` their
+    /// batches (and covariates) when the model harmonises with ComBat.
+    pub fn predict_matrix(
+        &self,
+        case_ids: &[String],
+        x: &Array2<f64>,
+        rows: Option<&CombatRows>,
+    ) -> Result<Vec<Prediction>> {
+        let (scores, probabilities) = self.pipeline.predict(x.view(), rows)?;
+        Ok(case_ids
             .iter()
             .zip(scores.iter().zip(&probabilities))
             .map(|(id, (&score, &probability))| Prediction {
@@ -140,7 +157,73 @@ impl ModelArtifact {
                     self.cohort.negative.clone()
                 },
             })
-            .collect()
+            .collect())
+    }
+
+    /// The ComBat step of the protocol, when the model harmonises.
+    pub fn combat_spec(&self) -> Option<&super::combat::CombatSpec> {
+        self.pipeline
+            .harmonisation
+            .as_ref()
+            .and(self.protocol.combat.as_ref())
+    }
+
+    /// The rows' ComBat input for one new case: its batch must be given
+    /// exactly when the model harmonises, with every covariate it needs.
+    pub fn case_rows(
+        &self,
+        case_id: &str,
+        batch: Option<&CaseBatch>,
+    ) -> Result<Option<CombatRows>> {
+        match (self.combat_spec(), batch) {
+            (None, None) => Ok(None),
+            (None, Some(b)) => Err(Error::data(format!(
+                "case `{case_id}`: a batch (`{}`) was given, but this model does not harmonise with ComBat",
+                b.batch
+            ))),
+            (Some(spec), None) => Err(Error::data(format!(
+                "case `{case_id}`: this model harmonises its features with ComBat by `{}` (batches: {}); give the case's batch (--batch){}",
+                spec.batch,
+                self.known_batches(),
+                if spec.covariates.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and its covariates {}", spec.covariates.join(", "))
+                }
+            ))),
+            (Some(spec), Some(b)) => {
+                let mut covariates = Array2::zeros((1, spec.covariates.len()));
+                for (c, name) in spec.covariates.iter().enumerate() {
+                    covariates[[0, c]] = *b.covariates.get(name).ok_or_else(|| {
+                        Error::data(format!(
+                            "case `{case_id}`: the model's ComBat needs covariate `{name}` (--covariate {name}=VALUE)"
+                        ))
+                    })?;
+                }
+                if let Some(extra) = b.covariates.keys().find(|k| !spec.covariates.contains(k)) {
+                    return Err(Error::data(format!(
+                        "case `{case_id}`: covariate `{extra}` is not one the model's ComBat uses ({})",
+                        if spec.covariates.is_empty() {
+                            "none".to_string()
+                        } else {
+                            spec.covariates.join(", ")
+                        }
+                    )));
+                }
+                Ok(Some(CombatRows {
+                    batch: vec![b.batch.clone()],
+                    covariates,
+                }))
+            }
+        }
+    }
+
+    fn known_batches(&self) -> String {
+        self.pipeline
+            .harmonisation
+            .as_ref()
+            .map(|h| h.combat.known_batches())
+            .unwrap_or_default()
     }
 
     /// The recorded extraction recipe, or why scoring from images is impossible.
@@ -175,27 +258,58 @@ impl ModelArtifact {
         case_id: &str,
         image: &Volume<f32>,
         mask: &Volume<bool>,
+        batch: Option<&CaseBatch>,
     ) -> Result<Prediction> {
         let features = self.recipe()?.extract(image, mask)?;
         let row = self.input_row(&features)?;
-        self.predict_row(case_id, row)
+        self.predict_row(case_id, row, batch)
     }
 
     /// Scores one row whose values follow `input_features`; an infinite
     /// value is refused, naming the feature and the case.
-    pub fn predict_row(&self, case_id: &str, row: Vec<f64>) -> Result<Prediction> {
+    pub fn predict_row(
+        &self,
+        case_id: &str,
+        row: Vec<f64>,
+        batch: Option<&CaseBatch>,
+    ) -> Result<Prediction> {
+        let rows = self.case_rows(case_id, batch)?;
         let x = Array2::from_shape_vec((1, row.len()), row).expect("one row");
         let ids = [case_id.to_string()];
         check_no_infinite(&x, &ids, &self.input_features, "extracted features")?;
-        Ok(self.predict_matrix(&ids, &x).remove(0))
+        Ok(self.predict_matrix(&ids, &x, rows.as_ref())?.remove(0))
     }
 
     /// Reads a CSV/Parquet table holding `id_column` and every input feature
-    /// (by name, any order, extra columns ignored) and scores each row.
+    /// (by name, any order, extra columns ignored) and scores each row. A
+    /// model that harmonises reads each case's batch (and covariates) from
+    /// the columns its ComBat was fitted with.
     pub fn predict_file(&self, path: &Path, id_column: &str) -> Result<Vec<Prediction>> {
         let df = read_frame(path)?;
         let ids = string_column(&df, id_column, path)?;
         let x = numeric_matrix(&df, &self.input_features, &ids, path)?;
-        Ok(self.predict_matrix(&ids, &x))
+        let rows = match self.combat_spec() {
+            None => None,
+            Some(spec) => {
+                let origin = path.display().to_string();
+                let batch = string_column(&df, &spec.batch, path)?;
+                for (id, b) in ids.iter().zip(&batch) {
+                    if super::table::is_missing_text(b) {
+                        return Err(Error::format(
+                            path,
+                            format!("case `{id}` has no value in batch column `{}`", spec.batch),
+                        ));
+                    }
+                }
+                let mut covariates = Array2::zeros((ids.len(), spec.covariates.len()));
+                for (c, name) in spec.covariates.iter().enumerate() {
+                    for (i, text) in string_column(&df, name, path)?.iter().enumerate() {
+                        covariates[[i, c]] = parse_covariate(text, name, &ids[i], &origin)?;
+                    }
+                }
+                Some(CombatRows { batch, covariates })
+            }
+        };
+        self.predict_matrix(&ids, &x, rows.as_ref())
     }
 }

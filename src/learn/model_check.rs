@@ -13,6 +13,12 @@ use super::protocol::SvmKernel;
 /// The first inconsistency found, as a message naming the field.
 pub fn check(model: &ModelArtifact) -> Result<(), String> {
     model.protocol.validate().map_err(|e| e.to_string())?;
+    if model.pipeline.harmonisation.is_some() != model.protocol.combat.is_some() {
+        return Err(
+            "`pipeline.harmonisation` and `protocol.combat` must be both present or both absent"
+                .into(),
+        );
+    }
     let n_inputs = model.input_features.len();
     if n_inputs == 0 {
         return Err("`input_features` is empty".into());
@@ -40,6 +46,13 @@ fn check_pipeline(p: &FittedPipeline, n_inputs: usize) -> Result<(), String> {
         ));
     }
     let k = p.columns.len();
+    if let Some(h) = &p.harmonisation {
+        length("pipeline.harmonisation.fill", h.fill.len(), k)?;
+        finite("pipeline.harmonisation.fill", &h.fill)?;
+        h.combat
+            .check(k)
+            .map_err(|e| e.replace("`combat.", "`pipeline.harmonisation.combat."))?;
+    }
     let pre = &p.preprocessor;
     for (name, values) in [
         ("fill", &pre.fill),

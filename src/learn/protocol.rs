@@ -11,6 +11,12 @@
 //! repeats: 10              # repetitions with fresh shuffles (default 10)
 //! seed: 42                 # splits, bootstraps and forests derive from it (default 42)
 //! impute: median           # median | mean (default median)
+//! combat:                  # optional ComBat harmonisation (see below)
+//!   batch: centre          # the table column naming each case's batch
+//!   covariates: [age]      # numeric columns whose effects are preserved (default none)
+//!   parametric: true       # false: non-parametric empirical Bayes priors
+//!   mean_only: false       # true: adjust the location only
+//!   unseen_batch: error    # error | pooled (a batch the fit did not see)
 //! standardise: true        # z-score with training-fold mean/sd (default true)
 //! selection:               # applied in order, each fitted on the training fold
 //!   - near_constant: { min_variance: 1.0e-10 }
@@ -29,9 +35,24 @@
 //!   grid: { c: [0.1, 1, 10], gamma: [0.01, 0.1], k: [5, 10] }
 //! bootstrap: 0             # > 0: also a bootstrap CI of the pooled AUC with that many resamples
 //! ```
+//!
+//! `combat` ([`super::combat`]) is fitted on each training fold (and each
+//! inner fold of a search) and applied to the held-out rows. It runs right
+//! after imputation and before standardisation: ComBat cannot take a missing
+//! value, so the fold's imputation fills them first (fill values computed on
+//! the unharmonised training rows), and standardisation, selection and the
+//! classifier then all see harmonised values, as a new case will. The batch
+//! and covariate columns are never features, whether or not `ignore` lists
+//! them. A batch with a single case in a training fold is an error naming the
+//! batch and the fold (ComBat cannot estimate that batch's variance); the
+//! outcome cannot be a covariate (held-out cases would be harmonised with
+//! their own outcome). `unseen_batch: pooled` leaves a case of a batch the
+//! fit never saw unchanged (`gamma = 0`, `delta = 1`: taken as already on the
+//! pooled scale); `error` refuses it, naming the batch and the known ones.
 
 use serde::{Deserialize, Serialize};
 
+pub use super::combat::{CombatSpec, UnseenBatch};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +66,10 @@ pub struct Protocol {
     pub seed: u64,
     #[serde(default)]
     pub impute: Imputation,
+    /// Absent from the serialised form when not set, so protocols without
+    /// it keep their canonical bytes (and cache keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combat: Option<CombatSpec>,
     #[serde(default = "default_true")]
     pub standardise: bool,
     #[serde(default)]
@@ -218,6 +243,9 @@ impl Protocol {
         if self.repeats < 1 {
             return Err(Error::setting("repeats", "at least 1 repeat is needed"));
         }
+        if let Some(combat) = &self.combat {
+            combat.validate()?;
+        }
         for (i, step) in self.selection.iter().enumerate() {
             let name = format!("selection[{i}]");
             match step {
@@ -272,6 +300,15 @@ impl Protocol {
             }
         }
         Ok(())
+    }
+
+    /// Table columns the protocol reads besides the features and the
+    /// outcome (ComBat's batch and covariates): never features.
+    pub fn side_columns(&self) -> Vec<String> {
+        self.combat
+            .as_ref()
+            .map(CombatSpec::columns)
+            .unwrap_or_default()
     }
 
     fn last_k_step(&self) -> Option<usize> {

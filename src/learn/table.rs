@@ -35,6 +35,18 @@ impl TableSpec {
             ignore: Vec::new(),
         }
     }
+
+    /// The spec with `columns` also left out of the features (kept as
+    /// [`FeatureTable::side_columns`]): the columns a protocol step such as
+    /// ComBat reads, which must never become features.
+    pub fn with_side_columns(mut self, columns: &[String]) -> Self {
+        for c in columns {
+            if !self.ignore.contains(c) && *c != self.id_column && *c != self.label_column {
+                self.ignore.push(c.clone());
+            }
+        }
+        self
+    }
 }
 
 /// A validated cohort table. Missing feature values are NaN; no value is
@@ -52,6 +64,9 @@ pub struct FeatureTable {
     pub negative: String,
     /// Where the table came from and the SHA-256 of its bytes (provenance).
     pub source: Option<(PathBuf, String)>,
+    /// The ignored (non-feature) columns present in the table, as text by
+    /// name: a ComBat batch or covariate column is read from here.
+    pub side_columns: BTreeMap<String, Vec<String>>,
 }
 
 impl FeatureTable {
@@ -84,9 +99,23 @@ impl FeatureTable {
             positive: positive.into(),
             negative: negative.into(),
             source: None,
+            side_columns: BTreeMap::new(),
         };
         t.check_two_classes("feature table")?;
         Ok(t)
+    }
+
+    /// Adds a non-feature column (e.g. a batch) to a table built in memory.
+    pub fn with_side_column(mut self, name: &str, values: Vec<String>) -> Result<Self> {
+        if values.len() != self.n_cases() {
+            return Err(Error::data(format!(
+                "feature table: column `{name}` has {} values for {} cases",
+                values.len(),
+                self.n_cases()
+            )));
+        }
+        self.side_columns.insert(name.to_string(), values);
+        Ok(self)
     }
 
     pub fn n_cases(&self) -> usize {
@@ -184,6 +213,12 @@ impl FeatureTable {
             return Err(Error::format(path, "the table has no feature column"));
         }
         let features = numeric_matrix(df, &feature_names, &case_ids, path)?;
+        let mut side_columns = BTreeMap::new();
+        for name in &spec.ignore {
+            if df.column(name).is_ok() {
+                side_columns.insert(name.clone(), string_column(df, name, path)?);
+            }
+        }
         let table = FeatureTable {
             case_ids,
             feature_names,
@@ -197,6 +232,7 @@ impl FeatureTable {
                 negative
             },
             source: None,
+            side_columns,
         };
         table.check_two_classes(&path.display().to_string())?;
         Ok(table)

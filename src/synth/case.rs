@@ -5,8 +5,9 @@
 use ndarray::Array3;
 use rand::Rng;
 
-use super::field::{BINOMIAL_3, correlated_noise, gaussian_kernel};
+use super::field::{BINOMIAL_3, convolve_axis, correlated_noise, gaussian_kernel};
 use super::random::{Purpose, stream, uniform};
+use super::scanner::ScannerEffect;
 use super::shape::{StarShape, random_harmonics};
 use super::texture::{LesionTexture, smoothstep};
 use super::{Phenotype, grid};
@@ -98,19 +99,42 @@ impl CaseParameters {
 
 /// Case `index` of the cohort of `seed`, with the given phenotype.
 pub fn generate_case(seed: u64, index: u64, phenotype: Phenotype) -> SyntheticCase {
+    generate_case_in_centre(seed, index, phenotype, None)
+}
+
+/// [`generate_case`] seen through a centre's scanner: the same random draws
+/// (and so the same lesion), then the scanner's blur, noise level and HU
+/// offset ([`ScannerEffect`]). Without a scanner, exactly [`generate_case`].
+pub fn generate_case_in_centre(
+    seed: u64,
+    index: u64,
+    phenotype: Phenotype,
+    scanner: Option<&ScannerEffect>,
+) -> SyntheticCase {
     let mut rng = stream(seed, Purpose::Image, index);
     let parameters = CaseParameters::draw(&mut rng, phenotype);
     let geometry = grid::geometry();
-    let object = render_object(&parameters, &mut rng);
+    let mut object = render_object(&parameters, &mut rng);
     let noise = correlated_noise(
         &mut rng,
         grid::array_shape(),
         [&BINOMIAL_3, &BINOMIAL_3, &[1.0]],
     );
+    let (offset, noise_sd) = match scanner {
+        None => (0.0, parameters.noise_sd_hu),
+        Some(s) => {
+            // Array axes are (z, y, x): blur along y and x.
+            for axis in [1, 2] {
+                let sigma = s.blur_mm / grid::SPACING[2 - axis];
+                convolve_axis(&mut object, axis, &gaussian_kernel(sigma));
+            }
+            (s.hu_offset, parameters.noise_sd_hu * s.noise_factor)
+        }
+    };
     let image = ndarray::Zip::from(&object)
         .and(&noise)
         .map_collect(|&o, &n| {
-            (o as f64 + parameters.noise_sd_hu * n as f64)
+            (o as f64 + noise_sd * n as f64 + offset)
                 .round()
                 .clamp(-1024.0, 3071.0) as i16
         });

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::random::{Purpose, stream};
-use super::{CaseParameters, Phenotype, generate_case};
+use super::{CaseParameters, Phenotype, ScannerEffect, generate_case_in_centre};
 use crate::io::{atomic, nifti};
 use crate::{Error, Result};
 
@@ -39,6 +39,8 @@ pub struct CaseRecord {
     /// What the case was generated with, its true phenotype included.
     pub parameters: CaseParameters,
     pub mask_voxels: usize,
+    /// The centre's scanner, in a multi-centre cohort.
+    pub scanner: Option<ScannerEffect>,
 }
 
 pub fn case_id(index: usize) -> String {
@@ -74,8 +76,21 @@ pub fn null_labels(seed: u64, cases: usize) -> Vec<u8> {
 /// Generates the cohort of `settings` into `dir` (created if needed).
 /// Cases are generated in parallel; the records come back in case order.
 pub fn write_cohort(dir: &Path, settings: &CohortSettings) -> Result<Vec<CaseRecord>> {
+    write_cohort_in_centres(dir, settings, None)
+}
+
+/// [`write_cohort`] with the cases spread over `centres` scanners
+/// ([`ScannerEffect`]); `None` writes exactly the single-centre cohort.
+pub fn write_cohort_in_centres(
+    dir: &Path,
+    settings: &CohortSettings,
+    centres: Option<usize>,
+) -> Result<Vec<CaseRecord>> {
     if settings.cases == 0 {
         return Err(Error::setting("cases", "must be at least 1"));
+    }
+    if centres == Some(0) {
+        return Err(Error::setting("centres", "must be at least 1"));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let labels: Vec<u8> = if settings.null_labels {
@@ -87,7 +102,10 @@ pub fn write_cohort(dir: &Path, settings: &CohortSettings) -> Result<Vec<CaseRec
     };
     let records = (0..settings.cases)
         .into_par_iter()
-        .map(|index| write_case(dir, settings.seed, index, labels[index]))
+        .map(|index| {
+            let scanner = centres.map(|n| ScannerEffect::of_case(index, n));
+            write_case(dir, settings.seed, index, labels[index], scanner)
+        })
         .collect::<Result<Vec<_>>>()?;
     atomic::write_bytes(&dir.join(MANIFEST_FILE), manifest_csv(&records).as_bytes())?;
     atomic::write_bytes(
@@ -97,8 +115,19 @@ pub fn write_cohort(dir: &Path, settings: &CohortSettings) -> Result<Vec<CaseRec
     Ok(records)
 }
 
-fn write_case(dir: &Path, seed: u64, index: usize, label: u8) -> Result<CaseRecord> {
-    let case = generate_case(seed, index as u64, phenotype_of(seed, index));
+fn write_case(
+    dir: &Path,
+    seed: u64,
+    index: usize,
+    label: u8,
+    scanner: Option<ScannerEffect>,
+) -> Result<CaseRecord> {
+    let case = generate_case_in_centre(
+        seed,
+        index as u64,
+        phenotype_of(seed, index),
+        scanner.as_ref(),
+    );
     let case_id = case_id(index);
     let image = format!("images/{case_id}.nii.gz");
     let mask = format!("masks/{case_id}.nii.gz");
@@ -112,32 +141,47 @@ fn write_case(dir: &Path, seed: u64, index: usize, label: u8) -> Result<CaseReco
         label,
         parameters: case.parameters,
         mask_voxels,
+        scanner,
     })
 }
 
-/// `case_id,image,mask,label,phenotype`, one row per case.
+/// `case_id,image,mask,label,phenotype`, one row per case, and `centre` in
+/// a multi-centre cohort.
 pub fn manifest_csv(records: &[CaseRecord]) -> String {
-    let mut csv = String::from("case_id,image,mask,label,phenotype\n");
+    let centres = records.iter().any(|r| r.scanner.is_some());
+    let mut csv = String::from("case_id,image,mask,label,phenotype");
+    csv.push_str(if centres { ",centre\n" } else { "\n" });
     for r in records {
-        let _ = writeln!(
+        let _ = write!(
             csv,
             "{},{},{},{},{}",
             r.case_id, r.image, r.mask, MASK_LABEL, r.label
         );
+        if let Some(s) = &r.scanner {
+            let _ = write!(csv, ",{}", s.name());
+        }
+        csv.push('\n');
     }
     csv
 }
 
 /// The drawn parameters of every case, with its true phenotype.
 pub fn parameters_csv(records: &[CaseRecord]) -> String {
+    let centres = records.iter().any(|r| r.scanner.is_some());
     let mut csv = String::from(
         "case_id,phenotype,phenotype_name,heterogeneity,radius_mm,roughness,mask_voxels,\
-         parenchyma_hu,noise_sd_hu,lesion_hu,core_hu,rim_hu,blotch_hu,blotch_scale_mm\n",
+         parenchyma_hu,noise_sd_hu,lesion_hu,core_hu,rim_hu,blotch_hu,blotch_scale_mm",
     );
+    // The drawn noise_sd_hu is before the centre's noise factor.
+    csv.push_str(if centres {
+        ",centre,hu_offset,noise_factor,blur_mm\n"
+    } else {
+        "\n"
+    });
     for r in records {
         let p = &r.parameters;
         let t = &p.texture;
-        let _ = writeln!(
+        let _ = write!(
             csv,
             "{},{},{},{:.3},{:.2},{:.3},{},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1},{:.2}",
             r.case_id,
@@ -155,6 +199,17 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
             t.blotch_hu,
             t.blotch_scale_mm
         );
+        if let Some(s) = &r.scanner {
+            let _ = write!(
+                csv,
+                ",{},{},{},{}",
+                s.name(),
+                s.hu_offset,
+                s.noise_factor,
+                s.blur_mm
+            );
+        }
+        csv.push('\n');
     }
     csv
 }

@@ -62,14 +62,16 @@ pub mod case;
 pub mod cohort;
 pub mod field;
 pub mod random;
+pub mod scanner;
 pub mod shape;
 pub mod texture;
 
-pub use case::{CaseParameters, SyntheticCase, generate_case};
+pub use case::{CaseParameters, SyntheticCase, generate_case, generate_case_in_centre};
 pub use cohort::{
     CaseRecord, CohortSettings, MANIFEST_FILE, MASK_LABEL, PARAMETERS_FILE, phenotype_of,
-    write_cohort,
+    write_cohort, write_cohort_in_centres,
 };
+pub use scanner::ScannerEffect;
 
 /// The class of a case, as written in the manifest's `phenotype` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,6 +11,11 @@
 //!   [`Protocol`]; a `select` input's recipe becomes the protocol's
 //!   selection, fitted inside each training fold.
 //! - `train` (same inputs): the final model ([`fit_final`]).
+//!
+//! A `combat` step (ComBat harmonisation) may be given in `evaluate`/`train`
+//! or in the `select` stage they read (not both); it is fitted inside the
+//! folds like the selection, and its batch and covariate columns are never
+//! features.
 //! - `report` (an `evaluate`): the HTML report.
 //!
 //! A `collect` table carries no outcome definition: the learning stage reading
@@ -28,6 +33,7 @@ use serde_json::Value;
 
 use super::collect::{Table, format_number};
 use super::{Scope, StageKind, TaskData, canonical, one_input_of, typed};
+use crate::learn::combat::{CombatRows, CombatSpec};
 use crate::learn::protocol::{Imputation, SelectionStep};
 use crate::learn::stage::{TableParams, expand_env};
 use crate::learn::table::sha256_hex;
@@ -49,6 +55,10 @@ struct Header {
     selection: Option<Vec<SelectionStep>>,
     /// Informational: the features the recipe keeps on the whole cohort.
     kept: Vec<String>,
+    /// The unfitted ComBat step of a `select` stage (absent otherwise, so
+    /// older envelopes keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    combat: Option<CombatSpec>,
 }
 
 fn encode(header: &Header, table: &Table) -> Result<Vec<u8>> {
@@ -222,6 +232,18 @@ fn model_inputs(task: &TaskData, params: &Value) -> Result<(FeatureTable, Protoc
     let (outcome, mut protocol) =
         protocol_params(params).map_err(|e| Error::setting("params", e))?;
     let (input_id, header, table) = single_input(task)?;
+    if let Some(combat) = header.combat {
+        if protocol.combat.is_some() {
+            return Err(Error::setting(
+                "combat",
+                format!(
+                    "a combat step is given both here and by the select stage `{input_id}`; \
+                     keep one of them"
+                ),
+            ));
+        }
+        protocol.combat = Some(combat);
+    }
     if let Some(recipe) = header.selection {
         if !protocol.selection.is_empty() {
             return Err(Error::setting(
@@ -234,7 +256,10 @@ fn model_inputs(task: &TaskData, params: &Value) -> Result<(FeatureTable, Protoc
         }
         protocol.selection = recipe;
     }
-    let spec = outcome.resolve(header.spec, input_id)?;
+    // ComBat's batch and covariate columns are never features.
+    let spec = outcome
+        .resolve(header.spec, input_id)?
+        .with_side_columns(&protocol.side_columns());
     let table = feature_table(&table, &spec, input_id)?;
     Ok((table, protocol))
 }
@@ -345,6 +370,10 @@ impl StageKind for TableStage {
 #[serde(deny_unknown_fields)]
 pub struct SelectParams {
     pub selection: Vec<SelectionStep>,
+    /// ComBat harmonisation, fitted inside the folds of the stages reading
+    /// this one (as their own `combat` would be).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combat: Option<CombatSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_column: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -391,11 +420,33 @@ impl StageKind for Select {
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let p: SelectParams = typed(params).map_err(|e| Error::setting("params", e))?;
         let (input_id, header, table) = single_input(task)?;
-        let spec = p.outcome().resolve(header.spec, input_id)?;
+        if let Some(c) = &p.combat {
+            c.validate()?;
+        }
+        let side = p
+            .combat
+            .as_ref()
+            .map(CombatSpec::columns)
+            .unwrap_or_default();
+        let spec = p
+            .outcome()
+            .resolve(header.spec, input_id)?
+            .with_side_columns(&side);
         let cohort = feature_table(&table, &spec, input_id)?;
         // Informational only: the recipe fitted on the whole cohort (what the
         // final model would keep). Downstream stages refit it inside folds.
-        let x = cohort.features.view();
+        let harmonised = match &p.combat {
+            None => None,
+            Some(c) => {
+                let rows = CombatRows::from_table(&cohort, c)?;
+                let x = cohort.features.view();
+                Some(crate::learn::fitted::harmonise(x, &rows, c, Imputation::Median)?.0)
+            }
+        };
+        let x = match &harmonised {
+            Some(h) => h.view(),
+            None => cohort.features.view(),
+        };
         let pre = crate::learn::preprocess::Preprocessor::fit(x, Imputation::Median, true);
         let all: Vec<usize> = (0..x.ncols()).collect();
         let prepared = pre.transform(x, &all);
@@ -413,6 +464,7 @@ impl StageKind for Select {
                 spec: Some(spec),
                 selection: Some(p.selection),
                 kept,
+                combat: p.combat,
             },
             &table,
         )
@@ -590,6 +642,7 @@ mod tests {
             spec: Some(TableSpec::new("y", "1")),
             selection: Some(vec![SelectionStep::Mrmr { k: 3 }]),
             kept: vec!["f".into()],
+            combat: None,
         };
         let bytes = encode(&header, &table).unwrap();
         assert_eq!(decode(&bytes).unwrap(), (header, table.clone()));
