@@ -84,6 +84,17 @@ fn the_example_study_separates_phenotypes_and_reruns_only_what_the_bin_width_cha
     assert!(auc > 0.85, "AUC {auc}");
     assert!(dir.join("results/report.html").exists());
     assert!(dir.join("results/train.model.json").exists());
+    // The filter branches: statistics of each response map, prefixed.
+    let filtered = std::fs::read_to_string(dir.join("results/filtered.csv")).unwrap();
+    let header = filtered.lines().next().unwrap();
+    for name in [
+        "log_s2_stat_mean",
+        "wavelet_coif1_llh_stat_mean",
+        "phenotype",
+    ] {
+        assert!(header.split(',').any(|c| c == name), "{header}");
+    }
+    assert_eq!(filtered.lines().count(), 61);
     scoring_from_images_matches_scoring_the_collected_features(dir);
 
     let again = run_study(dir, false, &[]);
@@ -98,6 +109,10 @@ fn the_example_study_separates_phenotypes_and_reruns_only_what_the_bin_width_cha
         "local_intensity",
         "statistics",
         "ivh",
+        "log_s2",
+        "log_s2_statistics",
+        "wavelet_coif1_llh",
+        "wavelet_coif1_llh_statistics",
     ] {
         assert_eq!(stage_counts(&rerun, id), (0, 60), "{id}");
     }

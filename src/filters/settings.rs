@@ -48,7 +48,10 @@ pub enum FilterSettings {
     },
     /// Laws kernels: one 1D kernel per axis (`E5L5S5`: E5 along i, L5 along j, S5 along k).
     Laws {
-        #[serde(deserialize_with = "laws_kernels")]
+        #[serde(
+            deserialize_with = "laws_kernels",
+            serialize_with = "laws_kernels_text"
+        )]
         kernel: Vec<LawsKernel>,
         #[serde(default)]
         rotation_invariant: bool,
@@ -379,6 +382,14 @@ fn laws_kernels<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Laws
             })
         })
         .collect()
+}
+
+/// Writes the kernels as they are read (`E5L5S5`), so settings round-trip.
+fn laws_kernels_text<S: serde::Serializer>(
+    kernels: &[LawsKernel],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&kernels.iter().map(|k| k.name()).collect::<String>())
 }
 
 /// A parse error as `source:line:column: invalid filter settings: message`.

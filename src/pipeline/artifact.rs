@@ -10,7 +10,9 @@ use ndarray::Array3;
 
 use crate::features::FeatureSet;
 use crate::image::{Geometry, Volume};
-use crate::processing::{DiscretisationSettings, Discretised, ResegmentationSettings, RoiImage};
+use crate::processing::{
+    DiscretisationSettings, Discretised, InterpolationSettings, ResegmentationSettings, RoiImage,
+};
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 6] = b"RADIAL";
@@ -37,13 +39,16 @@ pub struct CaseImage {
     pub mask: Volume<bool>,
 }
 
-/// The output of `resample` and `resegment`: the ROI image, the settings of
-/// the re-segmentation that produced it (discretisation needs its range),
-/// and the processing diagnostics.
+/// The output of `resample`, `resegment` and `filter`: the ROI image, the
+/// settings of the re-segmentation that produced it (discretisation needs its
+/// range), the interpolation that made its grid (a `filter` stage rebuilds
+/// the whole interpolated image from it; `None`: the original grid), and the
+/// processing diagnostics.
 #[derive(Debug, Clone)]
 pub struct RoiArtifact {
     pub roi: RoiImage,
     pub resegmentation: ResegmentationSettings,
+    pub interpolation: Option<InterpolationSettings>,
     pub diagnostics: FeatureSet,
 }
 
@@ -53,6 +58,9 @@ pub struct DiscretisedArtifact {
     pub roi: RoiArtifact,
     pub discretised: Discretised,
     pub settings: DiscretisationSettings,
+    /// The id of the `filter` stage whose response map was discretised: the
+    /// texture and histogram features of it carry this prefix.
+    pub filter: Option<String>,
 }
 
 /// The artifact type of an encoded output, or an error when it is not one.
@@ -123,6 +131,7 @@ impl Encoder {
         self.bool_array(&r.roi.morph_mask);
         self.bool_array(&r.roi.int_mask);
         self.json(&r.resegmentation);
+        self.json(&r.interpolation);
         self.features(&r.diagnostics);
     }
 }
@@ -262,6 +271,7 @@ impl<'a> Decoder<'a> {
                 int_mask,
             },
             resegmentation: self.json()?,
+            interpolation: self.json()?,
             diagnostics: self.features()?,
         })
     }
@@ -315,6 +325,7 @@ impl DiscretisedArtifact {
         e.u64(self.discretised.n_levels as u64);
         self.discretised.spacing.iter().for_each(|&x| e.f64(x));
         e.json(&self.settings);
+        e.json(&self.filter);
         e.0
     }
     pub fn decode(bytes: &[u8]) -> Result<Self> {
@@ -325,6 +336,7 @@ impl DiscretisedArtifact {
         let n_levels = u32::try_from(d.u64()?).map_err(|_| corrupt("n_levels"))?;
         let spacing = [d.f64()?, d.f64()?, d.f64()?];
         let settings = d.json()?;
+        let filter = d.json()?;
         d.finish(DiscretisedArtifact {
             roi,
             discretised: Discretised {
@@ -333,6 +345,7 @@ impl DiscretisedArtifact {
                 spacing,
             },
             settings,
+            filter,
         })
     }
 }
@@ -372,6 +385,7 @@ mod tests {
                 range: Some([Some(-1000.0), None]),
                 outlier_sigma: None,
             },
+            interpolation: None,
             diagnostics: FeatureSet {
                 values: vec![("diag_n_voxel".into(), 1.0)],
             },
@@ -406,12 +420,14 @@ mod tests {
                 bin_width: 25.0,
                 min: None,
             },
+            filter: Some("log_s2".into()),
         };
         let bytes = a.encode();
         let b = DiscretisedArtifact::decode(&bytes).unwrap();
         assert_eq!(b.encode(), bytes);
         assert_eq!(b.roi.roi.image, a.roi.roi.image);
         assert_eq!(b.settings, a.settings);
+        assert_eq!(b.filter.as_deref(), Some("log_s2"));
         assert!(DiscretisedArtifact::decode(&bytes[..bytes.len() - 1]).is_err());
         let e = RoiArtifact::decode(&bytes).unwrap_err().to_string();
         assert!(e.contains("Discretised") && e.contains("Roi"), "{e}");

@@ -108,7 +108,7 @@ impl Table {
 
 pub struct Collect;
 
-const IMAGE_KINDS: [&str; 4] = ["load", "resample", "resegment", "discretise"];
+const IMAGE_KINDS: [&str; 5] = ["load", "resample", "resegment", "filter", "discretise"];
 
 impl StageKind for Collect {
     fn name(&self) -> &str {

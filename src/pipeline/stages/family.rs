@@ -1,6 +1,11 @@
 //! One stage kind per IBSI feature family (kind name = family name, e.g.
 //! `glcm`). Texture families take [`TextureSettings`], `ivh` its own
 //! [`DiscretisationSettings`], the others no parameters.
+//!
+//! A family reading a `filter` stage (directly, or through a `discretise`
+//! stage reading one) computes its features on the response map and names
+//! them `<filter stage id>_<feature>` (`log_s2_stat_mean`), as extraction
+//! settings' `filters:` do; features of the unfiltered image carry no prefix.
 
 use serde_json::Value;
 
@@ -43,7 +48,7 @@ impl StageKind for FamilyStage {
         if self.family.needs_discretisation() {
             one_input_of(input_kinds, &["discretise"])
         } else {
-            one_input_of(input_kinds, &["resample", "resegment"])
+            one_input_of(input_kinds, &["resample", "resegment", "filter"])
         }
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
@@ -66,10 +71,12 @@ impl StageKind for FamilyStage {
         } else if self.family == Family::Ivh {
             settings.ivh = typed(params).map_err(bad)?;
         }
-        let (_, bytes) = task.only_input()?;
+        let (kind, bytes) = task.only_input()?;
+        let mut prefix = (kind == "filter").then(|| task.inputs[0].stage_id.clone());
         let mut out = FeatureSet::new();
         if self.family.needs_discretisation() {
             let d = DiscretisedArtifact::decode(bytes)?;
+            prefix = d.filter.clone();
             settings.resegmentation = d.roi.resegmentation.clone();
             settings.discretisation = d.settings.clone();
             let input = FamilyInput {
@@ -87,6 +94,11 @@ impl StageKind for FamilyStage {
                 settings: &settings,
             };
             compute_family(self.family, &input, &mut out)?;
+        }
+        if let Some(prefix) = prefix {
+            out.values
+                .iter_mut()
+                .for_each(|(name, _)| *name = format!("{prefix}_{name}"));
         }
         Ok(encode_features(&out))
     }

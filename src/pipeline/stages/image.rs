@@ -71,7 +71,8 @@ impl StageKind for Resample {
     fn version(&self) -> u32 {
         // 2: spacings rounded to their float32 decimal and boundary
         // comparisons within the rounding rule (src/image/precision.rs).
-        2
+        // 3: the output carries the interpolation settings (for `filter`).
+        3
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -91,6 +92,7 @@ impl StageKind for Resample {
         Ok(RoiArtifact {
             roi,
             resegmentation: ResegmentationSettings::default(),
+            interpolation: Some(settings),
             diagnostics,
         }
         .encode())
@@ -108,7 +110,8 @@ impl StageKind for Resegment {
     fn version(&self) -> u32 {
         // 2: spacings rounded to their float32 decimal and boundary
         // comparisons within the rounding rule (src/image/precision.rs).
-        2
+        // 3: the output carries the interpolation settings (for `filter`).
+        3
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -122,26 +125,28 @@ impl StageKind for Resegment {
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let settings: ResegmentationSettings = typed(params).map_err(setting_error)?;
         let (kind, bytes) = task.only_input()?;
-        let (roi, mut diagnostics) = if kind == "load" {
+        let (roi, interpolation, mut diagnostics) = if kind == "load" {
             let case = CaseImage::decode(bytes)?;
             let mut diagnostics = FeatureSet::new();
             let roi = processing::resample(&case.image, &case.mask, None, &mut diagnostics)?;
-            (roi, diagnostics)
+            (roi, None, diagnostics)
         } else {
             let a = RoiArtifact::decode(bytes)?;
-            (a.roi, a.diagnostics)
+            (a.roi, a.interpolation, a.diagnostics)
         };
         let roi = processing::resegment(roi, &settings, &mut diagnostics)?;
         Ok(RoiArtifact {
             roi,
             resegmentation: settings,
+            interpolation,
             diagnostics,
         }
         .encode())
     }
 }
 
-/// Discretisation into grey levels (IBSI 2.6).
+/// Discretisation into grey levels (IBSI 2.6), of an ROI image or of a
+/// `filter` stage's response map.
 pub struct Discretise;
 
 impl StageKind for Discretise {
@@ -151,13 +156,14 @@ impl StageKind for Discretise {
     fn version(&self) -> u32 {
         // 2: spacings rounded to their float32 decimal and boundary
         // comparisons within the rounding rule (src/image/precision.rs).
-        2
+        // 3: the output carries the interpolation settings (for `filter`).
+        3
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
     }
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
-        one_input_of(input_kinds, &["resample", "resegment"])
+        one_input_of(input_kinds, &["resample", "resegment", "filter"])
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         canonical_checked(params, |d: &DiscretisationSettings| {
@@ -166,13 +172,17 @@ impl StageKind for Discretise {
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let settings: DiscretisationSettings = typed(params).map_err(setting_error)?;
-        let (_, bytes) = task.only_input()?;
+        let (kind, bytes) = task.only_input()?;
         let roi = RoiArtifact::decode(bytes)?;
         let discretised = processing::discretise(&roi.roi, &settings, &roi.resegmentation)?;
+        // The families reading a discretised response map prefix their
+        // features with the filter stage's id.
+        let filter = (kind == "filter").then(|| task.inputs[0].stage_id.clone());
         Ok(DiscretisedArtifact {
             roi,
             discretised,
             settings,
+            filter,
         }
         .encode())
     }

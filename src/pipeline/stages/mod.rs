@@ -7,6 +7,7 @@
 
 mod collect;
 mod family;
+mod filter;
 mod image;
 mod learn;
 
@@ -178,6 +179,7 @@ impl Registry {
             .with_kind(Arc::new(image::Resample))
             .with_kind(Arc::new(image::Resegment))
             .with_kind(Arc::new(image::Discretise))
+            .with_kind(Arc::new(filter::Filter))
             .with_kind(Arc::new(Collect))
             .with_kind(Arc::new(learn::TableStage))
             .with_kind(Arc::new(learn::Select))
