@@ -3,12 +3,13 @@
 //! its mask (through the extraction recipe recorded with the model).
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::learn::ModelArtifact;
 use crate::learn::model::CaseBatch;
+use crate::pipeline::manifest::Case;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -72,12 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for case in &manifest.cases {
                 predictions.push(score_case(
                     &model,
-                    &case.case_id,
-                    &case.image,
-                    case.series.as_deref(),
-                    &case.mask,
-                    case.label,
-                    case.roi.as_deref(),
+                    case,
                     manifest_batch(&model, &manifest, case)?.as_ref(),
                 )?);
                 progress.inc(1);
@@ -86,26 +82,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             predictions
         }
         (None, None, Some(image), Some(mask)) => {
-            let case_id = args
-                .case_id
-                .clone()
-                .unwrap_or_else(|| super::extract::file_stem(image));
-            vec![score_case(
-                &model,
-                &case_id,
-                image,
-                args.series.as_deref(),
-                mask,
-                args.label,
-                args.roi.as_deref(),
-                args.batch
-                    .as_ref()
-                    .map(|b| CaseBatch {
-                        batch: b.clone(),
-                        covariates: args.covariate.iter().cloned().collect(),
-                    })
-                    .as_ref(),
-            )?]
+            let case = Case {
+                case_id: args
+                    .case_id
+                    .clone()
+                    .unwrap_or_else(|| super::extract::file_stem(image)),
+                image: image.clone(),
+                mask: mask.clone(),
+                label: args.label,
+                roi: args.roi.clone(),
+                series: args.series.clone(),
+                image_sha256: None,
+                mask_sha256: None,
+                outcomes: Vec::new(),
+            };
+            let batch = args.batch.as_ref().map(|b| CaseBatch {
+                batch: b.clone(),
+                covariates: args.covariate.iter().cloned().collect(),
+            });
+            vec![score_case(&model, &case, batch.as_ref())?]
         }
         _ => anyhow::bail!(
             "give --features TABLE, --manifest CASES.csv, or --image IMAGE --mask MASK"
@@ -129,24 +124,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Extracts one case as the model's recipe says and scores it; QC warnings
-/// go to standard error, errors name the case and its image.
+/// Extracts one case (the manifest's description of it) as the model's
+/// recipe says and scores it; QC warnings go to standard error, errors name
+/// the case and its image.
 fn score_case(
     model: &ModelArtifact,
-    case_id: &str,
-    image: &Path,
-    series: Option<&str>,
-    mask: &Path,
-    label: i64,
-    roi: Option<&str>,
+    case: &Case,
     batch: Option<&CaseBatch>,
 ) -> anyhow::Result<crate::learn::model::Prediction> {
-    let context = || format!("case {case_id} ({})", image.display());
-    let (image_volume, roi) =
-        super::extract::load_case(image, series, mask, label, roi).with_context(context)?;
-    let scored =
-        crate::predict::predict_case_in_batch(model, case_id, &image_volume, &roi, batch)
-            .with_context(context)?;
+    let case_id = &case.case_id;
+    let context = || format!("case {case_id} ({})", case.image.display());
+    let (image_volume, roi) = super::extract::load_case(
+        &case.image,
+        case.series.as_deref(),
+        &case.mask,
+        case.label,
+        case.roi.as_deref(),
+    )
+    .with_context(context)?;
+    let scored = crate::predict::predict_case_in_batch(model, case_id, &image_volume, &roi, batch)
+        .with_context(context)?;
     for warning in &scored.qc.warnings {
         eprintln!("warning: case {case_id}: {warning}");
     }
@@ -158,7 +155,7 @@ fn score_case(
 fn manifest_batch(
     model: &ModelArtifact,
     manifest: &crate::pipeline::manifest::Manifest,
-    case: &crate::pipeline::manifest::Case,
+    case: &Case,
 ) -> anyhow::Result<Option<CaseBatch>> {
     let Some(spec) = model.combat_spec() else {
         return Ok(None);
