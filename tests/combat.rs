@@ -169,21 +169,35 @@ fn centre_table(
         let signal = if j < signal && truth[i] { effect } else { 0.0 };
         10.0 + shift[c][j] + scale[c] * (normal(&mut rng) + signal)
     });
+    table_in_centres(
+        x,
+        labels,
+        |i| format!("case{i:03}"),
+        |j| format!("f{j:03}"),
+        |i| format!("centre_{}", i % 3 + 1),
+    )
+}
+
+/// A feature table of `x` with a `centre` side column, ids and names made
+/// by the given functions of the row or column index.
+fn table_in_centres(
+    x: Array2<f64>,
+    labels: Vec<bool>,
+    case_id: impl Fn(usize) -> String,
+    feature: impl Fn(usize) -> String,
+    centre: impl Fn(usize) -> String,
+) -> FeatureTable {
+    let (cases, features) = x.dim();
     FeatureTable::new(
-        (0..cases).map(|i| format!("case{i:03}")).collect(),
-        (0..features).map(|j| format!("f{j:03}")).collect(),
+        (0..cases).map(&case_id).collect(),
+        (0..features).map(feature).collect(),
         x,
         labels,
         "1",
         "0",
     )
     .unwrap()
-    .with_side_column(
-        "centre",
-        (0..cases)
-            .map(|i| format!("centre_{}", i % 3 + 1))
-            .collect(),
-    )
+    .with_side_column("centre", (0..cases).map(centre).collect())
     .unwrap()
 }
 
@@ -209,20 +223,13 @@ fn null_table_with_case_mix(seed: u64) -> FeatureTable {
     let x = Array2::from_shape_fn((cases, features), |(i, j)| {
         10.0 + shift[i % 3][j] + normal(&mut rng)
     });
-    FeatureTable::new(
-        (0..cases).map(|i| format!("c{i:03}")).collect(),
-        (0..features).map(|j| format!("f{j}")).collect(),
+    table_in_centres(
         x,
         labels,
-        "1",
-        "0",
+        |i| format!("c{i:03}"),
+        |j| format!("f{j}"),
+        |i| format!("k{}", i % 3),
     )
-    .unwrap()
-    .with_side_column(
-        "centre",
-        (0..cases).map(|i| format!("k{}", i % 3)).collect(),
-    )
-    .unwrap()
 }
 
 #[test]
