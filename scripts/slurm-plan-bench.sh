@@ -24,6 +24,6 @@ cp "$ROOT/pipelines/bench/slurm-plan-25-stages.yaml" "$WORK/pipeline.yaml"
 cd "$WORK"
 for pass in cold warm; do
     echo "== $pass ($CASES cases; $pass file-hash cache)"
-    /usr/bin/time -v "$BIN" run pipeline.yaml --executor slurm --plan-only 2> time.txt
+    /usr/bin/time -v "$BIN" run pipeline.yaml --executor slurm --plan-only --bundle 1 2> time.txt
     grep -E "Elapsed \(wall|Maximum resident" time.txt
 done
