@@ -179,6 +179,29 @@ fn cancel_all(conf: &str, store: &Path) {
     }
 }
 
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Every path under `root` (none when it does not exist).
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
 #[test]
 fn slurm_results_are_byte_identical_to_the_local_run() {
     let Some(conf) = slurm_conf("slurm_results_are_byte_identical_to_the_local_run") else {
@@ -275,6 +298,111 @@ fn slurm_results_are_byte_identical_to_the_local_run() {
         "{}",
         text(&again)
     );
+}
+
+#[test]
+fn a_sweep_runs_on_slurm_and_gc_removes_its_job_directories() {
+    let Some(conf) = slurm_conf("a_sweep_runs_on_slurm_and_gc_removes_its_job_directories") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    cohort(dir.path(), 3);
+    let sweep = |store: &str, out: &str, slurm: bool| {
+        let mut args = vec![
+            "run",
+            "p.yaml",
+            "--json",
+            "--store",
+            store,
+            "--out",
+            out,
+            "--sweep",
+            "discretise.bin_width=25,50",
+            "--name",
+            "bw",
+        ];
+        if slurm {
+            args.extend(["--executor", "slurm", "--bundle", "3"]);
+        }
+        radial(dir.path(), &conf, &args)
+    };
+    let local = sweep("local-store", "local-out", false);
+    assert!(local.status.success(), "{}", text(&local));
+    let slurm = sweep("slurm-store", "slurm-out", true);
+    assert!(slurm.status.success(), "{}", text(&slurm));
+    let (l, s) = (summary(&local), summary(&slurm));
+    // Experiment 2 recomputes only what the bin width changes (discretise
+    // and glcm of 3 cases, then collect); the rest is found in the store.
+    let totals = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["totals"].clone())
+            .collect()
+    };
+    assert_eq!(
+        totals(&s),
+        vec![
+            serde_json::json!({"run": 19, "cached": 0, "failed": 0}),
+            serde_json::json!({"run": 7, "cached": 12, "failed": 0}),
+        ],
+        "{}",
+        text(&slurm)
+    );
+    assert_eq!(totals(&l), totals(&s));
+    for experiment in ["bw-1", "bw-2"] {
+        let a = std::fs::read(
+            dir.path()
+                .join("local-out")
+                .join(experiment)
+                .join("collect.csv"),
+        );
+        let b = std::fs::read(
+            dir.path()
+                .join("slurm-out")
+                .join(experiment)
+                .join("collect.csv"),
+        );
+        assert!(
+            a.is_ok(),
+            "{experiment}: collect.csv missing from the local sweep"
+        );
+        assert_eq!(a.unwrap(), b.unwrap(), "{experiment}: collect.csv differs");
+    }
+    assert_eq!(
+        objects(&dir.path().join("local-store")),
+        objects(&dir.path().join("slurm-store"))
+    );
+    // One job directory per experiment; gc keeps them while their runs
+    // are kept, and removes them with the runs.
+    let job_dirs = || {
+        std::fs::read_dir(dir.path().join("slurm-store/slurm"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(job_dirs(), 2);
+    let gc = |days: &str| {
+        radial(
+            dir.path(),
+            &conf,
+            &["gc", "--store", "slurm-store", "--keep-days", days],
+        )
+    };
+    let kept = gc("30");
+    assert!(kept.status.success(), "{}", text(&kept));
+    assert!(
+        text(&kept).contains("0 Slurm job director(ies) removed"),
+        "{}",
+        text(&kept)
+    );
+    assert_eq!(job_dirs(), 2);
+    let removed = gc("0");
+    assert!(
+        text(&removed).contains("2 Slurm job director(ies) removed"),
+        "{}",
+        text(&removed)
+    );
+    assert_eq!(job_dirs(), 0);
 }
 
 #[test]
@@ -487,6 +615,41 @@ fn preflight_names_the_fix() {
         "{}",
         text(&o)
     );
+    // A store the jobs cannot write: the store check job runs as another
+    // user (root may submit as anyone), who cannot enter the test's
+    // private (0700) directory, as a node without the shared filesystem
+    // could not.
+    if is_root() {
+        let o = radial(
+            dir.path(),
+            &conf,
+            &[
+                "run",
+                "p.yaml",
+                "--executor",
+                "slurm",
+                "--slurm-option=--uid=nobody",
+            ],
+        );
+        assert!(!o.status.success());
+        assert!(
+            text(&o).contains("the store is not visible from the compute nodes")
+                && text(&o).contains("could not write"),
+            "{}",
+            text(&o)
+        );
+        // Nothing was submitted beyond the check, nothing written.
+        assert!(!dir.path().join("results").exists());
+        let submitted: Vec<_> = walk(&dir.path().join(".radial/slurm"))
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains("array-"))
+            .collect();
+        assert!(submitted.is_empty(), "{submitted:?}");
+    } else {
+        eprintln!(
+            "\n*** preflight_names_the_fix: the unwritable-store check needs root (sbatch --uid); skipped ***\n"
+        );
+    }
     // A controller that does not answer: a configuration naming a port
     // nobody listens on.
     let dead = dir.path().join("dead.conf");

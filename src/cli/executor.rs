@@ -182,19 +182,67 @@ fn auto_slots(kind: ExecutorKind, slurm: &SlurmOptions) -> usize {
     }
 }
 
-/// Runs one plan on Slurm; `None` for `--plan-only` (the plan is printed).
+/// Runs the plans (one, or a sweep's grid) on Slurm, one outcome per plan
+/// started; none for `--plan-only` (the submission plans are printed).
 pub fn run_slurm(
+    settings: &Settings,
+    plans: &[Plan],
+    pipeline: &Path,
+    base_options: &PlanOptions,
+    opts: &RunOptions,
+) -> anyhow::Result<Vec<RunOutcome>> {
+    if settings.plan_only {
+        for (k, plan) in plans.iter().enumerate() {
+            if plans.len() > 1 {
+                crate::outln!(
+                    "experiment {}/{}: {}",
+                    k + 1,
+                    plans.len(),
+                    plan.overrides.join(" ")
+                )?;
+            }
+            print_plan(settings, plan)?;
+        }
+        return Ok(Vec::new());
+    }
+    catch_interrupts();
+    // A sweep's experiments run one after the other: each submits only the
+    // tasks the store lacks, so what an experiment shares with an earlier
+    // one (the chain before the swept stage) is computed once.
+    let mut outcomes = Vec::with_capacity(plans.len());
+    for (k, plan) in plans.iter().enumerate() {
+        // The workers plan the pipeline again from these options: they must
+        // carry this experiment's overrides, not only the command line's.
+        let plan_options = PlanOptions {
+            overrides: plan.overrides.clone(),
+            name: plan.run_name.clone(),
+            ..base_options.clone()
+        };
+        let outcome = run_slurm_plan(settings, plan, pipeline, &plan_options, opts, k == 0)?;
+        let failed = !outcome.failed().is_empty();
+        outcomes.push(outcome);
+        if failed && !opts.keep_going && k + 1 < plans.len() {
+            eprintln!(
+                "experiment {} failed: the {} later experiment(s) of the sweep were not started (use --keep-going)",
+                k + 1,
+                plans.len() - k - 1
+            );
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// One plan through the Slurm executor; `check_store` runs the preflight
+/// (tools, partition, a job writing into the store) first.
+fn run_slurm_plan(
     settings: &Settings,
     plan: &Plan,
     pipeline: &Path,
     plan_options: &PlanOptions,
     opts: &RunOptions,
-) -> anyhow::Result<Option<RunOutcome>> {
-    if settings.plan_only {
-        print_plan(settings, plan)?;
-        return Ok(None);
-    }
-    catch_interrupts();
+    check_store: bool,
+) -> anyhow::Result<RunOutcome> {
     let store = Store::open(&plan.store_dir)?;
     // The run's id names its record and its job directory alike.
     let since = (std::time::SystemTime::now(), std::time::Instant::now());
@@ -203,7 +251,9 @@ pub fn run_slurm(
     opts.since = Some(since);
     let mut exec = SlurmExecutor::new(settings.slurm.clone(), &store.root, &run_id)
         .context("cannot use Slurm")?;
-    preflight(&settings.slurm, &exec.run_dir, &exec.job_name).context("cannot use Slurm")?;
+    if check_store {
+        preflight(&settings.slurm, &exec.run_dir, &exec.job_name).context("cannot use Slurm")?;
+    }
     let outcome = execute_with(
         plan,
         pipeline,
@@ -218,7 +268,7 @@ pub fn run_slurm(
         exec.sbatch_calls,
         exec.run_dir.display()
     );
-    Ok(Some(outcome))
+    Ok(outcome)
 }
 
 /// The submission plan: what a Slurm run would submit now, given the store.

@@ -1,4 +1,5 @@
-//! `radial gc`: removes store objects no lock file or recent run refers to.
+//! `radial gc`: removes store objects no lock file or recent run refers to,
+//! and the Slurm job directories of runs older than the kept ones.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ pub struct Args {
     /// The store directory.
     #[arg(long, default_value = ".radial")]
     pub store: PathBuf,
-    /// Objects of runs younger than this many days are kept.
+    /// Objects of runs younger than this many days are kept (and their Slurm job directories).
     #[arg(long, default_value_t = 30.0)]
     pub keep_days: f64,
     /// Report what would be removed without removing it.
@@ -31,13 +32,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     )?;
     crate::outln!(
-        "{}{} object(s) removed ({} bytes), {} kept, {} action(s) and {} temporary file(s) removed",
+        "{}{} object(s) removed ({} bytes), {} kept, {} action(s), {} temporary file(s) and {} Slurm job director(ies) removed",
         if args.dry_run { "dry run: " } else { "" },
         r.objects_removed,
         r.bytes_removed,
         r.objects_kept,
         r.actions_removed,
-        r.temporaries_removed
+        r.temporaries_removed,
+        r.job_dirs_removed
     )?;
     Ok(())
 }

@@ -171,23 +171,15 @@ pub fn run_outcomes(args: Args) -> anyhow::Result<Vec<RunOutcome>> {
     let outcomes = match settings.kind {
         super::executor::ExecutorKind::Local => execute_many(&plans, &opts)?,
         super::executor::ExecutorKind::Slurm => {
-            let [plan] = plans.as_slice() else {
-                anyhow::bail!(
-                    "--executor slurm runs one pipeline, not a sweep (yet): run the sweep locally or each experiment with --set"
-                );
-            };
-            let mut plan_options = args.plan.options();
-            plan_options.name = args.experiment.name.clone();
-            match super::executor::run_slurm(
-                &settings,
-                plan,
-                &args.plan.pipeline,
-                &plan_options,
-                &opts,
-            )? {
-                Some(outcome) => vec![outcome],
-                None => return Ok(Vec::new()),
+            let mut base = args.plan.options();
+            base.name = args.experiment.name.clone();
+            let outcomes =
+                super::executor::run_slurm(&settings, &plans, &args.plan.pipeline, &base, &opts)?;
+            if outcomes.is_empty() {
+                // --plan-only: the submission plan was printed.
+                return Ok(Vec::new());
             }
+            outcomes
         }
     };
     let mut failed_total = 0;

@@ -1,6 +1,7 @@
 //! `radial gc`: removes objects that no registered lock file and no recent
-//! run record refers to, the actions pointing at them, and temporaries left
-//! by killed processes. It holds the store's exclusive lock, which every
+//! run record refers to, the actions pointing at them, temporaries left
+//! by killed processes, and the job directories (`slurm/<run>/`: task
+//! files, job logs, results) of Slurm runs older than the kept runs. It holds the store's exclusive lock, which every
 //! run holds shared, so it never deletes under a running pipeline.
 
 use std::collections::HashSet;
@@ -25,6 +26,8 @@ pub struct GcReport {
     pub bytes_removed: u64,
     pub actions_removed: usize,
     pub temporaries_removed: usize,
+    /// `slurm/<run>/` job directories removed.
+    pub job_dirs_removed: usize,
 }
 
 pub fn gc(store: &Store, opts: &GcOptions) -> Result<GcReport> {
@@ -88,5 +91,46 @@ pub fn gc(store: &Store, opts: &GcOptions) -> Result<GcReport> {
             }
         }
     }
+    report.job_dirs_removed = remove_old_job_dirs(store, cutoff, opts.dry_run)?;
     Ok(report)
+}
+
+/// Removes the job directories of Slurm runs that started before `cutoff`
+/// (Unix seconds): the run's record says when, or, for a driver killed
+/// before it wrote one, the directory's modification time. Their logs are
+/// kept as long as the run's objects, for the same audits.
+fn remove_old_job_dirs(store: &Store, cutoff: f64, dry_run: bool) -> Result<usize> {
+    let root = store.root.join("slurm");
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(&root, e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let dir = entry.map_err(|e| Error::io(&root, e))?.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let run_id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let record = store.runs_dir().join(format!("{run_id}.json"));
+        let started = match read_run_record(&record.to_string_lossy(), &store.root) {
+            Ok(r) => r.started_unix,
+            Err(_) => std::fs::metadata(&dir)
+                .and_then(|m| m.modified())
+                .map(|t| {
+                    t.duration_since(SystemTime::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs_f64()
+                })
+                .map_err(|e| Error::io(&dir, e))?,
+        };
+        if started < cutoff {
+            if !dry_run {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

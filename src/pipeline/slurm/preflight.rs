@@ -95,7 +95,7 @@ fn check_store_visible(options: &SlurmOptions, run_dir: &Path, job_name: &str) -
             }
             let (s, reason) = state.unwrap_or_default();
             return Err(fail(format!(
-                "the store is not visible from the compute nodes: job {job} ({s}, {reason}) could not write {} (put the store on a filesystem the nodes share, e.g. --store /shared/project/.radial, and run radial from there)",
+                "the store is not visible from the compute nodes: job {job} ({s}, {reason}) could not write {} (put the store on a filesystem the nodes share and that the job's user can write, e.g. --store /shared/project/.radial, and run radial from there)",
                 marker.display()
             )));
         }
