@@ -58,14 +58,21 @@ fn radials_own(name: &str) -> bool {
         || name.ends_with("_Hash")
 }
 
-/// Compares radial with the default-settings reference on every case, for
-/// the columns `keep` selects; prints the per-class table and returns the
-/// values out of tolerance.
-fn compare(data: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+/// Compares radial with the reference table `settings` (`default`, or the
+/// name of a parameter file in tests/pyradiomics/params/) on every case,
+/// for the columns `keep` selects; prints the per-class table and returns
+/// the values out of tolerance.
+fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
     let samples = data.join("pyradiomics-samples");
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference/default.csv");
-    let table = read_csv(&reference);
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics");
+    let table = read_csv(&tests.join("reference").join(format!("{settings}.csv")));
+    let params = if settings == "default" {
+        Params::default()
+    } else {
+        let path = tests.join("params").join(format!("{settings}.yaml"));
+        pyradiomics::params::parse(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
     let header = &table[0];
     // class -> (agree, total, worst relative difference and where)
     let mut per_class: BTreeMap<String, (usize, usize, f64, String)> = BTreeMap::new();
@@ -77,7 +84,7 @@ fn compare(data: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
             &samples.join(image),
             &samples.join(mask),
             Some(label),
-            &Params::default(),
+            &params,
         )
         .unwrap_or_else(|e| panic!("{case} label {label}: {e}"));
         let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
@@ -125,7 +132,7 @@ fn compare(data: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
         }
     }
     eprintln!(
-        "\nPyRadiomics 3.0.1 default settings, 7 case-labels: agreement within {REL:e} relative ({ABS:e} absolute)"
+        "\nPyRadiomics 3.0.1, {settings} settings, 7 case-labels: agreement within {REL:e} relative ({ABS:e} absolute)"
     );
     eprintln!(
         "{:<12} {:>8} {:>8}  worst disagreement",
@@ -160,6 +167,10 @@ const MESH_FEATURES: [&str; 4] = [
     "original_shape_Sphericity",
 ];
 
+fn reproduced(name: &str) -> bool {
+    !MESH_FEATURES.contains(&name)
+}
+
 /// Everything radial reproduces today: the diagnostics it reproduces and
 /// every feature of the original image except the four mesh-based shape
 /// features, on every case.
@@ -168,7 +179,7 @@ fn reproduced_classes_agree_with_pyradiomics_on_every_sample_case() {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
     };
-    let failures = compare(&data, |name| !MESH_FEATURES.contains(&name));
+    let failures = compare(&data, "default", reproduced);
     assert!(
         failures.is_empty(),
         "{} values disagree with PyRadiomics (listed above)",
@@ -186,10 +197,35 @@ fn every_feature_agrees_with_pyradiomics_on_every_sample_case() {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
     };
-    let failures = compare(&data, |_| true);
+    let failures = compare(&data, "default", |_| true);
     assert!(
         failures.is_empty(),
         "{} values disagree with PyRadiomics (listed above)",
         failures.len()
     );
+}
+
+/// The voxel-wise image types (Square, SquareRoot, Logarithm, Exponential)
+/// beside the original image, every feature class:
+/// tests/pyradiomics/params/derived.yaml.
+#[test]
+fn derived_image_types_agree_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let failures = compare(&data, "derived", reproduced);
+    assert!(failures.is_empty(), "{} values disagree (listed above)", failures.len());
+}
+
+/// Normalisation (scale, outliers) and a sigma-mode re-segmentation, with
+/// the re-segmented mask's diagnostics and shape on the original mask
+/// cropped as PyRadiomics crops it: tests/pyradiomics/params/normalised.yaml.
+#[test]
+fn normalisation_and_resegmentation_agree_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let mut failures = compare(&data, "normalised", reproduced);
+    failures.extend(compare(&data, "resegment_relative", reproduced));
+    assert!(failures.is_empty(), "{} values disagree (listed above)", failures.len());
 }

@@ -9,6 +9,7 @@
 use sha2::{Digest, Sha256};
 
 use super::extract::{Cell, Row};
+use super::intensity::IntensityMap;
 use super::params::Params;
 use crate::image::Volume;
 
@@ -80,8 +81,25 @@ pub fn diagnostics(image: &Volume<f32>, mask: &Volume<bool>, params: &Params) ->
             "Mask-original_Hash",
             hash(mask, |v: bool| vec![u8::from(v)]),
         ),
-        text("Mask-original_Spacing", float_tuple(&mask.geometry.spacing)),
-        text("Mask-original_Size", int_tuple(&mask.dims())),
+    ];
+    row.extend(mask_elements("original", mask, None));
+    row
+}
+
+/// The `Mask-<prefix>_*` columns of a mask: spacing, size, bounding box,
+/// voxel count, 26-connected volumes, centre of mass (index and physical),
+/// and with the image (and its intensity map), the ROI's mean, minimum and
+/// maximum, as PyRadiomics adds them for a processed mask.
+pub fn mask_elements(
+    prefix: &str,
+    mask: &Volume<bool>,
+    image: Option<(&Volume<f32>, &IntensityMap)>,
+) -> Row {
+    let g = &mask.geometry;
+    let name = |field: &str| format!("Mask-{prefix}_{field}");
+    let mut row = vec![
+        text(&name("Spacing"), float_tuple(&g.spacing)),
+        text(&name("Size"), int_tuple(&mask.dims())),
     ];
     let bounds = crate::processing::crop::bounding_box(&mask.data).unwrap_or([(0, 0); 3]);
     let bbox = [
@@ -102,20 +120,36 @@ pub fn diagnostics(image: &Volume<f32>, mask: &Volume<bool>, params: &Params) ->
         }
     }
     let centre = sum.map(|s| s / count.max(1) as f64);
-    row.push(text("Mask-original_BoundingBox", int_tuple(&bbox)));
-    row.push(number("Mask-original_VoxelNum", count as f64));
+    row.push(text(&name("BoundingBox"), int_tuple(&bbox)));
+    row.push(number(&name("VoxelNum"), count as f64));
     row.push(number(
-        "Mask-original_VolumeNum",
+        &name("VolumeNum"),
         connected_components(mask) as f64,
     ));
+    row.push(text(&name("CenterOfMassIndex"), float_tuple(&centre)));
     row.push(text(
-        "Mask-original_CenterOfMassIndex",
-        float_tuple(&centre),
-    ));
-    row.push(text(
-        "Mask-original_CenterOfMass",
+        &name("CenterOfMass"),
         float_tuple(&g.index_to_physical(centre)),
     ));
+    if let Some((image, values)) = image {
+        let inside: Vec<f64> = image
+            .data
+            .iter()
+            .zip(mask.data.iter())
+            .filter(|(_, m)| **m)
+            .map(|(&v, _)| values(v))
+            .collect();
+        let n = inside.len().max(1) as f64;
+        row.push(number(&name("Mean"), inside.iter().sum::<f64>() / n));
+        row.push(number(
+            &name("Minimum"),
+            inside.iter().copied().fold(f64::INFINITY, f64::min),
+        ));
+        row.push(number(
+            &name("Maximum"),
+            inside.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ));
+    }
     row
 }
 

@@ -2,9 +2,10 @@
 //! type's features, named and ordered as PyRadiomics writes them
 //! (`diagnostics_*`, then `original_shape_*`, `original_firstorder_*`, ...).
 //!
-//! Implemented: the Original image type without resampling, normalisation,
-//! re-segmentation or force2D, every 3D feature class. Every other setting
-//! that would change the values is refused by name rather than ignored.
+//! Implemented: the Original, Square, SquareRoot, Logarithm and Exponential
+//! image types, normalisation and re-segmentation, every 3D feature class,
+//! without resampling or force2D. Every other setting that would change the
+//! values is refused by name rather than ignored.
 
 use std::path::Path;
 
@@ -14,9 +15,10 @@ use super::firstorder::FirstOrder;
 use super::glcm::Glcm;
 use super::glrlm::Glrlm;
 use super::glszm::Glszm;
+use super::intensity::{self, Normalisation};
 use super::names::FeatureClass;
 use super::neighbours::Neighbourhoods;
-use super::params::{ImageType, Params, Settings};
+use super::params::{Params, Settings};
 use super::roi::Roi;
 use super::shape::Shape;
 use crate::image::Volume;
@@ -64,10 +66,10 @@ pub fn extract_files(
 /// Settings radial does not compute yet are refused by name, never ignored.
 pub fn check_supported(params: &Params) -> Result<()> {
     for (t, _) in &params.image_types {
-        if *t != ImageType::Original {
+        if intensity::prefix(*t).is_none() {
             return Err(Error::setting(
                 format!("imageType.{}", t.name()),
-                "this image type is not implemented in radial's PyRadiomics mode yet (only Original is)",
+                "this image type is not implemented in radial's PyRadiomics mode yet (Original, Square, SquareRoot, Logarithm and Exponential are)",
             ));
         }
     }
@@ -95,12 +97,6 @@ fn check_supported_settings(s: &Settings) -> Result<()> {
     };
     if s.resampled_pixel_spacing.is_some() {
         return refuse("resampledPixelSpacing");
-    }
-    if s.normalize == Some(true) {
-        return refuse("normalize");
-    }
-    if s.resegment_range.is_some() {
-        return refuse("resegmentRange");
     }
     if s.force_2d == Some(true) {
         return refuse("force2D");
@@ -145,7 +141,10 @@ fn check_mask(mask: &Volume<bool>, label: i64, s: &Settings) -> Result<()> {
     Ok(())
 }
 
-/// Extracts a loaded case.
+/// Extracts a loaded case, in PyRadiomics' order: the mask checks, the
+/// normalisation of the whole image, the re-segmentation (checked again),
+/// the diagnostics, shape (once, on the original mask), then each image
+/// type's feature classes on the (re-segmented) ROI.
 pub fn extract(
     image: &Volume<f32>,
     mask: &Volume<bool>,
@@ -155,53 +154,107 @@ pub fn extract(
     check_supported(params)?;
     let s = &params.settings;
     check_mask(mask, label, s)?;
+    let normalisation = Normalisation::of(image, s);
+    let loaded = || intensity::loaded_map(normalisation);
+    let resegmented = super::resegment::resegmented(image, mask, &loaded(), s)?;
+    if let Some(r) = &resegmented {
+        check_mask(r, label, s)
+            .map_err(|e| Error::setting("setting.resegmentRange", format!("after re-segmentation, {e}")))?;
+    }
+    let feature_mask = resegmented.as_ref().unwrap_or(mask);
     // `additionalInfo: false` leaves the diagnostics out, as in PyRadiomics.
     let mut row = if s.additional_info == Some(false) {
         Row::new()
     } else {
-        diagnostics::diagnostics(image, mask, params)
+        let mut row = diagnostics::diagnostics(image, mask, params);
+        if let Some(r) = &resegmented {
+            row.extend(diagnostics::mask_elements(
+                "resegmented",
+                r,
+                Some((image, &loaded())),
+            ));
+        }
+        row
     };
-    let mut classes: Vec<_> = params.feature_classes.clone();
-    // PyRadiomics computes shape first, on the original image only.
-    classes.sort_by_key(|c| c.class != FeatureClass::Shape);
-    for (t, own) in &params.image_types {
-        let prefix = match t {
-            ImageType::Original => "original",
-            _ => unreachable!("refused by check_supported"),
+    if let Some(req) = params
+        .feature_classes
+        .iter()
+        .find(|c| c.class == FeatureClass::Shape)
+    {
+        // PyRadiomics computes shape once, before the image types, on the
+        // original mask (the re-segmented one with `resegmentShape`),
+        // cropped to the bounding box of the mask the features use.
+        let shape_mask = match (&resegmented, s.resegment_shape) {
+            (Some(r), Some(true)) => r.clone(),
+            (Some(r), _) => within_bounding_box(mask, r),
+            (None, _) => mask.clone(),
         };
+        let roi = Roi::new(image, &shape_mask, &binning(s))?;
+        push_class(&mut row, "original", req, &roi, s)?;
+    }
+    for (t, own) in &params.image_types {
+        let prefix = intensity::prefix(*t).expect("refused by check_supported");
+        let map = intensity::image_type_map(*t, image, loaded())
+            .expect("voxel-wise image types only, as check_supported ensures");
         let s = &s.merged(own);
-        let roi = Roi::new(image, mask, &binning(s))?;
-        for req in &classes {
-            let names: Vec<String> = match &req.features {
-                Some(list) => list.clone(),
-                None => req
-                    .class
-                    .default_features()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            };
-            if req.class == FeatureClass::Shape && *t != ImageType::Original {
-                continue;
-            }
-            let compute = class_values(req.class, &roi, s)?;
-            for name in names {
-                let value = compute(&name).ok_or_else(|| {
-                    Error::setting(
-                        format!("featureClass.{}", req.class.name()),
-                        format!(
-                            "feature {name} is deprecated in PyRadiomics and not computed by radial"
-                        ),
-                    )
-                })?;
-                row.push((
-                    format!("{prefix}_{}_{name}", req.class.name()),
-                    Cell::Number(value),
-                ));
-            }
+        let roi = Roi::with_values(image, feature_mask, &binning(s), &map)?;
+        for req in params
+            .feature_classes
+            .iter()
+            .filter(|c| c.class != FeatureClass::Shape)
+        {
+            push_class(&mut row, prefix, req, &roi, s)?;
         }
     }
     Ok(row)
+}
+
+/// `mask` limited to the bounding box of `other` (PyRadiomics crops the
+/// shape's mask to the bounding box of the re-segmented one).
+fn within_bounding_box(mask: &Volume<bool>, other: &Volume<bool>) -> Volume<bool> {
+    let mut out = mask.clone();
+    if let Some([(x0, x1), (y0, y1), (z0, z1)]) = crate::processing::crop::bounding_box(&other.data)
+    {
+        for ((k, j, i), m) in out.data.indexed_iter_mut() {
+            if !((x0..x1).contains(&i) && (y0..y1).contains(&j) && (z0..z1).contains(&k)) {
+                *m = false;
+            }
+        }
+    }
+    out
+}
+
+/// One feature class's columns on one image type's ROI.
+fn push_class(
+    row: &mut Row,
+    prefix: &str,
+    req: &super::params::ClassRequest,
+    roi: &Roi,
+    s: &Settings,
+) -> Result<()> {
+    let names: Vec<String> = match &req.features {
+        Some(list) => list.clone(),
+        None => req
+            .class
+            .default_features()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let compute = class_values(req.class, roi, s)?;
+    for name in names {
+        let value = compute(&name).ok_or_else(|| {
+            Error::setting(
+                format!("featureClass.{}", req.class.name()),
+                format!("feature {name} is deprecated in PyRadiomics and not computed by radial"),
+            )
+        })?;
+        row.push((
+            format!("{prefix}_{}_{name}", req.class.name()),
+            Cell::Number(value),
+        ));
+    }
+    Ok(())
 }
 
 type Values<'a> = Box<dyn Fn(&str) -> Option<f64> + 'a>;

@@ -3,10 +3,11 @@
 Run in a scratch virtual environment with PyRadiomics installed (see README.md here), from the
 repository root:
 
-    python tests/pyradiomics/reference/generate.py DATA_DIR OUT_DIR
+    python tests/pyradiomics/reference/generate.py DATA_DIR OUT_DIR [NAME ...]
 
 DATA_DIR is the shared reference data (its pyradiomics-samples/ folder is read). One CSV per
-settings: default.csv (PyRadiomics' defaults) and exampleCT.csv (tests/pyradiomics/params/exampleCT.yaml).
+settings: default.csv (PyRadiomics' defaults) and NAME.csv for tests/pyradiomics/params/NAME.yaml
+(exampleCT, derived, normalised, resegment_relative; all of them when no NAME is given).
 One row per (case, label); columns case, label, then PyRadiomics' own columns in its order.
 Numbers are written with Python's repr (shortest text that reads back to the same double).
 """
@@ -59,12 +60,14 @@ def table(extractor, samples, out_path):
 def main():
     data_dir, out_dir = sys.argv[1], sys.argv[2]
     samples = os.path.join(data_dir, "pyradiomics-samples")
-    which = sys.argv[3:] or ["default", "exampleCT"]
-    if "default" in which:
-        table(featureextractor.RadiomicsFeatureExtractor(), samples, os.path.join(out_dir, "default.csv"))
-    if "exampleCT" in which:
-        params = os.path.join(os.path.dirname(__file__), "..", "params", "exampleCT.yaml")
-        table(featureextractor.RadiomicsFeatureExtractor(params), samples, os.path.join(out_dir, "exampleCT.csv"))
+    which = sys.argv[3:] or ["default", "exampleCT", "derived", "normalised", "resegment_relative"]
+    for name in which:
+        if name == "default":
+            extractor = featureextractor.RadiomicsFeatureExtractor()
+        else:
+            params = os.path.join(os.path.dirname(__file__), "..", "params", name + ".yaml")
+            extractor = featureextractor.RadiomicsFeatureExtractor(params)
+        table(extractor, samples, os.path.join(out_dir, name + ".csv"))
 
 
 if __name__ == "__main__":
