@@ -311,8 +311,9 @@ pub fn write_run_record(plan: &Plan, store: &Store, outcome: &RunOutcome) -> Res
         healed: outcome.healed.clone(),
     };
     let path = store.runs_dir().join(format!("{}.json", outcome.run_id));
-    let text = serde_json::to_string_pretty(&record).map_err(|e| Error::data(e.to_string()))?;
-    crate::io::atomic::write_bytes(&path, text.as_bytes())?;
+    crate::io::atomic::write_streamed(&path, |w| {
+        serde_json::to_writer_pretty(w, &record).map_err(std::io::Error::other)
+    })?;
     write_summary(store, &RunSummary::of(&record))?;
     Ok(path)
 }
