@@ -186,3 +186,123 @@ fn additional_info_false_leaves_the_diagnostics_out() {
         "{text}"
     );
 }
+
+/// The `pyradiomics` pipeline stage: the same numbers as `radial extract
+/// --pyradiomics` on each case (diagnostics left out), a parameter-file
+/// edit reruns that stage and collect only, and a bad inline key fails at
+/// planning, naming it.
+#[test]
+fn a_pyradiomics_stage_matches_extract_and_reruns_on_a_parameter_change() {
+    let Some(data) = common::data_dir("a_pyradiomics_stage_matches_extract") else {
+        return;
+    };
+    let samples = data.join("pyradiomics-samples");
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [("breast1", 0), ("lung1", 1), ("brain1", 0)];
+    let mut manifest = String::from("case_id,image,mask,label,phenotype\n");
+    for (case, phenotype) in cases {
+        manifest.push_str(&format!(
+            "{case},{},{},1,{phenotype}\n",
+            samples.join(format!("{case}_image.nrrd")).display(),
+            samples.join(format!("{case}_label.nrrd")).display()
+        ));
+    }
+    std::fs::write(dir.path().join("cases.csv"), manifest).unwrap();
+    let params = write_params(
+        dir.path(),
+        "imageType:\n  Original: {}\n  Square: {}\nfeatureClass:\n  shape: ['VoxelVolume']\n  firstorder:\n  glszm:\nsetting:\n  binWidth: 25\n",
+    );
+    let pipeline = "name: pyrad\nmanifest: cases.csv\nstages:\n  - {id: load, kind: load}\n  - id: features\n    kind: pyradiomics\n    inputs: [load]\n    params: {params_file: params.yaml}\n  - {id: collect, kind: collect, inputs: [features], params: {outcomes: [phenotype]}}\n";
+    std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();
+    let run = || {
+        Command::new(common::radial_bin())
+            .current_dir(dir.path())
+            .args(["run", "p.yaml", "--json", "--out", "out"])
+            .output()
+            .unwrap()
+    };
+    let totals = |o: &Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["totals"].clone()
+    };
+    assert_eq!(
+        totals(&run()),
+        serde_json::json!({"run": 7, "cached": 0, "failed": 0})
+    );
+    let table: Vec<Vec<String>> = std::fs::read_to_string(dir.path().join("out/collect.csv"))
+        .unwrap()
+        .lines()
+        .map(split_line)
+        .collect();
+    for (case, _) in cases {
+        let out = dir.path().join(format!("{case}.csv"));
+        let o = radial(&[
+            os("--pyradiomics"),
+            os(&params),
+            os("--image"),
+            os(&samples.join(format!("{case}_image.nrrd"))),
+            os("--mask"),
+            os(&samples.join(format!("{case}_label.nrrd"))),
+            os("--out"),
+            os(&out),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let single: Vec<Vec<String>> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(split_line)
+            .collect();
+        let row = table
+            .iter()
+            .find(|r| r[0] == case)
+            .expect("one row per case");
+        let mut compared = 0;
+        for (name, value) in single[0].iter().zip(&single[1]) {
+            if name.starts_with("diagnostics_") {
+                assert!(!table[0].contains(name), "{name} is not a feature");
+                continue;
+            }
+            let at = table[0]
+                .iter()
+                .position(|c| c == name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            let (a, b): (f64, f64) = (row[at].parse().unwrap(), value.parse().unwrap());
+            assert!(
+                a == b || (a.is_nan() && b.is_nan()),
+                "{case} {name}: {a} vs {b}"
+            );
+            compared += 1;
+        }
+        // shape 1 + (firstorder 18 + glszm 16) x 2 image types.
+        assert_eq!(compared, 1 + 2 * (18 + 16), "{case}");
+    }
+    // A parameter file edit reruns the stage (3 cases) and collect only.
+    std::fs::write(
+        &params,
+        std::fs::read_to_string(&params)
+            .unwrap()
+            .replace("binWidth: 25", "binWidth: 10"),
+    )
+    .unwrap();
+    assert_eq!(
+        totals(&run()),
+        serde_json::json!({"run": 4, "cached": 3, "failed": 0})
+    );
+    // A misspelled key inline is refused at planning by its name.
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        pipeline.replace(
+            "{params_file: params.yaml}",
+            "{params: {setting: {binwidth: 25}}}",
+        ),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(dir.path().join("out")).unwrap();
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("setting.binwidth"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+}

@@ -214,7 +214,11 @@ fn derived_image_types_agree_with_pyradiomics() {
         return;
     };
     let failures = compare(&data, "derived", reproduced);
-    assert!(failures.is_empty(), "{} values disagree (listed above)", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} values disagree (listed above)",
+        failures.len()
+    );
 }
 
 /// Normalisation (scale, outliers) and a sigma-mode re-segmentation, with
@@ -227,5 +231,9 @@ fn normalisation_and_resegmentation_agree_with_pyradiomics() {
     };
     let mut failures = compare(&data, "normalised", reproduced);
     failures.extend(compare(&data, "resegment_relative", reproduced));
-    assert!(failures.is_empty(), "{} values disagree (listed above)", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} values disagree (listed above)",
+        failures.len()
+    );
 }

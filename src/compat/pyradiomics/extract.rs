@@ -158,8 +158,12 @@ pub fn extract(
     let loaded = || intensity::loaded_map(normalisation);
     let resegmented = super::resegment::resegmented(image, mask, &loaded(), s)?;
     if let Some(r) = &resegmented {
-        check_mask(r, label, s)
-            .map_err(|e| Error::setting("setting.resegmentRange", format!("after re-segmentation, {e}")))?;
+        check_mask(r, label, s).map_err(|e| {
+            Error::setting(
+                "setting.resegmentRange",
+                format!("after re-segmentation, {e}"),
+            )
+        })?;
     }
     let feature_mask = resegmented.as_ref().unwrap_or(mask);
     // `additionalInfo: false` leaves the diagnostics out, as in PyRadiomics.

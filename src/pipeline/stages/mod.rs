@@ -10,6 +10,7 @@ mod family;
 mod filter;
 mod image;
 mod learn;
+mod pyradiomics;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -185,7 +186,8 @@ impl Registry {
             .with_kind(Arc::new(learn::Select))
             .with_kind(Arc::new(learn::Evaluate))
             .with_kind(Arc::new(learn::Train))
-            .with_kind(Arc::new(learn::Report));
+            .with_kind(Arc::new(learn::Report))
+            .with_kind(Arc::new(pyradiomics::PyRadiomicsStage));
         for family in crate::processing::Family::all() {
             r = r.with_kind(Arc::new(family::FamilyStage::new(family)));
         }
