@@ -73,7 +73,7 @@ fn kahan_add(sum: &mut f64, compensation: &mut f64, v: f64) {
 pub fn loaded_map(normalisation: Option<Normalisation>) -> IntensityMap {
     match normalisation {
         Some(n) => Box::new(move |v| n.apply(f64::from(v))),
-        None => Box::new(|v| f64::from(v)),
+        None => Box::new(f64::from),
     }
 }
 
