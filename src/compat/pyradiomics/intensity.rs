@@ -166,7 +166,8 @@ mod tests {
 
     #[test]
     fn normalisation_uses_the_sample_deviation_then_clips_then_scales() {
-        // SimpleITK's Normalize of [1, 2, 3, 10]: mean 4, sample sd sqrt(18).
+        // SimpleITK's Normalize of [1, 2, 3, 10]: mean 4, sample sd
+        // sqrt(50 / 3); it gives -0.73484692 for 1.
         let image = volume(&[1.0, 2.0, 3.0, 10.0]);
         let s = Settings {
             normalize: Some(true),
@@ -175,8 +176,9 @@ mod tests {
             ..Default::default()
         };
         let map = loaded_map(Normalisation::of(&image, &s));
-        let sd = 18.0f64.sqrt();
+        let sd = (50.0f64 / 3.0).sqrt();
         assert!((map(1.0) - 100.0 * (-3.0 / sd)).abs() < 1e-12);
+        assert!((map(1.0) / 100.0 + 0.73484692).abs() < 1e-8);
         // (10 - 4) / sd = 1.41 is clipped to 1 before the scale.
         assert_eq!(map(10.0), 100.0);
     }
