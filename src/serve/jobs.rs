@@ -95,6 +95,10 @@ struct Inner {
 }
 
 pub struct JobStore {
+    /// `DATA/server.lock`, held exclusively while the store is open: a
+    /// second server on the same directory would delete the first one's
+    /// uploads in flight and run its jobs again.
+    _owner: std::fs::File,
     root: PathBuf,
     incoming: PathBuf,
     queue_limit: usize,
@@ -113,9 +117,52 @@ pub struct Recovery {
     pub failed_interrupted: usize,
 }
 
+/// Locks `DATA/server.lock` for this process (released when it exits, even
+/// by `kill -9`), or says which process holds it.
+fn take_ownership(data: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = data.join("server.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(Error::setting(
+                "--data",
+                format!(
+                    "{} is in use by another radial serve{}: give each server its own --data directory",
+                    data.display(),
+                    match holder.trim() {
+                        "" => String::new(),
+                        pid => format!(" (pid {pid})"),
+                    }
+                ),
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    // The holder's pid, for the message above (informative only: the lock
+    // is what decides).
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| write!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush());
+    Ok(file)
+}
+
 impl JobStore {
-    /// Opens (creating) `DATA/jobs` and reads every job back.
+    /// Opens (creating) `DATA/jobs` and reads every job back; fails if
+    /// another server has the directory open.
     pub fn open(data: &Path, queue_limit: usize) -> Result<(Self, Recovery)> {
+        let owner = take_ownership(data)?;
         let root = data.join("jobs");
         let incoming = data.join("incoming");
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
@@ -169,6 +216,7 @@ impl JobStore {
         queued.sort();
         let (changed, _) = tokio::sync::watch::channel(0);
         let store = JobStore {
+            _owner: owner,
             root,
             incoming,
             queue_limit,
@@ -475,6 +523,17 @@ mod tests {
     fn full_queue_and_cancel() {
         let tmp = tempfile::tempdir().unwrap();
         let (store, _) = JobStore::open(tmp.path(), 2).unwrap();
+        // One server per data directory: a second open is refused while the
+        // first holds it.
+        let second = JobStore::open(tmp.path(), 2)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            second.contains("is in use by another radial serve")
+                && second.contains(&format!("pid {}", std::process::id())),
+            "{second}"
+        );
         submit(&store, "a", 0).unwrap();
         submit(&store, "b", 1).unwrap();
         assert!(matches!(
