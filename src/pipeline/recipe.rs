@@ -26,6 +26,17 @@ pub fn extraction_recipe(stages: &[PlannedStage], train: usize) -> Option<Extrac
     if collect.kind.name() != "collect" {
         return None;
     }
+    // Phase-prefixed features (a multi-phase manifest) come from several
+    // images per case; a recipe replays one image, so such a model records
+    // none and `radial predict` asks for a feature table instead of failing
+    // on a missing feature.
+    if collect
+        .params
+        .get(super::stages::phase::INPUT_PHASES)
+        .is_some()
+    {
+        return None;
+    }
     let prefix = collect.params["prefix_stage_id"].as_bool().unwrap_or(false);
     let sources = collect
         .inputs
