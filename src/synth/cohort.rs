@@ -288,7 +288,11 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
             "{},{},{},{:.3},{:.2},{:.3},{},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1},{:.2}",
             r.case_id,
             p.phenotype.label(),
-            p.phenotype.name(),
+            match (&r.enhancement, p.phenotype) {
+                (None, phenotype) => phenotype.name(),
+                (Some(_), Phenotype::Heterogeneous) => "washout",
+                (Some(_), Phenotype::Homogeneous) => "progressive",
+            },
             t.heterogeneity,
             p.lesion.base_radius,
             p.roughness,
