@@ -387,3 +387,24 @@ fn synth_phases_is_deterministic_and_writes_one_image_per_phase() {
         .to_string();
     assert!(e.contains("`venous`") && e.contains("phases"), "{e}");
 }
+
+#[test]
+fn a_model_of_phased_features_records_no_extraction_recipe() {
+    // `radial predict --image` replays one image; a model of phase-prefixed
+    // features must refuse it (asking for a feature table) rather than miss
+    // `arterial_stat_mean` at scoring time.
+    let (dir, _) = setup();
+    let with_train = format!(
+        "{PIPELINE}  - {{id: phases, kind: collect, inputs: [stats_a, stats_p]}}\n  \
+         - id: train\n    kind: train\n    inputs: [phases]\n    \
+         params: {{label_column: phenotype, positive: \"1\", classifier: {{kind: logistic}}}}\n"
+    );
+    let p = write_file(dir.path(), "train.yaml", &with_train);
+    let plan = plan(&p, &[], &Registry::standard()).unwrap();
+    let train = plan.stage_index("train").unwrap();
+    assert!(
+        plan.stages[train].params.get("extraction").is_none(),
+        "{}",
+        plan.stages[train].params
+    );
+}
