@@ -408,3 +408,46 @@ fn a_model_of_phased_features_records_no_extraction_recipe() {
         plan.stages[train].params
     );
 }
+
+#[test]
+fn filter_chains_named_after_their_phase_pair_across_phases() {
+    // A filter stage per phase, its id ending with the phase: the columns
+    // read `<phase>_<filter>_<feature>` and derive pairs them.
+    let (dir, _) = setup();
+    let filtered = "\
+name: filtered
+manifest: manifest.csv
+stages:
+  - {id: load_a, kind: load, params: {phase: arterial}}
+  - {id: load_p, kind: load, params: {phase: portal}}
+  - {id: reseg_a, kind: resegment, inputs: [load_a]}
+  - {id: reseg_p, kind: resegment, inputs: [load_p]}
+  - {id: mean3_arterial, kind: filter, inputs: [load_a, reseg_a], params: {kind: mean, support: 3}}
+  - {id: mean3_portal, kind: filter, inputs: [load_p, reseg_p], params: {kind: mean, support: 3}}
+  - {id: stats_a, kind: statistics, inputs: [mean3_arterial]}
+  - {id: stats_p, kind: statistics, inputs: [mean3_portal]}
+  - id: derive
+    kind: derive
+    inputs: [stats_a, stats_p]
+    params: {pairs: [[arterial, portal]], ops: [delta], features: [mean3_stat_mean]}
+  - {id: collect, kind: collect, inputs: [stats_a, stats_p, derive]}
+";
+    let p = write_file(dir.path(), "filtered.yaml", filtered);
+    let o = execute(&p).unwrap();
+    assert_eq!(counts(&o, "derive"), (3, 0, 0));
+    let text = std::fs::read_to_string(dir.path().join("results/collect.csv")).unwrap();
+    let mut lines = text.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    let at = |c: &str| {
+        let i = header
+            .iter()
+            .position(|h| *h == c)
+            .unwrap_or_else(|| panic!("{c}: {header:?}"));
+        row[i].parse::<f64>().unwrap()
+    };
+    assert_eq!(
+        at("delta_arterial_minus_portal_mean3_stat_mean"),
+        at("arterial_mean3_stat_mean") - at("portal_mean3_stat_mean")
+    );
+}

@@ -27,6 +27,10 @@ pub struct CollectParams {
     /// phase, so single-phase keys do not change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_phases: Option<std::collections::BTreeMap<String, String>>,
+    /// Set by the planner: feature-name prefixes of phase-suffixed filter
+    /// stages to rewrite, `[from, to]` by input stage ([`super::phase::renamed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_renames: Option<std::collections::BTreeMap<String, [String; 2]>>,
 }
 
 /// A table of strings: header and rows. Feature values are written with
@@ -179,6 +183,10 @@ impl StageKind for Collect {
             vec![Default::default(); case_ids.len()];
         for input in &task.inputs {
             let phase = p.input_phases.as_ref().and_then(|m| m.get(&input.stage_id));
+            let rename = p
+                .input_renames
+                .as_ref()
+                .and_then(|m| m.get(&input.stage_id));
             if input.items.len() != case_ids.len()
                 || input
                     .items
@@ -195,6 +203,7 @@ impl StageKind for Collect {
                     Error::data(format!("case `{case_id}`, stage `{}`: {e}", input.stage_id))
                 })?;
                 for (name, v) in features.values {
+                    let name = super::phase::renamed(name, rename);
                     let name = if p.prefix_stage_id {
                         format!("{}.{name}", input.stage_id)
                     } else {

@@ -80,6 +80,10 @@ pub struct DeriveParams {
     /// Set by the planner: the phase of each input, in input order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_phases: Option<Vec<String>>,
+    /// Set by the planner: feature-name prefixes of phase-suffixed filter
+    /// stages to rewrite, `[from, to]` by input stage ([`super::phase::renamed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_renames: Option<std::collections::BTreeMap<String, [String; 2]>>,
 }
 
 impl DeriveParams {
@@ -154,7 +158,7 @@ impl StageKind for Derive {
             ));
         }
         let case_id = task.case.map_or("?", |c| c.case_id.as_str());
-        let by_phase = features_by_phase(task, phases, case_id)?;
+        let by_phase = features_by_phase(task, phases, p.input_renames.as_ref(), case_id)?;
         Ok(encode_features(&derive(&p, &by_phase, case_id)?))
     }
 }
@@ -169,6 +173,7 @@ struct PhaseFeatures {
 fn features_by_phase(
     task: &TaskData,
     phases: &[String],
+    renames: Option<&std::collections::BTreeMap<String, [String; 2]>>,
     case_id: &str,
 ) -> Result<HashMap<String, PhaseFeatures>> {
     let mut by_phase: HashMap<String, PhaseFeatures> = HashMap::new();
@@ -181,7 +186,9 @@ fn features_by_phase(
             Error::data(format!("case `{case_id}`, stage `{}`: {e}", input.stage_id))
         })?;
         let entry = by_phase.entry(phase.clone()).or_default();
+        let rename = renames.and_then(|m| m.get(&input.stage_id));
         for (name, v) in features.values {
+            let name = super::phase::renamed(name, rename);
             if let Some((_, first)) = entry
                 .values
                 .insert(name.clone(), (v, input.stage_id.clone()))

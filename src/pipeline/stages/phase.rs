@@ -13,7 +13,13 @@
 //! - `derive` gets `input_phases` (one per input, in order) and pairs the
 //!   features of the phases it compares.
 //!
-//! Both parameters are added only when some input has a phase, so the keys
+//! A filter stage whose id ends with its chain's phase (`log_s2_portal`)
+//! names its features without it: the planner adds `input_renames`
+//! (`log_s2_portal_` → `log_s2_`) to the readers, so that the column is
+//! `portal_log_s2_stat_mean` and `derive` pairs it with the arterial
+//! chain's `log_s2_arterial` features.
+//!
+//! These parameters are added only when some input has a phase, so the keys
 //! of single-phase pipelines do not change. Each phased `load` also gets the
 //! content hashes of its phase's files per case ([`PlannedStage::case_files`]):
 //! they enter its task key in place of the default image's, so editing one
@@ -31,6 +37,8 @@ use crate::{Error, Result};
 
 /// The parameter the planner adds to `collect` and `derive` stages.
 pub const INPUT_PHASES: &str = "input_phases";
+/// The feature-name rewrites of phase-suffixed filter stages ([`renamed`]).
+pub const INPUT_RENAMES: &str = "input_renames";
 
 /// The phase a `load` stage's canonical parameters name.
 pub fn load_phase(stage: &PlannedStage) -> Option<&str> {
@@ -74,6 +82,8 @@ pub fn plan_phases(
     let has_manifest = !manifest.path.as_os_str().is_empty();
     // The phase of each stage's outputs (`None`: unphased, or a cohort stage).
     let mut phase_of: Vec<Option<String>> = vec![None; stages.len()];
+    // The `filter` stage upstream of each per-case stage, if any.
+    let mut filter_of: Vec<Option<String>> = vec![None; stages.len()];
     for s in 0..stages.len() {
         let stage = &stages[s];
         if stage.kind.name() == "load" {
@@ -108,6 +118,18 @@ pub fn plan_phases(
         let input_phases: Vec<Option<String>> =
             stage.inputs.iter().map(|&i| phase_of[i].clone()).collect();
         let phased = input_phases.iter().any(Option::is_some);
+        filter_of[s] = if stage.kind.name() == "filter" {
+            Some(stage.id.clone())
+        } else {
+            stage.inputs.first().and_then(|&i| filter_of[i].clone())
+        };
+        let renames = filter_renames(stages, &stage.inputs, &phase_of, &filter_of);
+        let renames_param = |stage: &mut PlannedStage| -> Result<()> {
+            if renames.is_empty() {
+                return Ok(());
+            }
+            add_param(spec, stage, INPUT_RENAMES, Value::Object(renames.clone()))
+        };
         match stage.kind.name() {
             "collect" if phased => {
                 let map: BTreeMap<String, Value> = stage
@@ -122,8 +144,10 @@ pub fn plan_phases(
                 add_param(
                     spec,
                     &mut stages[s],
+                    INPUT_PHASES,
                     Value::Object(map.into_iter().collect()),
                 )?;
+                renames_param(&mut stages[s])?;
             }
             "derive" => {
                 check_derive_phases(spec, &stages[s], stages, &input_phases)?;
@@ -131,7 +155,8 @@ pub fn plan_phases(
                     .iter()
                     .map(|p| p.clone().map_or(Value::Null, Value::String))
                     .collect();
-                add_param(spec, &mut stages[s], Value::Array(list))?;
+                add_param(spec, &mut stages[s], INPUT_PHASES, Value::Array(list))?;
+                renames_param(&mut stages[s])?;
             }
             _ if stage.scope == super::Scope::PerCase && !input_phases.is_empty() => {
                 // Every input of a per-case stage belongs to one phase.
@@ -170,26 +195,69 @@ fn stage_origin(spec: &PipelineSpec, stage: &str) -> Origin {
         .clone()
 }
 
-/// Adds `input_phases`; a user may not set it.
-fn add_param(spec: &PipelineSpec, stage: &mut PlannedStage, value: Value) -> Result<()> {
+/// Adds a planner parameter; a user may not set it.
+fn add_param(
+    spec: &PipelineSpec,
+    stage: &mut PlannedStage,
+    name: &str,
+    value: Value,
+) -> Result<()> {
     let written = spec
         .stages
         .iter()
         .find(|s| s.id == stage.id)
-        .is_some_and(|s| s.params.iter().any(|p| p.name == INPUT_PHASES));
+        .is_some_and(|s| s.params.iter().any(|p| p.name == name));
     if written {
         return Err(located(
-            &origin_of(spec, &stage.id, INPUT_PHASES),
+            &origin_of(spec, &stage.id, name),
             format!(
-                "stage `{}`: `{INPUT_PHASES}` is set by the planner from the pipeline's `load` phases, not in the pipeline",
+                "stage `{}`: `{name}` is set by the planner from the pipeline's `load` phases, not in the pipeline",
                 stage.id
             ),
         ));
     }
     if let Some(params) = stage.params.as_object_mut() {
-        params.insert(INPUT_PHASES.to_string(), value);
+        params.insert(name.to_string(), value);
     }
     Ok(())
+}
+
+/// The feature-name prefixes to rewrite, by input stage id: a filter
+/// stage's id that ends with its chain's phase (`log_s2_portal` in the
+/// portal chain) names its features without that suffix
+/// (`log_s2_stat_mean`), since the phase prefix says it
+/// (`portal_log_s2_stat_mean`) and `derive` pairs the phases' features by
+/// name. Each entry is `[from, to]`.
+fn filter_renames(
+    stages: &[PlannedStage],
+    inputs: &[usize],
+    phase_of: &[Option<String>],
+    filter_of: &[Option<String>],
+) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for &i in inputs {
+        if let (Some(phase), Some(filter)) = (&phase_of[i], &filter_of[i])
+            && let Some(short) = filter.strip_suffix(&format!("_{phase}"))
+            && !short.is_empty()
+        {
+            out.insert(
+                stages[i].id.clone(),
+                serde_json::json!([format!("{filter}_"), format!("{short}_")]),
+            );
+        }
+    }
+    out
+}
+
+/// Rewrites a feature name by the planner's `[from, to]` prefix rule.
+pub fn renamed(name: String, rule: Option<&[String; 2]>) -> String {
+    match rule {
+        Some([from, to]) => match name.strip_prefix(from.as_str()) {
+            Some(rest) => format!("{to}{rest}"),
+            None => name,
+        },
+        None => name,
+    }
 }
 
 /// The phases a `derive` stage compares must be phases of its inputs.
