@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::synth::{CohortSettings, MANIFEST_FILE, Phenotype, write_cohort_in_centres};
+use crate::synth::{CohortSettings, MANIFEST_FILE, Phenotype, write_cohort_with};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -26,6 +26,13 @@ pub struct Args {
     /// level, sharpness and HU offset; adds a `centre` column to the manifest.
     #[arg(long)]
     pub centres: Option<usize>,
+    /// A multi-phase contrast CT cohort: one image per phase (e.g.
+    /// `arterial,portal,delayed`; known: native, arterial, portal, delayed),
+    /// one shared mask, manifest columns `image.<phase>`. The phenotypes
+    /// then differ in their enhancement pattern (1: arterial enhancement
+    /// and washout, 0: progressive), not in texture.
+    #[arg(long, value_delimiter = ',')]
+    pub phases: Option<Vec<String>>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -35,16 +42,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         null_labels: args.null,
     };
     let start = Instant::now();
-    let records = write_cohort_in_centres(&args.out, &settings, args.centres)
+    let records = write_cohort_with(&args.out, &settings, args.centres, args.phases.as_deref())
         .with_context(|| format!("cannot synthesise the cohort in {}", args.out.display()))?;
     let heterogeneous = records
         .iter()
         .filter(|r| r.label == Phenotype::Heterogeneous.label())
         .count();
     crate::outln!(
-        "synthesised {} cases (phenotype 0 homogeneous: {}, 1 heterogeneous: {}{}{}) with seed {} in {:.2} s",
+        "synthesised {} cases (phenotype 0 {}: {}, 1 {}: {}{}{}{}) with seed {} in {:.2} s",
         records.len(),
+        if args.phases.is_some() {
+            "progressive"
+        } else {
+            "homogeneous"
+        },
         records.len() - heterogeneous,
+        if args.phases.is_some() {
+            "washout"
+        } else {
+            "heterogeneous"
+        },
         heterogeneous,
         if args.null {
             "; labels drawn independently of the images"
@@ -53,6 +70,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         args.centres
             .map(|n| format!("; {n} centres"))
+            .unwrap_or_default(),
+        args.phases
+            .as_ref()
+            .map(|p| format!("; phases {}", p.join(", ")))
             .unwrap_or_default(),
         args.seed,
         start.elapsed().as_secs_f64()

@@ -109,6 +109,11 @@ pub fn task_key(
     }
     match case {
         Some(c) => {
+            // A phased `load` reads its phase's files, hashed at planning.
+            let files = match &stage.case_files {
+                Some(per_case) => per_case.get(c),
+                None => files,
+            };
             if stage.kind.reads_case_files()
                 && let Some((img, msk)) = files
             {

@@ -3,6 +3,16 @@
 //! column is an outcome or covariate). Paths are relative to the manifest
 //! file. `series` chooses one series (by SeriesInstanceUID) of a DICOM
 //! directory that holds several.
+//!
+//! Multi-phase cases (contrast CT: arterial, portal, delayed) name one image
+//! per phase in suffixed columns: `image.<phase>`, optional `mask.<phase>`,
+//! `image_sha256.<phase>`, `mask_sha256.<phase>`. A phase without its own
+//! mask uses the case's `mask` (the `load` task checks that they share a
+//! grid). `image` stays the unsuffixed default that a `load` without a
+//! `phase` reads; a manifest may leave it out when every case has phases
+//! (then [`Case::image`] is the first phase's image, for bookkeeping only,
+//! and a `load` without a phase is an error at planning). Suffixed columns
+//! are never outcomes or covariates.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,11 +37,84 @@ pub struct Case {
     pub outcomes: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Manifest {
     pub path: PathBuf,
     pub outcome_columns: Vec<String>,
     pub cases: Vec<Case>,
+    /// The phases named by `image.<phase>` columns, in header order (empty
+    /// for a single-image manifest).
+    pub phases: Vec<String>,
+    /// Per case (manifest order), per phase (order of [`Manifest::phases`]).
+    pub phase_files: Vec<Vec<PhaseFiles>>,
+    /// Whether the manifest has the unsuffixed `image` column (what a `load`
+    /// without a phase reads).
+    pub has_default_image: bool,
+}
+
+/// The files of one phase of one case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseFiles {
+    pub image: PathBuf,
+    /// The phase's own mask; `None`: the case's `mask`.
+    pub mask: Option<PathBuf>,
+    pub image_sha256: Option<String>,
+    pub mask_sha256: Option<String>,
+}
+
+impl PhaseFiles {
+    /// The mask this phase reads: its own, or the case's.
+    pub fn mask_of<'a>(&'a self, case: &'a Case) -> &'a Path {
+        self.mask.as_deref().unwrap_or(&case.mask)
+    }
+
+    /// The recorded hash of the mask this phase reads.
+    pub fn mask_sha256_of<'a>(&'a self, case: &'a Case) -> Option<&'a str> {
+        match &self.mask {
+            Some(_) => self.mask_sha256.as_deref(),
+            None => case.mask_sha256.as_deref(),
+        }
+    }
+}
+
+/// The suffixed per-phase columns: `<base>.<phase>`.
+const PHASE_COLUMNS: [&str; 4] = ["image", "mask", "image_sha256", "mask_sha256"];
+
+/// Splits `image.arterial` into (`image`, `arterial`) when the base is one
+/// of the per-phase columns.
+fn phase_column(name: &str) -> Option<(&str, &str)> {
+    let (base, phase) = name.split_once('.')?;
+    PHASE_COLUMNS.contains(&base).then_some((base, phase))
+}
+
+/// A phase name becomes a feature-name prefix (`portal_stat_mean`): ASCII
+/// letters, digits and `_`, not empty.
+pub fn check_phase_name(phase: &str) -> std::result::Result<(), String> {
+    if phase.is_empty() || !phase.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "phase `{phase}`: a phase name uses ASCII letters, digits and '_' and is not empty"
+        ));
+    }
+    Ok(())
+}
+
+impl Manifest {
+    /// The index of `phase` in [`Manifest::phases`].
+    pub fn phase_index(&self, phase: &str) -> Option<usize> {
+        self.phases.iter().position(|p| p == phase)
+    }
+
+    /// The files of `phase` for the case at index `case`.
+    pub fn phase_files_of(&self, case: usize, phase: &str) -> Option<&PhaseFiles> {
+        let p = self.phase_index(phase)?;
+        self.phase_files.get(case)?.get(p)
+    }
+
+    /// The files of `phase` for the case `case_id`.
+    pub fn phase_files_of_case(&self, case_id: &str, phase: &str) -> Option<&PhaseFiles> {
+        let c = self.cases.iter().position(|c| c.case_id == case_id)?;
+        self.phase_files_of(c, phase)
+    }
 }
 
 const RESERVED: [&str; 8] = [
@@ -69,9 +152,20 @@ impl Manifest {
                 return Err(err(*header_line, format!("column `{h}` appears twice")));
             }
         }
-        let (Some(c_id), Some(c_image), Some(c_mask)) =
-            (column("case_id"), column("image"), column("mask"))
-        else {
+        let phases = phase_columns(header).map_err(|m| err(*header_line, m))?;
+        // Without phases: case_id, image and mask, as always. With phases,
+        // `image` may be left out, and `mask` when every phase has its own.
+        let has_shared_mask = column("mask").is_some();
+        let every_phase_masked = !phases.is_empty() && phases.iter().all(|p| p.mask.is_some());
+        let (Some(c_id), Some(c_image), Some(c_mask)) = (
+            column("case_id"),
+            column("image").or_else(|| phases.first().map(|p| p.image)),
+            column("mask").or_else(|| {
+                every_phase_masked
+                    .then(|| phases.first().and_then(|p| p.mask))
+                    .flatten()
+            }),
+        ) else {
             return Err(err(
                 *header_line,
                 format!(
@@ -83,11 +177,14 @@ impl Manifest {
         let (c_label, c_roi, c_series) = (column("label"), column("roi"), column("series"));
         let (c_isha, c_msha) = (column("image_sha256"), column("mask_sha256"));
         let outcome_idx: Vec<usize> = (0..header.len())
-            .filter(|&i| !RESERVED.contains(&header[i].as_str()))
+            .filter(|&i| {
+                !RESERVED.contains(&header[i].as_str()) && phase_column(&header[i]).is_none()
+            })
             .collect();
         let base = path.parent().unwrap_or(Path::new(""));
         let mut ids = BTreeSet::new();
         let mut cases = Vec::new();
+        let mut phase_files = Vec::new();
         for (line, row) in &rows[1..] {
             if row.len() != header.len() {
                 return Err(err(
@@ -134,9 +231,34 @@ impl Manifest {
                     )),
                 }
             };
+            let mut files = Vec::with_capacity(phases.len());
+            for p in &phases {
+                let name = |c: Option<usize>| c.map_or("", |c| header[c].as_str());
+                // An empty cell of a phase's mask column: the case's mask.
+                let mask = match p.mask.and_then(|c| get(Some(c))) {
+                    Some(v) => Some(base.join(v)),
+                    None if has_shared_mask => None,
+                    None => {
+                        return Err(err(
+                            *line,
+                            format!(
+                                "case `{case_id}` has an empty {} path and the manifest has no `mask` column",
+                                name(p.mask)
+                            ),
+                        ));
+                    }
+                };
+                files.push(PhaseFiles {
+                    image: file(p.image, name(Some(p.image)))?,
+                    mask,
+                    image_sha256: sha(p.image_sha256, name(p.image_sha256))?,
+                    mask_sha256: sha(p.mask_sha256, name(p.mask_sha256))?,
+                });
+            }
+            phase_files.push(files);
             cases.push(Case {
-                image: file(c_image, "image")?,
-                mask: file(c_mask, "mask")?,
+                image: file(c_image, &header[c_image])?,
+                mask: file(c_mask, &header[c_mask])?,
                 label,
                 roi: get(c_roi).map(str::to_string),
                 series: get(c_series).map(str::to_string),
@@ -153,8 +275,58 @@ impl Manifest {
             path: path.to_path_buf(),
             outcome_columns: outcome_idx.iter().map(|&i| header[i].clone()).collect(),
             cases,
+            phases: phases.iter().map(|p| p.name.clone()).collect(),
+            phase_files,
+            has_default_image: column("image").is_some(),
         })
     }
+}
+
+/// The column indices of one phase.
+struct PhaseColumns {
+    name: String,
+    image: usize,
+    mask: Option<usize>,
+    image_sha256: Option<usize>,
+    mask_sha256: Option<usize>,
+}
+
+/// The phases of a header, in the order of their `image.<phase>` columns.
+/// Every other suffixed column needs its phase's image column (and a
+/// `mask_sha256.<phase>` its mask column).
+fn phase_columns(header: &[String]) -> std::result::Result<Vec<PhaseColumns>, String> {
+    let find = |base: &str, phase: &str| {
+        header
+            .iter()
+            .position(|h| phase_column(h) == Some((base, phase)))
+    };
+    let mut phases = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        let Some((base, phase)) = phase_column(h) else {
+            continue;
+        };
+        check_phase_name(phase).map_err(|m| format!("column `{h}`: {m}"))?;
+        let needs = if base == "mask_sha256" {
+            "mask"
+        } else {
+            "image"
+        };
+        if base != "image" && find(needs, phase).is_none() {
+            return Err(format!(
+                "column `{h}` has no column `{needs}.{phase}`: a phase's {base} needs its {needs}"
+            ));
+        }
+        if base == "image" {
+            phases.push(PhaseColumns {
+                name: phase.to_string(),
+                image: i,
+                mask: find("mask", phase),
+                image_sha256: find("image_sha256", phase),
+                mask_sha256: find("mask_sha256", phase),
+            });
+        }
+    }
+    Ok(phases)
 }
 
 /// A CSV row with its 1-based line number.

@@ -37,6 +37,10 @@ pub struct PlannedStage {
     /// Files the kind declared ([`StageKind::input_files`]) and their
     /// content hashes.
     pub files: Vec<(PathBuf, String)>,
+    /// A phased `load`'s (image, mask) content hashes per case: they enter
+    /// its task keys in place of the default image's
+    /// ([`super::stages::phase`]).
+    pub case_files: Option<Vec<(String, String)>>,
 }
 
 impl PlannedStage {
@@ -95,6 +99,7 @@ impl Plan {
         if stages.iter().any(|s| s.kind.reads_case_files()) {
             check_case_files(&manifest)?;
         }
+        super::stages::phase::plan_phases(&spec, &mut stages, &manifest)?;
         check_outcome_columns(&spec, &stages, &manifest)?;
         let base = pipeline.parent().unwrap_or(Path::new(""));
         let store_dir = opts
@@ -102,7 +107,7 @@ impl Plan {
             .clone()
             .or_else(|| spec.store.clone())
             .unwrap_or_else(|| base.join(".radial"));
-        hash_declared_files(&spec, &mut stages, base, &store_dir)?;
+        hash_declared_files(&spec, &mut stages, &manifest, base, &store_dir)?;
         let output_dir = opts
             .out
             .clone()
@@ -209,11 +214,7 @@ fn no_manifest(spec: &PipelineSpec, stages: &[PlannedStage]) -> Result<Manifest>
             ),
         ));
     }
-    Ok(Manifest {
-        path: PathBuf::new(),
-        outcome_columns: Vec::new(),
-        cases: Vec::new(),
-    })
+    Ok(Manifest::default())
 }
 
 /// Resolves the files each kind declares and hashes them (through the
@@ -222,10 +223,20 @@ fn no_manifest(spec: &PipelineSpec, stages: &[PlannedStage]) -> Result<Manifest>
 fn hash_declared_files(
     spec: &PipelineSpec,
     stages: &mut [PlannedStage],
+    manifest: &Manifest,
     base: &Path,
     store_dir: &Path,
 ) -> Result<()> {
     let mut cache: Option<super::filehash::FileHashes> = None;
+    if stages
+        .iter()
+        .any(|s| super::stages::phase::load_phase(s).is_some())
+    {
+        let hashes = cache.get_or_insert_with(|| {
+            super::filehash::FileHashes::load(&store_dir.join("file-hashes.tsv"))
+        });
+        super::stages::phase::hash_phase_files(stages, manifest, hashes)?;
+    }
     for stage in stages.iter_mut() {
         let origin = &spec
             .stages
@@ -478,6 +489,7 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             inputs: inputs[s].clone(),
             scope: kind.scope(),
             files: Vec::new(),
+            case_files: None,
         });
     }
     for p in &mut planned {

@@ -16,7 +16,7 @@ use crate::processing::{ExtractionSettings, Family};
 pub const EXTRACTION_PARAM: &str = "extraction";
 
 /// The recipe of the `train` stage `train`, or `None` when its table does
-/// not come from images (a `table` stage).
+/// not come from images (a `table` stage) or from several per case (phases).
 pub fn extraction_recipe(stages: &[PlannedStage], train: usize) -> Option<ExtractionRecipe> {
     let mut table = *stages[train].inputs.first()?;
     if stages[table].kind.name() == "select" {
@@ -61,6 +61,11 @@ fn family_settings(stages: &[PlannedStage], family_stage: usize) -> Option<Extra
             "discretise" => settings.discretisation = typed(&upstream.params)?,
             "resegment" => settings.resegmentation = typed(&upstream.params)?,
             "resample" => settings.interpolation = Some(typed(&upstream.params)?),
+            // A phased load's features are phase-prefixed and come with the
+            // other phases' images; a recipe replays one image, so such a
+            // model records none and `radial predict --image` asks for a
+            // feature table instead of failing on a missing feature.
+            "load" if upstream.params.get("phase").is_some() => return None,
             "load" => return Some(settings),
             _ => return None,
         }

@@ -164,7 +164,7 @@ fn bounding_box(shape: &StarShape, margin: f64) -> [(usize, usize); 3] {
 
 /// The noise-free image: parenchyma everywhere, the lesion blended in with
 /// a soft edge, each voxel averaged over its slice thickness.
-fn render_object(p: &CaseParameters, rng: &mut impl Rng) -> Array3<f32> {
+pub(super) fn render_object(p: &CaseParameters, rng: &mut impl Rng) -> Array3<f32> {
     let mut object = Array3::from_elem(grid::array_shape(), p.parenchyma_hu as f32);
     let half_edge = 0.5 * p.edge_width_mm;
     let bbox = bounding_box(&p.lesion, half_edge + grid::SPACING[2]);
@@ -210,7 +210,7 @@ fn blend(p: &CaseParameters, point: [f64; 3], blotch: f64, half_edge: f64) -> f6
 }
 
 /// Label 1 at the voxels whose centres lie inside the segmented surface.
-fn draw_mask(segmentation: &StarShape) -> Array3<u8> {
+pub(super) fn draw_mask(segmentation: &StarShape) -> Array3<u8> {
     let mut mask = Array3::zeros(grid::array_shape());
     let [(i0, i1), (j0, j1), (k0, k1)] = bounding_box(segmentation, 0.0);
     for k in k0..=k1 {

@@ -8,6 +8,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use super::phases::{Enhancement, generate_multiphase_case};
 use super::random::{Purpose, stream};
 use super::{CaseParameters, Phenotype, ScannerEffect, generate_case_in_centre};
 use crate::io::{atomic, nifti};
@@ -41,6 +42,10 @@ pub struct CaseRecord {
     pub mask_voxels: usize,
     /// The centre's scanner, in a multi-centre cohort.
     pub scanner: Option<ScannerEffect>,
+    /// In a multi-phase cohort: (phase, image path) per phase, and the
+    /// enhancement draws; `image` is then empty.
+    pub phases: Vec<(String, String)>,
+    pub enhancement: Option<Enhancement>,
 }
 
 pub fn case_id(index: usize) -> String {
@@ -86,6 +91,22 @@ pub fn write_cohort_in_centres(
     settings: &CohortSettings,
     centres: Option<usize>,
 ) -> Result<Vec<CaseRecord>> {
+    write_cohort_with(dir, settings, centres, None)
+}
+
+/// [`write_cohort_in_centres`], and with `phases` a multi-phase cohort
+/// ([`super::phases`]): one image per phase and case
+/// (`images/case_NNNN_<phase>.nii.gz`), one mask, manifest columns
+/// `image.<phase>`. `None` writes exactly the single-phase cohort.
+pub fn write_cohort_with(
+    dir: &Path,
+    settings: &CohortSettings,
+    centres: Option<usize>,
+    phases: Option<&[String]>,
+) -> Result<Vec<CaseRecord>> {
+    if let Some(phases) = phases {
+        super::phases::check_phases(phases)?;
+    }
     if settings.cases == 0 {
         return Err(Error::setting("cases", "must be at least 1"));
     }
@@ -104,7 +125,12 @@ pub fn write_cohort_in_centres(
         .into_par_iter()
         .map(|index| {
             let scanner = centres.map(|n| ScannerEffect::of_case(index, n));
-            write_case(dir, settings.seed, index, labels[index], scanner)
+            match phases {
+                None => write_case(dir, settings.seed, index, labels[index], scanner),
+                Some(phases) => {
+                    write_multiphase_case(dir, settings.seed, index, labels[index], phases, scanner)
+                }
+            }
         })
         .collect::<Result<Vec<_>>>()?;
     atomic::write_bytes(&dir.join(MANIFEST_FILE), manifest_csv(&records).as_bytes())?;
@@ -142,12 +168,55 @@ fn write_case(
         parameters: case.parameters,
         mask_voxels,
         scanner,
+        phases: Vec::new(),
+        enhancement: None,
+    })
+}
+
+fn write_multiphase_case(
+    dir: &Path,
+    seed: u64,
+    index: usize,
+    label: u8,
+    phases: &[String],
+    scanner: Option<ScannerEffect>,
+) -> Result<CaseRecord> {
+    let case = generate_multiphase_case(
+        seed,
+        index as u64,
+        phenotype_of(seed, index),
+        phases,
+        scanner.as_ref(),
+    );
+    let case_id = case_id(index);
+    let mut images = Vec::with_capacity(phases.len());
+    for (phase, volume) in phases.iter().zip(&case.images) {
+        let image = format!("images/{case_id}_{phase}.nii.gz");
+        nifti::write(&dir.join(&image), volume)?;
+        images.push((phase.clone(), image));
+    }
+    let mask = format!("masks/{case_id}.nii.gz");
+    nifti::write(&dir.join(&mask), &case.mask)?;
+    let mask_voxels = case.mask.data.iter().filter(|&&v| v == MASK_LABEL).count();
+    Ok(CaseRecord {
+        case_id,
+        image: String::new(),
+        mask,
+        label,
+        parameters: case.parameters,
+        mask_voxels,
+        scanner,
+        phases: images,
+        enhancement: Some(case.enhancement),
     })
 }
 
 /// `case_id,image,mask,label,phenotype`, one row per case, and `centre` in
 /// a multi-centre cohort.
 pub fn manifest_csv(records: &[CaseRecord]) -> String {
+    if records.first().is_some_and(|r| !r.phases.is_empty()) {
+        return multiphase_manifest_csv(records);
+    }
     let centres = records.iter().any(|r| r.scanner.is_some());
     let mut csv = String::from("case_id,image,mask,label,phenotype");
     csv.push_str(if centres { ",centre\n" } else { "\n" });
@@ -165,6 +234,29 @@ pub fn manifest_csv(records: &[CaseRecord]) -> String {
     csv
 }
 
+/// `case_id,image.<phase>...,mask,label,phenotype[,centre]`.
+fn multiphase_manifest_csv(records: &[CaseRecord]) -> String {
+    let centres = records.iter().any(|r| r.scanner.is_some());
+    let mut csv = String::from("case_id");
+    for (phase, _) in &records[0].phases {
+        let _ = write!(csv, ",image.{phase}");
+    }
+    csv.push_str(",mask,label,phenotype");
+    csv.push_str(if centres { ",centre\n" } else { "\n" });
+    for r in records {
+        csv.push_str(&r.case_id);
+        for (_, image) in &r.phases {
+            let _ = write!(csv, ",{image}");
+        }
+        let _ = write!(csv, ",{},{},{}", r.mask, MASK_LABEL, r.label);
+        if let Some(s) = &r.scanner {
+            let _ = write!(csv, ",{}", s.name());
+        }
+        csv.push('\n');
+    }
+    csv
+}
+
 /// The drawn parameters of every case, with its true phenotype.
 pub fn parameters_csv(records: &[CaseRecord]) -> String {
     let centres = records.iter().any(|r| r.scanner.is_some());
@@ -174,10 +266,20 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
     );
     // The drawn noise_sd_hu is before the centre's noise factor.
     csv.push_str(if centres {
-        ",centre,hu_offset,noise_factor,blur_mm\n"
+        ",centre,hu_offset,noise_factor,blur_mm"
     } else {
-        "\n"
+        ""
     });
+    // A multi-phase cohort: phenotype 1 washes out, 0 enhances
+    // progressively; the texture class is drawn apart.
+    let phases = records.first().map(|r| r.phases.as_slice()).unwrap_or(&[]);
+    if !phases.is_empty() {
+        csv.push_str(",texture_class,enhancement_gain,baseline_hu");
+        for (phase, _) in phases {
+            let _ = write!(csv, ",lesion_enhancement_hu.{phase}");
+        }
+    }
+    csv.push('\n');
     for r in records {
         let p = &r.parameters;
         let t = &p.texture;
@@ -186,7 +288,11 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
             "{},{},{},{:.3},{:.2},{:.3},{},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1},{:.2}",
             r.case_id,
             p.phenotype.label(),
-            p.phenotype.name(),
+            match (&r.enhancement, p.phenotype) {
+                (None, phenotype) => phenotype.name(),
+                (Some(_), Phenotype::Heterogeneous) => "washout",
+                (Some(_), Phenotype::Homogeneous) => "progressive",
+            },
             t.heterogeneity,
             p.lesion.base_radius,
             p.roughness,
@@ -208,6 +314,18 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
                 s.noise_factor,
                 s.blur_mm
             );
+        }
+        if let Some(e) = &r.enhancement {
+            let _ = write!(
+                csv,
+                ",{},{:.3},{:.1}",
+                e.texture_class.name(),
+                e.gain,
+                e.baseline_hu
+            );
+            for v in &e.lesion_hu {
+                let _ = write!(csv, ",{v:.1}");
+            }
         }
         csv.push('\n');
     }

@@ -52,6 +52,12 @@
 //!   so texture separates the classes well but not perfectly, and shape,
 //!   drawn identically for both, hardly at all.
 //!
+//! # `--phases`
+//! A multi-phase contrast CT cohort: one image per phase on one grid, one
+//! shared mask, manifest columns `image.<phase>`; the phenotypes differ in
+//! their enhancement pattern (1: arterial enhancement and washout, 0:
+//! progressive enhancement), not in texture. See [`phases`].
+//!
 //! # `--null`
 //! The images are those of the same seed without `--null`; only the
 //! `phenotype` column differs: a balanced set of labels shuffled by a
@@ -61,6 +67,7 @@
 pub mod case;
 pub mod cohort;
 pub mod field;
+pub mod phases;
 pub mod random;
 pub mod scanner;
 pub mod shape;
@@ -69,7 +76,7 @@ pub mod texture;
 pub use case::{CaseParameters, SyntheticCase, generate_case, generate_case_in_centre};
 pub use cohort::{
     CaseRecord, CohortSettings, MANIFEST_FILE, MASK_LABEL, PARAMETERS_FILE, phenotype_of,
-    write_cohort, write_cohort_in_centres,
+    write_cohort, write_cohort_in_centres, write_cohort_with,
 };
 pub use scanner::ScannerEffect;
 

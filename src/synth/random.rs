@@ -15,6 +15,12 @@ pub enum Purpose {
     Phenotype = 2,
     /// The label written for a pair of cases with `--null`.
     NullLabel = 3,
+    /// A multi-phase case's enhancement and texture class
+    /// ([`super::phases`]), drawn apart so that the lesion is that of the
+    /// single-phase cohort.
+    Enhancement = 4,
+    /// The scanner noise of one phase of a multi-phase case.
+    PhaseNoise = 5,
 }
 
 /// The stream of `purpose` for item `index` (a case or a pair of cases).

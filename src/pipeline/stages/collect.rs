@@ -21,6 +21,16 @@ pub struct CollectParams {
     /// needed when two stages produce the same feature names.
     #[serde(default)]
     pub prefix_stage_id: bool,
+    /// Set by the planner ([`super::phase`]): the phase of each input stage
+    /// whose chain starts at a phased `load`. Its features are prefixed with
+    /// the phase (`portal_glcm_contrast_3D_avg`). Absent when no input has a
+    /// phase, so single-phase keys do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_phases: Option<std::collections::BTreeMap<String, String>>,
+    /// Set by the planner: feature-name prefixes of phase-suffixed filter
+    /// stages to rewrite, `[from, to]` by input stage ([`super::phase::renamed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_renames: Option<std::collections::BTreeMap<String, [String; 2]>>,
 }
 
 /// A table of strings: header and rows. Feature values are written with
@@ -167,7 +177,16 @@ impl StageKind for Collect {
             .collect();
         let mut header = vec!["case_id".to_string()];
         let mut per_case: Vec<Vec<(String, f64)>> = vec![Vec::new(); case_ids.len()];
+        // The stage each column of a case came from: two chains giving the
+        // same name is an error naming both.
+        let mut source: Vec<std::collections::HashMap<String, &str>> =
+            vec![Default::default(); case_ids.len()];
         for input in &task.inputs {
+            let phase = p.input_phases.as_ref().and_then(|m| m.get(&input.stage_id));
+            let rename = p
+                .input_renames
+                .as_ref()
+                .and_then(|m| m.get(&input.stage_id));
             if input.items.len() != case_ids.len()
                 || input
                     .items
@@ -177,16 +196,33 @@ impl StageKind for Collect {
             {
                 return Err(Error::data("collect inputs disagree on the cases"));
             }
-            for (row, (case_id, bytes)) in per_case.iter_mut().zip(&input.items) {
+            for ((row, sources), (case_id, bytes)) in
+                per_case.iter_mut().zip(&mut source).zip(&input.items)
+            {
                 let features = decode_features(bytes).map_err(|e| {
                     Error::data(format!("case `{case_id}`, stage `{}`: {e}", input.stage_id))
                 })?;
                 for (name, v) in features.values {
+                    let name = super::phase::renamed(name, rename);
                     let name = if p.prefix_stage_id {
                         format!("{}.{name}", input.stage_id)
                     } else {
                         name
                     };
+                    let name = match phase {
+                        Some(phase) => format!("{phase}_{name}"),
+                        None => name,
+                    };
+                    if let Some(first) = sources.insert(name.clone(), &input.stage_id) {
+                        return Err(Error::setting(
+                            "prefix_stage_id",
+                            format!(
+                                "column `{name}` comes from stage `{first}` and from stage `{}`; \
+                                 set prefix_stage_id: true, or read the chains from different phases",
+                                input.stage_id
+                            ),
+                        ));
+                    }
                     row.push((name, v));
                 }
             }

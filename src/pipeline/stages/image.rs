@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use super::{
-    NoParams, Scope, StageKind, TaskData, canonical, canonical_checked, one_input_of, typed,
-};
+use super::{Scope, StageKind, TaskData, canonical_checked, one_input_of, typed};
 use crate::features::FeatureSet;
 use crate::pipeline::artifact::{CaseImage, DiscretisedArtifact, RoiArtifact};
 use crate::processing::{
@@ -17,8 +15,19 @@ fn setting_error(e: String) -> Error {
     Error::setting("params", e)
 }
 
-/// Reads a case's image and the binary ROI of its label.
+/// Reads a case's image and the binary ROI of its label: the default image,
+/// or with `phase` that phase's image (and its own mask, or the case's).
 pub struct Load;
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadParams {
+    /// The phase of a multi-phase manifest (`image.<phase>` columns).
+    /// Absent from the canonical form when not given, so an unphased
+    /// load's key is what it was before phases existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
 
 impl StageKind for Load {
     fn name(&self) -> &str {
@@ -43,22 +52,60 @@ impl StageKind for Load {
         }
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
-        canonical::<NoParams>(params)
+        canonical_checked(params, |p: &LoadParams| match &p.phase {
+            Some(phase) => crate::pipeline::manifest::check_phase_name(phase)
+                .map_err(|m| Error::setting("phase", m)),
+            None => Ok(()),
+        })
     }
-    fn run(&self, task: &TaskData, _params: &Value) -> Result<Vec<u8>> {
+    fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
+        let p: LoadParams = typed(params).map_err(setting_error)?;
         let case = task.case.ok_or_else(|| Error::data("load runs per case"))?;
         let choice = match &case.roi {
             Some(roi) => crate::io::RoiChoice::Named(roi),
             None => crate::io::RoiChoice::Label(case.label),
         };
-        let (image, mask) =
-            crate::io::load_case(&case.image, case.series.as_deref(), &case.mask, choice)?;
+        let (image, mask) = match &p.phase {
+            None => crate::io::load_case(&case.image, case.series.as_deref(), &case.mask, choice)?,
+            Some(phase) => load_phase(task, case, phase, choice)?,
+        };
         Ok(CaseImage {
             image: image.volume,
             mask,
         }
         .encode())
     }
+}
+
+/// Loads one phase of a case. A phase that borrows the case's mask must lie
+/// on the mask's grid: otherwise the error names the case, the phase and
+/// both files (the phase needs its own `mask.<phase>`).
+fn load_phase(
+    task: &TaskData,
+    case: &crate::pipeline::manifest::Case,
+    phase: &str,
+    choice: crate::io::RoiChoice,
+) -> Result<(crate::io::LoadedImage, crate::image::Volume<bool>)> {
+    let files = task
+        .manifest
+        .phase_files_of_case(&case.case_id, phase)
+        .ok_or_else(|| {
+            Error::data(format!(
+                "case `{}`: the manifest has no phase `{phase}`",
+                case.case_id
+            ))
+        })?;
+    let mask = files.mask_of(case);
+    crate::io::load_case(&files.image, None, mask, choice).map_err(|e| match e {
+        Error::GeometryMismatch { details, .. } if files.mask.is_none() => Error::data(format!(
+            "case `{}`, phase `{phase}`: the image {} and the case's mask {} do not share a grid ({details}); \
+             a phase on another grid needs its own mask column `mask.{phase}`",
+            case.case_id,
+            files.image.display(),
+            mask.display()
+        )),
+        other => other,
+    })
 }
 
 /// Resampling to a new grid, then cropping around the ROI (IBSI 2.4).

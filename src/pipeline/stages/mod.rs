@@ -6,10 +6,12 @@
 //! Adding a kind is one file here plus one line in [`Registry::standard`].
 
 mod collect;
+mod derive;
 mod family;
 mod filter;
 mod image;
 mod learn;
+pub mod phase;
 mod pyradiomics;
 
 use std::collections::BTreeMap;
@@ -182,6 +184,7 @@ impl Registry {
             .with_kind(Arc::new(image::Discretise))
             .with_kind(Arc::new(filter::Filter))
             .with_kind(Arc::new(Collect))
+            .with_kind(Arc::new(derive::Derive))
             .with_kind(Arc::new(learn::TableStage))
             .with_kind(Arc::new(learn::Select))
             .with_kind(Arc::new(learn::Evaluate))
