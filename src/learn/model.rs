@@ -231,8 +231,10 @@ impl ModelArtifact {
         self.extraction.as_ref().ok_or_else(|| {
             Error::data(
                 "this model does not record how its features were extracted (it was \
-                 trained on a feature table); score it with --features TABLE, or train it \
-                 with a pipeline or with `radial evaluate --extraction-settings`",
+                 trained on a feature table, or on features radial cannot yet recompute \
+                 from one image: a pyradiomics stage's or several phases'); score it with \
+                 --features TABLE, or train it with a pipeline of IBSI stages or with \
+                 `radial evaluate --extraction-settings`",
             )
         })
     }
