@@ -314,7 +314,7 @@ fn print_plan(settings: &Settings, plan: &Plan) -> anyhow::Result<()> {
         per_bundle * todo.per_case_stages
     )?;
     crate::outln!(
-        "arrays: {arrays} of at most {max_array} element(s) ({source}), each throttled to %{} running",
+        "arrays: {arrays} of at most {max_array} element(s) ({source}); at most {} element(s) running at once",
         settings.slurm.max_jobs
     )?;
     crate::outln!(

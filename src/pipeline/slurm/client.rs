@@ -170,6 +170,19 @@ pub fn job_state(id: &str) -> Result<Option<(String, String)>> {
     Ok(field("JobState=").map(|s| (s, field("Reason=").unwrap_or_default())))
 }
 
+/// Changes how many elements of array `job` may run at once.
+pub fn set_array_throttle(job: &str, throttle: usize) -> Result<()> {
+    run_ok(
+        "scontrol",
+        &[
+            "update".into(),
+            format!("JobId={job}"),
+            format!("ArrayTaskThrottle={throttle}"),
+        ],
+    )
+    .map(|_| ())
+}
+
 /// Cancels jobs (array ids cancel every element).
 pub fn scancel(ids: &[String]) -> Result<()> {
     if ids.is_empty() {

@@ -1,5 +1,6 @@
 //! The Slurm executor: bundles become elements of job arrays (one `sbatch`
-//! per array, `%N` throttle), each element running `radial worker` on its
+//! per array, throttled so that at most `max_jobs` elements of the run's
+//! arrays run at once), each element running `radial worker` on its
 //! bundle's task file; the driver polls `squeue` / `scontrol show job`,
 //! adopts results as they land in the shared store, resubmits elements
 //! whose job died for a reason outside the task (cancelled, node failure,
@@ -131,6 +132,37 @@ pub struct SlurmExecutor {
     /// Arrays submitted, for the summary (and the one-sbatch-per-array check).
     pub sbatch_calls: usize,
     submissions: usize,
+    /// Every array submitted: its job id and its current `%N` throttle.
+    arrays: Vec<SubmittedArray>,
+    /// Whether raising a throttle failed once (warned, not repeated).
+    throttle_warned: bool,
+}
+
+struct SubmittedArray {
+    job: String,
+    throttle: usize,
+}
+
+/// The throttle each array should have so that the run's running elements
+/// never exceed `max_jobs`: an array may use what the unfinished elements
+/// of the arrays submitted before it leave free. Throttles are only ever
+/// raised (lowering one would not stop elements already running), and an
+/// array with nothing left keeps its own.
+pub fn raised_throttles(max_jobs: usize, unfinished: &[usize], current: &[usize]) -> Vec<usize> {
+    let mut earlier = 0usize;
+    unfinished
+        .iter()
+        .zip(current)
+        .map(|(&left, &now)| {
+            let free = max_jobs.saturating_sub(earlier);
+            earlier += left;
+            if left > 0 {
+                now.max(free.min(left))
+            } else {
+                now
+            }
+        })
+        .collect()
 }
 
 impl SlurmExecutor {
@@ -148,6 +180,8 @@ impl SlurmExecutor {
             binary,
             sbatch_calls: 0,
             submissions: 0,
+            arrays: Vec::new(),
+            throttle_warned: false,
         })
     }
 
@@ -163,12 +197,13 @@ impl SlurmExecutor {
     }
 
     /// Writes the task files of `elements` into a new submission directory
-    /// and submits them as one array.
+    /// and submits them as one array, at most `throttle` running at once.
     fn submit(
         &mut self,
         work: &Work,
         bundles: &[Bundle],
         elements: &mut [&mut Element],
+        throttle: usize,
     ) -> Result<()> {
         self.submissions += 1;
         let dir = self.run_dir.join(format!("array-{:04}", self.submissions));
@@ -194,11 +229,8 @@ impl SlurmExecutor {
         crate::io::atomic::write_bytes(&script, text.as_bytes())?;
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let mut args = self.common_args();
-        args.push(format!(
-            "--array=0-{}%{}",
-            elements.len() - 1,
-            self.options.max_jobs.max(1)
-        ));
+        let throttle = throttle.clamp(1, elements.len());
+        args.push(format!("--array=0-{}%{throttle}", elements.len() - 1));
         args.push(format!("--output={}/%a.log", dir.display()));
         args.push(format!("--chdir={}", cwd.display()));
         args.push(script.display().to_string());
@@ -207,7 +239,44 @@ impl SlurmExecutor {
         for el in elements.iter_mut() {
             el.job = Some(format!("{job}_{}", el.index));
         }
+        self.arrays.push(SubmittedArray { job, throttle });
         Ok(())
+    }
+
+    /// Raises the throttles of later arrays as earlier ones finish (see
+    /// [`raised_throttles`]). A failed `scontrol update` only slows the run
+    /// down: it is reported once and the run goes on.
+    fn raise_throttles(&mut self, elements: &[Element], finished: &[bool]) {
+        let unfinished: Vec<usize> = self
+            .arrays
+            .iter()
+            .map(|a| {
+                let prefix = format!("{}_", a.job);
+                elements
+                    .iter()
+                    .zip(finished)
+                    .filter(|(e, f)| !**f && e.job.as_ref().is_some_and(|j| j.starts_with(&prefix)))
+                    .count()
+            })
+            .collect();
+        let current: Vec<usize> = self.arrays.iter().map(|a| a.throttle).collect();
+        let wanted = raised_throttles(self.options.max_jobs.max(1), &unfinished, &current);
+        for (array, want) in self.arrays.iter_mut().zip(wanted) {
+            if want == array.throttle {
+                continue;
+            }
+            match client::set_array_throttle(&array.job, want) {
+                Ok(()) => array.throttle = want,
+                Err(e) if !self.throttle_warned => {
+                    eprintln!(
+                        "warning: cannot raise the throttle of array {}: {e}",
+                        array.job
+                    );
+                    self.throttle_warned = true;
+                }
+                Err(_) => {}
+            }
+        }
     }
 }
 
@@ -302,11 +371,13 @@ impl TaskExecutor for SlurmExecutor {
                 )));
             }
             // Submit what waits, one array at a time, while fewer than
-            // max_jobs elements of earlier arrays are unfinished.
+            // max_jobs elements of earlier arrays are unfinished; the new
+            // array may run what they leave free.
             let active = (0..elements.len())
                 .filter(|&i| !finished[i] && elements[i].job.is_some())
                 .count();
-            if !stop && active < self.options.max_jobs.max(1) {
+            let max_jobs = self.options.max_jobs.max(1);
+            if !stop && active < max_jobs {
                 let mut waiting: Vec<&mut Element> = elements
                     .iter_mut()
                     .enumerate()
@@ -315,7 +386,7 @@ impl TaskExecutor for SlurmExecutor {
                     .take(self.max_array)
                     .collect();
                 if !waiting.is_empty() {
-                    self.submit(work, bundles, &mut waiting)?;
+                    self.submit(work, bundles, &mut waiting, max_jobs - active)?;
                 }
             }
             if finished.iter().all(|&f| f) {
@@ -396,6 +467,9 @@ impl TaskExecutor for SlurmExecutor {
                     stop = true;
                 }
             }
+            if !stop {
+                self.raise_throttles(&elements, &finished);
+            }
             if stop {
                 // Without --keep-going a failure ends the run: cancel the rest.
                 let _ = client::scancel(&[format!("--name={}", self.job_name)]);
@@ -416,4 +490,24 @@ impl TaskExecutor for SlurmExecutor {
 fn read_result(path: &Path) -> Option<TaskResult> {
     let text = std::fs::read(path).ok()?;
     serde_json::from_slice(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raised_throttles;
+
+    #[test]
+    fn later_arrays_get_what_earlier_ones_leave_free_and_never_less() {
+        // max 4: array 0 has 3 unfinished, so array 1 (submitted with %1)
+        // may rise to 1 only; once array 0 is down to 1, array 1 gets 3.
+        assert_eq!(raised_throttles(4, &[3, 5], &[4, 1]), vec![4, 1]);
+        assert_eq!(raised_throttles(4, &[1, 5], &[4, 1]), vec![4, 3]);
+        // Never lowered, never above what is left, finished arrays untouched.
+        assert_eq!(raised_throttles(4, &[4, 5], &[4, 3]), vec![4, 3]);
+        assert_eq!(raised_throttles(4, &[0, 2], &[4, 1]), vec![4, 2]);
+        // The running total never exceeds max_jobs: each array's throttle
+        // is bounded by what the unfinished elements before it leave.
+        let t = raised_throttles(6, &[2, 3, 4], &[6, 1, 1]);
+        assert_eq!(t, vec![6, 3, 1]);
+    }
 }
