@@ -13,6 +13,7 @@
 # (b) The 18 IBSI 2 phase-2 configurations, whole process, with
 #     `radial extract --settings pipelines/ibsi2/phase2/<id>.yaml`, and their total.
 #
+# With FILTER_BENCH_OUT=DIR the phase-2 feature tables are kept in DIR.
 # Every run uses RAYON_NUM_THREADS (default 2) and is timed with
 # `/usr/bin/time -f "%e s %M KB"` (elapsed seconds, peak RSS).
 set -euo pipefail
@@ -30,6 +31,8 @@ mask=$data/ibsi/ct_phantom/mask.nii.gz
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+tables=${FILTER_BENCH_OUT:-$work}
+mkdir -p "$tables"
 
 # Seconds and KB of one whole process; its output goes to $work/last.log.
 timed() {
@@ -77,7 +80,7 @@ printf '%-6s %s\n' config "elapsed  peak RSS"
 total=0
 for id in 1A 1B 2A 2B 3A 3B 4A 4B 5A 5B 6A 6B 7A 7B 8A 8B 9A 9B; do
     line=$(timed "$bin" extract --image "$image" --mask "$mask" \
-        --settings "$root/pipelines/ibsi2/phase2/$id.yaml" --out "$work/$id.csv")
+        --settings "$root/pipelines/ibsi2/phase2/$id.yaml" --out "$tables/$id.csv")
     printf '%-6s %s\n' "$id" "$line"
     total=$(echo "$total ${line%% s*}" | awk '{printf "%.2f", $1 + $2}')
 done
