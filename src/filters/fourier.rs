@@ -72,7 +72,11 @@ impl Plan2 {
 
     /// Transforms the rows in `range` (contiguous: one call for them all).
     fn rows(&self, buf: &mut [Complex64], inverse: bool, range: Range<usize>) {
-        let fft = if inverse { &self.row_inv } else { &self.row_fwd };
+        let fft = if inverse {
+            &self.row_inv
+        } else {
+            &self.row_fwd
+        };
         let lines = &mut buf[range.start * self.cols..range.end * self.cols];
         if !lines.is_empty() {
             let mut scratch = vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
@@ -86,7 +90,11 @@ impl Plan2 {
     fn columns(&self, buf: &mut [Complex64], inverse: bool) {
         const BLOCK: usize = 16;
         let (rows, cols) = (self.rows, self.cols);
-        let fft = if inverse { &self.col_inv } else { &self.col_fwd };
+        let fft = if inverse {
+            &self.col_inv
+        } else {
+            &self.col_fwd
+        };
         let mut scratch = vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
         let mut lines = vec![Complex64::new(0.0, 0.0); BLOCK * rows];
         for c0 in (0..cols).step_by(BLOCK) {

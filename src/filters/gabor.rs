@@ -137,7 +137,9 @@ pub fn gabor(data: &Array3<f64>, spacing: [f64; 3], f: &GaborFilter) -> Array3<f
                     GaborResponse::Imaginary => z.im,
                 });
                 match pooling {
-                    Pooling::Max if index == 0 => o.iter_mut().zip(values).for_each(|(o, v)| *o = v),
+                    Pooling::Max if index == 0 => {
+                        o.iter_mut().zip(values).for_each(|(o, v)| *o = v)
+                    }
                     Pooling::Max => o.iter_mut().zip(values).for_each(|(o, v)| *o = o.max(v)),
                     Pooling::Average if index == 0 => {
                         o.iter_mut().zip(values).for_each(|(o, v)| *o = w * v)

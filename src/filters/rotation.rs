@@ -394,7 +394,12 @@ mod tests {
             let mut current = data.clone();
             for axis in (0..f.len()).rev() {
                 for k in &f[axis] {
-                    current = crate::filters::separable::convolve_axis(&current, axis, k, Boundary::Mirror);
+                    current = crate::filters::separable::convolve_axis(
+                        &current,
+                        axis,
+                        k,
+                        Boundary::Mirror,
+                    );
                 }
             }
             pool.add(current);
@@ -420,9 +425,15 @@ mod tests {
         };
         let cases: Vec<(AxisChains, usize)> = vec![
             // Asymmetric kernels (a wavelet sub-band HLL).
-            (vec![vec![hi.clone()], vec![lo.clone()], vec![lo.clone()]], 3),
+            (
+                vec![vec![hi.clone()], vec![lo.clone()], vec![lo.clone()]],
+                3,
+            ),
             // Antisymmetric and symmetric (Laws E5L5E5): rotations equal up to sign.
-            (vec![vec![e5.clone()], vec![l5.clone()], vec![e5.clone()]], 3),
+            (
+                vec![vec![e5.clone()], vec![l5.clone()], vec![e5.clone()]],
+                3,
+            ),
             // Two-step chains (an à trous level 2), rotating together.
             (
                 vec![
@@ -443,7 +454,10 @@ mod tests {
                 // (E5L5E5 averaged is zero: its rotations cancel in pairs.)
                 let scale = naive.iter().fold(1.0f64, |m, v| m.max(v.abs()));
                 for (a, b) in shared.iter().zip(naive.iter()) {
-                    assert!((a - b).abs() <= 1e-12 * scale, "{pooling:?} {dims}D: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-12 * scale,
+                        "{pooling:?} {dims}D: {a} vs {b}"
+                    );
                 }
             }
         }

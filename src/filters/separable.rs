@@ -65,44 +65,40 @@ pub fn convolve_axis_into(
     let plane = (ny * nx).max(1);
     match array_axis(geometric_axis) {
         0 => {
-            out.par_chunks_mut(plane)
-                .enumerate()
-                .for_each(|(k, o)| {
-                    o.fill(0.0);
+            out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
+                o.fill(0.0);
+                for (t, &w) in kernel.iter().enumerate() {
+                    if w == 0.0 {
+                        continue;
+                    }
+                    if let Some(s) = boundary.source(k as isize + c - t as isize, nz) {
+                        let sp = &src[s * plane..(s + 1) * plane];
+                        for (ov, &v) in o.iter_mut().zip(sp) {
+                            *ov += w * v;
+                        }
+                    }
+                }
+            });
+        }
+        1 => {
+            out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
+                let slice = &src[k * plane..(k + 1) * plane];
+                for j in 0..ny {
+                    let orow = &mut o[j * nx..(j + 1) * nx];
+                    orow.fill(0.0);
                     for (t, &w) in kernel.iter().enumerate() {
                         if w == 0.0 {
                             continue;
                         }
-                        if let Some(s) = boundary.source(k as isize + c - t as isize, nz) {
-                            let sp = &src[s * plane..(s + 1) * plane];
-                            for (ov, &v) in o.iter_mut().zip(sp) {
+                        if let Some(s) = boundary.source(j as isize + c - t as isize, ny) {
+                            let row = &slice[s * nx..(s + 1) * nx];
+                            for (ov, &v) in orow.iter_mut().zip(row) {
                                 *ov += w * v;
                             }
                         }
                     }
-                });
-        }
-        1 => {
-            out.par_chunks_mut(plane)
-                .enumerate()
-                .for_each(|(k, o)| {
-                    let slice = &src[k * plane..(k + 1) * plane];
-                    for j in 0..ny {
-                        let orow = &mut o[j * nx..(j + 1) * nx];
-                        orow.fill(0.0);
-                        for (t, &w) in kernel.iter().enumerate() {
-                            if w == 0.0 {
-                                continue;
-                            }
-                            if let Some(s) = boundary.source(j as isize + c - t as isize, ny) {
-                                let row = &slice[s * nx..(s + 1) * nx];
-                                for (ov, &v) in orow.iter_mut().zip(row) {
-                                    *ov += w * v;
-                                }
-                            }
-                        }
-                    }
-                });
+                }
+            });
         }
         _ => {
             let half = kernel.len() / 2;
