@@ -45,10 +45,13 @@ impl Boundary {
     pub fn pad_line(self, line: &[f64], before: usize, after: usize, out: &mut Vec<f64>) {
         out.clear();
         let n = line.len();
-        for p in 0..before + n + after {
+        let outside = |p: usize| {
             let i = p as isize - before as isize;
-            out.push(self.source(i, n).map_or(0.0, |s| line[s]));
-        }
+            self.source(i, n).map_or(0.0, |s| line[s])
+        };
+        out.extend((0..before).map(outside));
+        out.extend_from_slice(line);
+        out.extend((before + n..before + n + after).map(outside));
     }
 }
 

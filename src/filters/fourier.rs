@@ -7,6 +7,7 @@
 //! cropped to the image. Kernels are placed with their centre at the
 //! origin, so no shift is needed after the inverse transform.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::{Array2, Array3, ArrayView2, Axis};
@@ -47,26 +48,70 @@ impl Plan2 {
     pub fn transform(&self, data: &mut Array2<Complex64>, inverse: bool) {
         let (rows, cols) = (self.rows, self.cols);
         assert_eq!(data.dim(), (rows, cols));
-        let (row_fft, col_fft) = if inverse {
-            (&self.row_inv, &self.col_inv)
-        } else {
-            (&self.row_fwd, &self.col_fwd)
-        };
         let buf = data.as_slice_mut().expect("standard layout");
-        row_fft.process(buf);
-        let mut column = vec![Complex64::new(0.0, 0.0); rows];
-        for c in 0..cols {
-            for r in 0..rows {
-                column[r] = buf[r * cols + c];
-            }
-            col_fft.process(&mut column);
-            for r in 0..rows {
-                buf[r * cols + c] = column[r];
-            }
-        }
         if inverse {
+            self.columns(buf, true);
+            self.rows(buf, true, 0..rows);
             let scale = 1.0 / (rows * cols) as f64;
             buf.iter_mut().for_each(|v| *v *= scale);
+        } else {
+            self.rows(buf, false, 0..rows);
+            self.columns(buf, false);
+        }
+    }
+
+    /// The inverse transform, not normalised, of which only the rows in
+    /// `keep` are wanted: the columns are transformed first, so the rows
+    /// outside `keep` (the padding) need no transform at all.
+    pub fn inverse_unnormalised_rows(&self, data: &mut Array2<Complex64>, keep: Range<usize>) {
+        assert_eq!(data.dim(), (self.rows, self.cols));
+        let buf = data.as_slice_mut().expect("standard layout");
+        self.columns(buf, true);
+        self.rows(buf, true, keep);
+    }
+
+    /// Transforms the rows in `range` (contiguous: one call for them all).
+    fn rows(&self, buf: &mut [Complex64], inverse: bool, range: Range<usize>) {
+        let fft = if inverse {
+            &self.row_inv
+        } else {
+            &self.row_fwd
+        };
+        let lines = &mut buf[range.start * self.cols..range.end * self.cols];
+        if !lines.is_empty() {
+            let mut scratch = vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+            fft.process_with_scratch(lines, &mut scratch);
+        }
+    }
+
+    /// Transforms every column: blocks of neighbouring columns are gathered
+    /// into contiguous lines (reading whole cache lines of each row),
+    /// transformed in one call and scattered back.
+    fn columns(&self, buf: &mut [Complex64], inverse: bool) {
+        const BLOCK: usize = 16;
+        let (rows, cols) = (self.rows, self.cols);
+        let fft = if inverse {
+            &self.col_inv
+        } else {
+            &self.col_fwd
+        };
+        let mut scratch = vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+        let mut lines = vec![Complex64::new(0.0, 0.0); BLOCK * rows];
+        for c0 in (0..cols).step_by(BLOCK) {
+            let width = BLOCK.min(cols - c0);
+            for r in 0..rows {
+                let row = &buf[r * cols + c0..r * cols + c0 + width];
+                for (w, &v) in row.iter().enumerate() {
+                    lines[w * rows + r] = v;
+                }
+            }
+            fft.process_with_scratch(&mut lines[..width * rows], &mut scratch);
+            for r in 0..rows {
+                let row = &mut buf[r * cols + c0..r * cols + c0 + width];
+                for (w, v) in row.iter_mut().enumerate() {
+                    *v = lines[w * rows + r];
+                }
+            }
         }
     }
 }
@@ -159,26 +204,41 @@ pub fn filter_planes(
     reduce: &PlaneReducer,
 ) -> Array3<f64> {
     let count = data.len_of(Axis(normal_axis));
+    let (grid_rows, grid_cols) = plan.shape();
+    // The inverse transform's 1/size, folded into the image's spectrum once
+    // per plane instead of applied to every response.
+    let scale = 1.0 / (grid_rows * grid_cols) as f64;
     let planes: Vec<Array2<f64>> = (0..count)
         .into_par_iter()
-        .map(|p| {
-            let plane = data.index_axis(Axis(normal_axis), p);
-            let (rows, cols) = plane.dim();
-            let mut spectrum = pad_plane(plane, pad, plan.shape(), boundary);
-            plan.transform(&mut spectrum, false);
-            let mut out = Array2::<f64>::zeros((rows, cols));
-            let mut work = Array2::<Complex64>::zeros(plan.shape());
-            for (s, filter) in spectra.iter().enumerate() {
-                ndarray::Zip::from(&mut work)
-                    .and(&spectrum)
-                    .and(filter)
-                    .for_each(|w, &a, &b| *w = a * b);
-                plan.transform(&mut work, true);
-                let cropped = work.slice(ndarray::s![pad.0..pad.0 + rows, pad.1..pad.1 + cols]);
-                reduce(s, cropped, &mut out);
-            }
-            out
-        })
+        // The two grids are reused from plane to plane on each thread.
+        .map_init(
+            || {
+                (
+                    Array2::<Complex64>::zeros(plan.shape()),
+                    Array2::<Complex64>::zeros(plan.shape()),
+                )
+            },
+            |(spectrum, work), p| {
+                let plane = data.index_axis(Axis(normal_axis), p);
+                let (rows, cols) = plane.dim();
+                pad_plane(plane, pad, boundary, spectrum);
+                plan.transform(spectrum, false);
+                spectrum.mapv_inplace(|v| v * scale);
+                let mut out = Array2::<f64>::zeros((rows, cols));
+                let image = spectrum.as_slice().expect("standard layout");
+                for (s, filter) in spectra.iter().enumerate() {
+                    let w = work.as_slice_mut().expect("standard layout");
+                    let f = filter.as_slice().expect("standard layout");
+                    for ((w, &a), &b) in w.iter_mut().zip(image).zip(f) {
+                        *w = a * b;
+                    }
+                    plan.inverse_unnormalised_rows(work, pad.0..pad.0 + rows);
+                    let cropped = work.slice(ndarray::s![pad.0..pad.0 + rows, pad.1..pad.1 + cols]);
+                    reduce(s, cropped, &mut out);
+                }
+                out
+            },
+        )
         .collect();
     let mut out = Array3::<f64>::zeros(data.dim());
     for (p, plane) in planes.into_iter().enumerate() {
@@ -187,22 +247,32 @@ pub fn filter_planes(
     out
 }
 
+/// `plane` extended by `boundary` onto the grid `out`, starting `pad`
+/// voxels before it.
 fn pad_plane(
     plane: ndarray::ArrayView2<f64>,
     pad: (usize, usize),
-    shape: (usize, usize),
     boundary: Boundary,
-) -> Array2<Complex64> {
+    out: &mut Array2<Complex64>,
+) {
     let (rows, cols) = plane.dim();
     let (pr, pc) = pad;
-    Array2::from_shape_fn(shape, |(r, c)| {
-        let sr = boundary.source(r as isize - pr as isize, rows);
-        let sc = boundary.source(c as isize - pc as isize, cols);
-        match (sr, sc) {
-            (Some(r), Some(c)) => Complex64::new(plane[[r, c]], 0.0),
-            _ => Complex64::new(0.0, 0.0),
+    let shape = out.dim();
+    // Where each grid column reads from, decided once.
+    let col_src: Vec<Option<usize>> = (0..shape.1)
+        .map(|c| boundary.source(c as isize - pc as isize, cols))
+        .collect();
+    for (r, mut grid_row) in out.rows_mut().into_iter().enumerate() {
+        match boundary.source(r as isize - pr as isize, rows) {
+            None => grid_row.fill(Complex64::new(0.0, 0.0)),
+            Some(sr) => {
+                let source = plane.row(sr);
+                for (g, src) in grid_row.iter_mut().zip(&col_src) {
+                    *g = Complex64::new(src.map_or(0.0, |c| source[c]), 0.0);
+                }
+            }
         }
-    })
+    }
 }
 
 /// A 3D filter given by its transfer function at each frequency bin
@@ -218,14 +288,20 @@ pub fn filter_volume(
 ) -> Array3<Complex64> {
     let (nz, ny, nx) = data.dim();
     let shape = (nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]);
-    let mut grid = Array3::from_shape_fn(shape, |(k, j, i)| {
-        let sk = boundary.source(k as isize - pad[0] as isize, nz);
-        let sj = boundary.source(j as isize - pad[1] as isize, ny);
-        let si = boundary.source(i as isize - pad[2] as isize, nx);
-        match (sk, sj, si) {
-            (Some(k), Some(j), Some(i)) => Complex64::new(data[[k, j, i]], 0.0),
-            _ => Complex64::new(0.0, 0.0),
-        }
+    // Where each grid index of each axis reads from, decided once.
+    let sources = |len: usize, pad: usize, n: usize| -> Vec<Option<usize>> {
+        (0..len)
+            .map(|p| boundary.source(p as isize - pad as isize, n))
+            .collect()
+    };
+    let (sk, sj, si) = (
+        sources(shape.0, pad[0], nz),
+        sources(shape.1, pad[1], ny),
+        sources(shape.2, pad[2], nx),
+    );
+    let mut grid = Array3::from_shape_fn(shape, |(k, j, i)| match (sk[k], sj[j], si[i]) {
+        (Some(k), Some(j), Some(i)) => Complex64::new(data[[k, j, i]], 0.0),
+        _ => Complex64::new(0.0, 0.0),
     });
     fft3(&mut grid, false);
     grid.as_slice_mut()
@@ -269,14 +345,21 @@ pub fn fft3(data: &mut Array3<Complex64>, inverse: bool) {
     // j: columns within each slice.
     let plane = ny * nx;
     buf.par_chunks_mut(plane).for_each(|slice| {
-        let mut column = vec![Complex64::new(0.0, 0.0); ny];
-        for i in 0..nx {
+        // Blocks of neighbouring columns, gathered row by row.
+        const WIDTH: usize = 16;
+        let mut lines = vec![Complex64::new(0.0, 0.0); WIDTH * ny];
+        for i0 in (0..nx).step_by(WIDTH) {
+            let width = WIDTH.min(nx - i0);
             for j in 0..ny {
-                column[j] = slice[j * nx + i];
+                for w in 0..width {
+                    lines[w * ny + j] = slice[j * nx + i0 + w];
+                }
             }
-            fy.process(&mut column);
+            fy.process(&mut lines[..width * ny]);
             for j in 0..ny {
-                slice[j * nx + i] = column[j];
+                for w in 0..width {
+                    slice[j * nx + i0 + w] = lines[w * ny + j];
+                }
             }
         }
     });

@@ -124,17 +124,28 @@ pub fn gabor(data: &Array3<f64>, spacing: [f64; 3], f: &GaborFilter) -> Array3<f
         let response = f.response;
         let pooling = f.pooling;
         let reduce = move |index: usize, r: ArrayView2<Complex64>, out: &mut Array2<f64>| {
-            let value = |z: &Complex64| match response {
-                GaborResponse::Modulus => z.norm(),
-                GaborResponse::Real => z.re,
-                GaborResponse::Imaginary => z.im,
-            };
             let w = weights[index];
-            match pooling {
-                Pooling::Max if index == 0 => out.zip_mut_with(&r, |o, z| *o = value(z)),
-                Pooling::Max => out.zip_mut_with(&r, |o, z| *o = o.max(value(z))),
-                Pooling::Average if index == 0 => out.zip_mut_with(&r, |o, z| *o = w * value(z)),
-                Pooling::Average => out.zip_mut_with(&r, |o, z| *o += w * value(z)),
+            // Row by row over contiguous slices; the choices are made once
+            // per row, not per voxel.
+            for (o, z) in out.rows_mut().into_iter().zip(r.rows()) {
+                let o = o.into_slice().expect("contiguous rows");
+                let z = z.to_slice().expect("contiguous rows");
+                let values = z.iter().map(|z| match response {
+                    // √(re² + im²) directly: `norm` goes through the slower `hypot`.
+                    GaborResponse::Modulus => (z.re * z.re + z.im * z.im).sqrt(),
+                    GaborResponse::Real => z.re,
+                    GaborResponse::Imaginary => z.im,
+                });
+                match pooling {
+                    Pooling::Max if index == 0 => {
+                        o.iter_mut().zip(values).for_each(|(o, v)| *o = v)
+                    }
+                    Pooling::Max => o.iter_mut().zip(values).for_each(|(o, v)| *o = o.max(v)),
+                    Pooling::Average if index == 0 => {
+                        o.iter_mut().zip(values).for_each(|(o, v)| *o = w * v)
+                    }
+                    Pooling::Average => o.iter_mut().zip(values).for_each(|(o, v)| *o += w * v),
+                }
             }
         };
         let family = filter_planes(data, normal, f.boundary, half, &plan, &spectra, &reduce);

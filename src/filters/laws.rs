@@ -7,8 +7,7 @@ use ndarray::Array3;
 
 use super::boundary::Boundary;
 use super::mean::mean;
-use super::rotation::{Pool, Pooling, rotated_kernel_sets};
-use super::separable::convolve_separable;
+use super::rotation::{AxisChains, Pooling, pool_separable, rotated_chains};
 use super::settings::{Dimensions, EnergySettings, LawsKernel};
 
 /// The 1D kernel, normalised to unit L2 norm (as IBSI 2 specifies).
@@ -37,19 +36,14 @@ pub struct LawsFilter<'a> {
 }
 
 pub fn laws(data: &Array3<f64>, f: &LawsFilter) -> Array3<f64> {
-    let taps: Vec<Vec<f64>> = f.kernels.iter().map(|&k| laws_taps(k)).collect();
-    let dims = f.dimensions.count();
-    let sets = if f.rotation_invariant {
-        rotated_kernel_sets(&[taps], dims)
+    // One kernel per geometric axis.
+    let chains: AxisChains = f.kernels.iter().map(|&k| vec![laws_taps(k)]).collect();
+    let filters = if f.rotation_invariant {
+        rotated_chains(&chains, f.dimensions.count())
     } else {
-        vec![vec![taps]]
+        vec![chains]
     };
-    let mut pool = Pool::new(f.pooling);
-    for set in &sets {
-        let kernels: Vec<Option<&[f64]>> = set[0].iter().map(|k| Some(k.as_slice())).collect();
-        pool.add(convolve_separable(data, &kernels, f.boundary));
-    }
-    let response = pool.finish();
+    let response = pool_separable(data, &filters, f.pooling, f.boundary);
     match f.energy {
         None => response,
         Some(EnergySettings { delta }) => {

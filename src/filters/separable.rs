@@ -37,72 +37,94 @@ pub fn convolve_axis(
     kernel: &[f64],
     boundary: Boundary,
 ) -> Array3<f64> {
+    let mut out = Array3::zeros(data.dim());
+    convolve_axis_into(data, geometric_axis, kernel, boundary, &mut out);
+    out
+}
+
+/// [`convolve_axis`] into `out` (same shape; its values are overwritten),
+/// so that buffers can be reused: every fresh volume costs page faults.
+///
+/// Every path sums the taps of one output voxel in kernel order, tap by tap
+/// over a whole line or plane (vectorisable, cache-friendly: the strided
+/// axes read whole rows or planes, never one voxel per stride).
+pub fn convolve_axis_into(
+    data: &Array3<f64>,
+    geometric_axis: usize,
+    kernel: &[f64],
+    boundary: Boundary,
+    out: &mut Array3<f64>,
+) {
     assert!(kernel.len() % 2 == 1, "kernels have odd length");
+    assert_eq!(data.dim(), out.dim(), "output shape");
     let data = data.as_standard_layout();
     let src = data.as_slice().expect("standard layout");
+    let out = out.as_slice_mut().expect("standard layout");
     let (nz, ny, nx) = data.dim();
     let c = (kernel.len() / 2) as isize;
-    let mut out = vec![0.0; src.len()];
+    let plane = (ny * nx).max(1);
     match array_axis(geometric_axis) {
         0 => {
-            let plane = ny * nx;
-            out.par_chunks_mut(plane.max(1))
-                .enumerate()
-                .for_each(|(k, o)| {
+            out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
+                o.fill(0.0);
+                for (t, &w) in kernel.iter().enumerate() {
+                    if w == 0.0 {
+                        continue;
+                    }
+                    if let Some(s) = boundary.source(k as isize + c - t as isize, nz) {
+                        let sp = &src[s * plane..(s + 1) * plane];
+                        for (ov, &v) in o.iter_mut().zip(sp) {
+                            *ov += w * v;
+                        }
+                    }
+                }
+            });
+        }
+        1 => {
+            out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
+                let slice = &src[k * plane..(k + 1) * plane];
+                for j in 0..ny {
+                    let orow = &mut o[j * nx..(j + 1) * nx];
+                    orow.fill(0.0);
                     for (t, &w) in kernel.iter().enumerate() {
                         if w == 0.0 {
                             continue;
                         }
-                        if let Some(s) = boundary.source(k as isize + c - t as isize, nz) {
-                            let sp = &src[s * plane..(s + 1) * plane];
-                            for (ov, &v) in o.iter_mut().zip(sp) {
+                        if let Some(s) = boundary.source(j as isize + c - t as isize, ny) {
+                            let row = &slice[s * nx..(s + 1) * nx];
+                            for (ov, &v) in orow.iter_mut().zip(row) {
+                                *ov += w * v;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        _ => {
+            let half = kernel.len() / 2;
+            out.par_chunks_mut(plane)
+                .enumerate()
+                .for_each_init(Vec::new, |padded, (k, o)| {
+                    for j in 0..ny {
+                        let r = k * ny + j;
+                        let row = &src[r * nx..(r + 1) * nx];
+                        boundary.pad_line(row, half, half, padded);
+                        // out[i] = Σ_t w[t] · padded[i + 2c − t], tap by tap.
+                        let orow = &mut o[j * nx..(j + 1) * nx];
+                        orow.fill(0.0);
+                        for (t, &w) in kernel.iter().enumerate() {
+                            if w == 0.0 {
+                                continue;
+                            }
+                            let shifted = &padded[2 * half - t..2 * half - t + nx];
+                            for (ov, &v) in orow.iter_mut().zip(shifted) {
                                 *ov += w * v;
                             }
                         }
                     }
                 });
         }
-        1 => {
-            let plane = ny * nx;
-            out.par_chunks_mut(plane.max(1))
-                .enumerate()
-                .for_each(|(k, o)| {
-                    let slice = &src[k * plane..(k + 1) * plane];
-                    for j in 0..ny {
-                        let orow = &mut o[j * nx..(j + 1) * nx];
-                        for (t, &w) in kernel.iter().enumerate() {
-                            if w == 0.0 {
-                                continue;
-                            }
-                            if let Some(s) = boundary.source(j as isize + c - t as isize, ny) {
-                                let row = &slice[s * nx..(s + 1) * nx];
-                                for (ov, &v) in orow.iter_mut().zip(row) {
-                                    *ov += w * v;
-                                }
-                            }
-                        }
-                    }
-                });
-        }
-        _ => {
-            out.par_chunks_mut(nx.max(1))
-                .enumerate()
-                .for_each_init(Vec::new, |padded, (r, o)| {
-                    let row = &src[r * nx..(r + 1) * nx];
-                    let half = kernel.len() / 2;
-                    boundary.pad_line(row, half, half, padded);
-                    // out[i] = Σ_t w[t] · padded[i + 2c − t]
-                    for (i, ov) in o.iter_mut().enumerate() {
-                        let mut acc = 0.0;
-                        for (t, &w) in kernel.iter().enumerate() {
-                            acc += w * padded[i + 2 * half - t];
-                        }
-                        *ov = acc;
-                    }
-                });
-        }
     }
-    Array3::from_shape_vec((nz, ny, nx), out).expect("shape")
 }
 
 /// Convolves with one kernel per geometric axis (`None`: that axis is left
@@ -122,6 +144,185 @@ pub fn convolve_separable(
         }
     }
     current.unwrap_or_else(|| data.clone())
+}
+
+/// A linear operator along one geometric axis: a weighted sum of chains,
+/// each chain a list of 1D kernels applied one after the other (with the
+/// boundary condition applied again before each), as the à trous wavelet
+/// applies its low-pass and then its dilated band kernel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisOperator {
+    pub terms: Vec<(f64, Vec<Vec<f64>>)>,
+}
+
+impl AxisOperator {
+    /// One chain with weight 1.
+    pub fn chain(kernels: Vec<Vec<f64>>) -> Self {
+        AxisOperator {
+            terms: vec![(1.0, kernels)],
+        }
+    }
+
+    /// `a·self + b·other`, with equal chains combined and the terms in a
+    /// canonical order, so equal sums compare equal.
+    pub fn combine(&self, a: f64, other: &AxisOperator, b: f64) -> AxisOperator {
+        let mut terms: Vec<(f64, Vec<Vec<f64>>)> = Vec::new();
+        let scaled = self
+            .terms
+            .iter()
+            .map(|(w, c)| (a * w, c))
+            .chain(other.terms.iter().map(|(w, c)| (b * w, c)));
+        for (w, chain) in scaled {
+            match terms.iter_mut().find(|(_, c)| c == chain) {
+                Some(t) => t.0 += w,
+                None => terms.push((w, chain.clone())),
+            }
+        }
+        terms.retain(|(w, _)| *w != 0.0);
+        terms.sort_by(|x, y| {
+            x.1.partial_cmp(&y.1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(x.0.total_cmp(&y.0))
+        });
+        AxisOperator { terms }
+    }
+
+    /// When every term is a single kernel of the same length, the operator
+    /// is one kernel: their weighted sum (one pass instead of several).
+    fn as_single_kernel(&self) -> Option<Vec<f64>> {
+        let len = self.terms.first()?.1.first()?.len();
+        if self
+            .terms
+            .iter()
+            .any(|(_, c)| c.len() != 1 || c[0].len() != len)
+        {
+            return None;
+        }
+        if let [(w, c)] = self.terms.as_slice()
+            && *w == 1.0
+        {
+            return Some(c[0].clone());
+        }
+        let mut k = vec![0.0; len];
+        for (w, c) in &self.terms {
+            for (kv, &v) in k.iter_mut().zip(&c[0]) {
+                *kv += w * v;
+            }
+        }
+        Some(k)
+    }
+
+    /// The operator applied along `geometric_axis` into `out`; terms are
+    /// summed in order. Intermediate volumes come from and return to `spare`.
+    pub fn apply_into(
+        &self,
+        data: &Array3<f64>,
+        geometric_axis: usize,
+        boundary: Boundary,
+        out: &mut Array3<f64>,
+        spare: &mut Spare,
+    ) {
+        if let Some(k) = self.as_single_kernel() {
+            return convolve_axis_into(data, geometric_axis, &k, boundary, out);
+        }
+        let mut term = spare.take(data.dim());
+        let mut step = spare.take(data.dim());
+        for (n, (w, chain)) in self.terms.iter().enumerate() {
+            // The chain, ping-ponging between two buffers.
+            term.assign(data);
+            for k in chain {
+                convolve_axis_into(&term, geometric_axis, k, boundary, &mut step);
+                std::mem::swap(&mut term, &mut step);
+            }
+            let w = *w;
+            if n == 0 {
+                out.zip_mut_with(&term, |o, &v| *o = w * v);
+            } else {
+                out.zip_mut_with(&term, |o, &v| *o += w * v);
+            }
+        }
+        if self.terms.is_empty() {
+            out.fill(0.0);
+        }
+        spare.give(term);
+        spare.give(step);
+    }
+}
+
+/// Volumes no longer needed, kept for reuse.
+#[derive(Default)]
+pub struct Spare(Vec<Array3<f64>>);
+
+impl Spare {
+    /// A volume of shape `dim` (contents unspecified).
+    pub fn take(&mut self, dim: (usize, usize, usize)) -> Array3<f64> {
+        match self.0.iter().position(|a| a.dim() == dim) {
+            Some(i) => self.0.swap_remove(i),
+            None => Array3::zeros(dim),
+        }
+    }
+
+    pub fn give(&mut self, volume: Array3<f64>) {
+        self.0.push(volume);
+    }
+}
+
+/// A product of axis operators, one per geometric axis (0 = i, 1 = j, 2 = k),
+/// applied to the image; the operators of different axes commute.
+pub type SeparableProduct = Vec<AxisOperator>;
+
+/// Applies each product in `products` to `data` and hands every result, with
+/// its index, to `visit`, in a fixed order. Products that share the operator
+/// of the k axis (then of the j axis) share that pass: the work follows a
+/// trie over the axes, k first, as [`convolve_separable`] does.
+pub fn for_each_product(
+    data: &Array3<f64>,
+    products: &[SeparableProduct],
+    boundary: Boundary,
+    visit: &mut dyn FnMut(usize, &Array3<f64>),
+) {
+    let indices: Vec<usize> = (0..products.len()).collect();
+    let dims = products.iter().map(Vec::len).max().unwrap_or(0);
+    let mut spare = Spare::default();
+    trie_pass(data, products, &indices, dims, boundary, visit, &mut spare);
+}
+
+fn trie_pass(
+    data: &Array3<f64>,
+    products: &[SeparableProduct],
+    indices: &[usize],
+    axes_left: usize,
+    boundary: Boundary,
+    visit: &mut dyn FnMut(usize, &Array3<f64>),
+    spare: &mut Spare,
+) {
+    if axes_left == 0 {
+        for &i in indices {
+            visit(i, data);
+        }
+        return;
+    }
+    let axis = axes_left - 1;
+    // Group by this axis' operator, in first-seen order.
+    let mut groups: Vec<(Option<&AxisOperator>, Vec<usize>)> = Vec::new();
+    for &i in indices {
+        let op = products[i].get(axis);
+        match groups.iter_mut().find(|(o, _)| *o == op) {
+            Some(g) => g.1.push(i),
+            None => groups.push((op, vec![i])),
+        }
+    }
+    for (op, members) in groups {
+        match op {
+            None => trie_pass(data, products, &members, axis, boundary, visit, spare),
+            Some(op) => {
+                let mut next = spare.take(data.dim());
+                op.apply_into(data, axis, boundary, &mut next, spare);
+                trie_pass(&next, products, &members, axis, boundary, visit, spare);
+                spare.give(next);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

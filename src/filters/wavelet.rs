@@ -7,8 +7,8 @@
 use ndarray::Array3;
 
 use super::boundary::Boundary;
-use super::rotation::{Pool, Pooling, rotated_kernel_sets};
-use super::separable::{convolve_separable, odd_kernel};
+use super::rotation::{AxisChains, Pooling, pool_separable, rotated_chains};
+use super::separable::odd_kernel;
 use super::settings::{Dimensions, WaveletFamily};
 
 /// The decomposition low-pass filter (PyWavelets' `dec_lo` convention).
@@ -81,33 +81,33 @@ pub struct WaveletFilter<'a> {
 pub fn wavelet(data: &Array3<f64>, f: &WaveletFilter) -> Array3<f64> {
     let lo = odd_kernel(&low_pass(f.family));
     let hi = odd_kernel(&high_pass(f.family));
-    let dims = f.dimensions.count();
-    let band: Vec<Vec<f64>> = f
+    // Along each axis: the low-pass kernel at levels 1 .. level−1, then the
+    // sub-band's kernel, each dilated to its level. Operators on different
+    // axes commute, so applying all levels along k, then j, then i equals
+    // the level-by-level scheme; the pre-filter and band kernels rotate
+    // together because they form one chain per axis.
+    let chains: AxisChains = f
         .subband
         .chars()
-        .map(|c| if c == 'L' { lo.clone() } else { hi.clone() })
+        .map(|c| {
+            let mut pre = lo.clone();
+            let mut band = if c == 'L' { lo.clone() } else { hi.clone() };
+            let mut chain = Vec::new();
+            for _ in 1..f.level {
+                chain.push(pre.clone());
+                pre = dilate(&pre);
+                band = dilate(&band);
+            }
+            chain.push(band);
+            chain
+        })
         .collect();
-    let pre: Vec<Vec<f64>> = vec![lo.clone(); dims];
-    // The pre-filter and the band filter rotate together.
-    let sets = if f.rotation_invariant {
-        rotated_kernel_sets(&[pre, band], dims)
+    let filters = if f.rotation_invariant {
+        rotated_chains(&chains, f.dimensions.count())
     } else {
-        vec![vec![pre, band]]
+        vec![chains]
     };
-    let mut pool = Pool::new(f.pooling);
-    for set in sets {
-        let (mut pre, mut band) = (set[0].clone(), set[1].clone());
-        let mut current = data.clone();
-        for _ in 1..f.level {
-            let kernels: Vec<Option<&[f64]>> = pre.iter().map(|k| Some(k.as_slice())).collect();
-            current = convolve_separable(&current, &kernels, f.boundary);
-            pre = pre.iter().map(|k| dilate(k)).collect();
-            band = band.iter().map(|k| dilate(k)).collect();
-        }
-        let kernels: Vec<Option<&[f64]>> = band.iter().map(|k| Some(k.as_slice())).collect();
-        pool.add(convolve_separable(&current, &kernels, f.boundary));
-    }
-    pool.finish()
+    pool_separable(data, &filters, f.pooling, f.boundary)
 }
 
 #[cfg(test)]
