@@ -294,33 +294,51 @@ impl Taps {
 /// Turns samples into cubic B-spline coefficients along `axis` (Unser's
 /// recursive filter, mirror-symmetric boundaries).
 fn spline_prefilter(data: &mut Array3<f64>, axis: Axis) {
+    // Every line along `axis` is filtered on its own: split the volume into
+    // slices across another axis and give the slices to the threads. Each
+    // line's arithmetic is the same whatever thread runs it, so the result
+    // does not depend on the thread count.
+    let outer = Axis(if axis.index() == 0 { 1 } else { 0 });
+    let inner = Axis(if outer.index() < axis.index() {
+        axis.index() - 1
+    } else {
+        axis.index()
+    });
+    let mut slices: Vec<_> = data.axis_iter_mut(outer).collect();
+    slices.par_iter_mut().for_each(|slice| {
+        for lane in slice.lanes_mut(inner) {
+            prefilter_line(lane);
+        }
+    });
+}
+
+/// The cubic B-spline prefilter of one line (mirror boundaries), in place.
+fn prefilter_line(mut lane: ndarray::ArrayViewMut1<f64>) {
     let z = 3f64.sqrt() - 2.0;
     let gain = (1.0 - z) * (1.0 - 1.0 / z);
-    for mut lane in data.lanes_mut(axis) {
-        let n = lane.len();
-        if n < 2 {
-            continue;
-        }
-        for v in lane.iter_mut() {
-            *v *= gain;
-        }
-        // Causal initialisation: truncated sum of the mirrored signal.
-        let horizon = n.min(40);
-        let mut zk = z;
-        let mut sum = lane[0];
-        for k in 1..horizon {
-            sum += zk * lane[k];
-            zk *= z;
-        }
-        lane[0] = sum;
-        for k in 1..n {
-            lane[k] += z * lane[k - 1];
-        }
-        // Anti-causal initialisation for mirror boundaries.
-        lane[n - 1] = (z / (z * z - 1.0)) * (z * lane[n - 2] + lane[n - 1]);
-        for k in (0..n - 1).rev() {
-            lane[k] = z * (lane[k + 1] - lane[k]);
-        }
+    let n = lane.len();
+    if n < 2 {
+        return;
+    }
+    for v in lane.iter_mut() {
+        *v *= gain;
+    }
+    // Causal initialisation: truncated sum of the mirrored signal.
+    let horizon = n.min(40);
+    let mut zk = z;
+    let mut sum = lane[0];
+    for k in 1..horizon {
+        sum += zk * lane[k];
+        zk *= z;
+    }
+    lane[0] = sum;
+    for k in 1..n {
+        lane[k] += z * lane[k - 1];
+    }
+    // Anti-causal initialisation for mirror boundaries.
+    lane[n - 1] = (z / (z * z - 1.0)) * (z * lane[n - 2] + lane[n - 1]);
+    for k in (0..n - 1).rev() {
+        lane[k] = z * (lane[k + 1] - lane[k]);
     }
 }
 
