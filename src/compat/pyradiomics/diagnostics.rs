@@ -132,13 +132,7 @@ pub fn mask_elements(
         float_tuple(&g.index_to_physical(centre)),
     ));
     if let Some((image, values)) = image {
-        let inside: Vec<f64> = image
-            .data
-            .iter()
-            .zip(mask.data.iter())
-            .filter(|(_, m)| **m)
-            .map(|(&v, _)| values(v))
-            .collect();
+        let inside = super::intensity::roi_values(image, mask, values);
         let n = inside.len().max(1) as f64;
         row.push(number(&name("Mean"), inside.iter().sum::<f64>() / n));
         row.push(number(

@@ -69,6 +69,17 @@ fn kahan_add(sum: &mut f64, compensation: &mut f64, v: f64) {
     *sum = t;
 }
 
+/// The intensities of the ROI's voxels through `values`, in raster order.
+pub fn roi_values(image: &Volume<f32>, mask: &Volume<bool>, values: &IntensityMap) -> Vec<f64> {
+    image
+        .data
+        .iter()
+        .zip(mask.data.iter())
+        .filter(|(_, m)| **m)
+        .map(|(&v, _)| values(v))
+        .collect()
+}
+
 /// The intensities of the loaded image: normalised when asked.
 pub fn loaded_map(normalisation: Option<Normalisation>) -> IntensityMap {
     match normalisation {

@@ -22,13 +22,7 @@ pub fn resegmented(
     };
     let mut sorted = range.clone();
     sorted.sort_by(f64::total_cmp);
-    let inside: Vec<f64> = image
-        .data
-        .iter()
-        .zip(mask.data.iter())
-        .filter(|(_, m)| **m)
-        .map(|(&v, _)| values(v))
-        .collect();
+    let inside = super::intensity::roi_values(image, mask, values);
     let thresholds: Vec<f64> = match s.resegment_mode.unwrap_or(ResegmentMode::Absolute) {
         ResegmentMode::Absolute => sorted,
         ResegmentMode::Relative => {

@@ -118,8 +118,6 @@ impl Table {
 
 pub struct Collect;
 
-const IMAGE_KINDS: [&str; 5] = ["load", "resample", "resegment", "filter", "discretise"];
-
 impl StageKind for Collect {
     fn name(&self) -> &str {
         "collect"
@@ -131,17 +129,7 @@ impl StageKind for Collect {
         Scope::Cohort
     }
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
-        if input_kinds.is_empty() || input_kinds.iter().any(|k| IMAGE_KINDS.contains(k)) {
-            return Err(format!(
-                "expects one or more feature-family input stages (got: {})",
-                if input_kinds.is_empty() {
-                    "none".to_string()
-                } else {
-                    input_kinds.join(", ")
-                }
-            ));
-        }
-        Ok(())
+        super::feature_inputs(input_kinds, 1, "one or more feature-family input stages")
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         canonical::<CollectParams>(params)

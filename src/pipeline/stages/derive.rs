@@ -131,18 +131,11 @@ impl StageKind for Derive {
         Scope::PerCase
     }
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
-        const IMAGE_KINDS: [&str; 5] = ["load", "resample", "resegment", "filter", "discretise"];
-        if input_kinds.len() < 2 || input_kinds.iter().any(|k| IMAGE_KINDS.contains(k)) {
-            return Err(format!(
-                "expects two or more feature-family input stages of different phases (got: {})",
-                if input_kinds.is_empty() {
-                    "none".to_string()
-                } else {
-                    input_kinds.join(", ")
-                }
-            ));
-        }
-        Ok(())
+        super::feature_inputs(
+            input_kinds,
+            2,
+            "two or more feature-family input stages of different phases",
+        )
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         let p: DeriveParams = typed(params)?;

@@ -148,6 +148,29 @@ pub fn typed<P: DeserializeOwned>(params: &Value) -> std::result::Result<P, Stri
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
+/// The kinds whose outputs are images, not feature rows.
+const IMAGE_KINDS: [&str; 5] = ["load", "resample", "resegment", "filter", "discretise"];
+
+/// Checks that there are at least `min` inputs and that all of them give
+/// feature rows (no image stage); `expected` says what the stage wants.
+pub fn feature_inputs(
+    input_kinds: &[&str],
+    min: usize,
+    expected: &str,
+) -> std::result::Result<(), String> {
+    if input_kinds.len() < min || input_kinds.iter().any(|k| IMAGE_KINDS.contains(k)) {
+        return Err(format!(
+            "expects {expected} (got: {})",
+            if input_kinds.is_empty() {
+                "none".to_string()
+            } else {
+                input_kinds.join(", ")
+            }
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `input_kinds` is exactly one of `accepted`.
 pub fn one_input_of(input_kinds: &[&str], accepted: &[&str]) -> std::result::Result<(), String> {
     match input_kinds {
