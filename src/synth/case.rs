@@ -5,7 +5,7 @@
 use ndarray::Array3;
 use rand::Rng;
 
-use super::field::{BINOMIAL_3, convolve_axis, correlated_noise, gaussian_kernel};
+use super::field::{BINOMIAL_3, convolve_axis, convolve_kernels, correlated_noise, gaussian_kernel};
 use super::random::{Purpose, stream, uniform};
 use super::scanner::ScannerEffect;
 use super::shape::{StarShape, random_harmonics};
@@ -115,11 +115,19 @@ pub fn generate_case_in_centre(
     let parameters = CaseParameters::draw(&mut rng, phenotype);
     let geometry = grid::geometry();
     let mut object = render_object(&parameters, &mut rng);
-    let noise = correlated_noise(
-        &mut rng,
-        grid::array_shape(),
-        [&BINOMIAL_3, &BINOMIAL_3, &[1.0]],
-    );
+    // The scanner's reconstruction kernel shapes the noise as well as the
+    // object (its noise power spectrum): the noise's in-plane kernel is the
+    // base kernel blurred by the scanner's. The noise keeps unit variance
+    // and the same random draws, so only its texture changes.
+    let in_plane_kernel = |geometry_axis: usize| match scanner {
+        Some(s) if s.blur_mm > 0.0 => convolve_kernels(
+            &BINOMIAL_3,
+            &gaussian_kernel(s.blur_mm / grid::SPACING[geometry_axis]),
+        ),
+        _ => BINOMIAL_3.to_vec(),
+    };
+    let (noise_x, noise_y) = (in_plane_kernel(0), in_plane_kernel(1));
+    let noise = correlated_noise(&mut rng, grid::array_shape(), [&noise_x, &noise_y, &[1.0]]);
     let (offset, noise_sd) = match scanner {
         None => (0.0, parameters.noise_sd_hu),
         Some(s) => {

@@ -25,6 +25,17 @@ pub fn gaussian_kernel(sigma: f64) -> Vec<f32> {
     weights.iter().map(|w| (w / total) as f32).collect()
 }
 
+/// The full convolution of two kernels: the kernel of applying both.
+pub fn convolve_kernels(a: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; a.len() + b.len() - 1];
+    for (i, &x) in a.iter().enumerate() {
+        for (j, &y) in b.iter().enumerate() {
+            out[i + j] += x * y;
+        }
+    }
+    out
+}
+
 /// Convolves every lane of `data` along array axis `axis` with the
 /// symmetric, odd-length `kernel`, replicating the edge voxels.
 pub fn convolve_axis(data: &mut Array3<f32>, axis: usize, kernel: &[f32]) {
@@ -79,6 +90,17 @@ mod tests {
     use super::*;
     use crate::synth::random::{Purpose, stream};
     use ndarray::s;
+
+    #[test]
+    fn convolving_two_kernels_gives_the_kernel_of_both_passes() {
+        // [1,1] * [1,1] = [1,2,1]; binomial * binomial = the 5-tap binomial.
+        assert_eq!(convolve_kernels(&[1.0, 1.0], &[1.0, 1.0]), [1.0, 2.0, 1.0]);
+        assert_eq!(
+            convolve_kernels(&BINOMIAL_3, &BINOMIAL_3),
+            [0.0625, 0.25, 0.375, 0.25, 0.0625]
+        );
+        assert_eq!(convolve_kernels(&BINOMIAL_3, &[1.0]), BINOMIAL_3);
+    }
 
     #[test]
     fn binomial_blur_of_an_impulse_spreads_its_weights() {
