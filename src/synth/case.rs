@@ -5,7 +5,9 @@
 use ndarray::Array3;
 use rand::Rng;
 
-use super::field::{BINOMIAL_3, convolve_axis, convolve_kernels, correlated_noise, gaussian_kernel};
+use super::field::{
+    BINOMIAL_3, convolve_axis, convolve_kernels, correlated_noise, gaussian_kernel,
+};
 use super::random::{Purpose, stream, uniform};
 use super::scanner::ScannerEffect;
 use super::shape::{StarShape, random_harmonics};
