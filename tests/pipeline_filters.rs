@@ -207,3 +207,66 @@ fn bad_filter_params_and_inputs_fail_at_planning_naming_the_setting() {
     let e = plan(&p, &[], &r).err().unwrap().to_string();
     assert!(e.contains("log_s1") && e.contains("load stage"), "{e}");
 }
+
+/// A `train` stage reading filter-stage features records the filters in its
+/// extraction recipe, so `radial predict --image` computes them as the
+/// pipeline did: the recipe's features of each case equal the collected
+/// table's, bit for bit (statistics of the image, of a LoG response map and
+/// of a wavelet response map, and the histogram of the discretised LoG map).
+#[test]
+fn a_model_on_filter_stage_features_records_the_filters_in_its_recipe() {
+    let dir = tempfile::tempdir().unwrap();
+    write_cohort(dir.path(), 3);
+    let r = Registry::standard();
+    let p = write_file(dir.path(), "filters.yaml", &pipeline());
+    let outcome = run(&p, &[], &r);
+    assert!(outcome.failed().is_empty(), "{:?}", outcome.failed());
+    let csv = std::fs::read(dir.path().join("results/table.csv")).unwrap();
+    let table = Table::from_csv(&csv).unwrap();
+
+    let with_train = format!(
+        "{}  - id: train\n    kind: train\n    inputs: [table]\n    params: \
+         {{label_column: phenotype, positive: '1', classifier: {{kind: logistic}}}}\n",
+        pipeline()
+    );
+    let q = write_file(dir.path(), "train.yaml", &with_train);
+    let planned = plan(&q, &[], &r).unwrap();
+    let train = planned.stage_index("train").unwrap();
+    let recipe: radial::learn::recipe::ExtractionRecipe = serde_json::from_value(
+        planned.stages[train].params[radial::pipeline::recipe::EXTRACTION_PARAM].clone(),
+    )
+    .expect("the train stage records an extraction recipe");
+    let filters: Vec<&str> = recipe
+        .sources
+        .iter()
+        .flat_map(|s| s.settings.filters.iter().map(|f| f.name.as_str()))
+        .collect();
+    assert_eq!(filters, ["log_s1", "log_s1", "wav"]);
+
+    let mut compared = 0;
+    for (row, case) in table.rows.iter().zip(0..) {
+        let (image, mask) = radial::io::load_case(
+            &dir.path().join(format!("images/c{case}.nii")),
+            None,
+            &dir.path().join(format!("images/c{case}_mask.nii")),
+            radial::io::RoiChoice::Label(1),
+        )
+        .unwrap();
+        let replayed = recipe.extract(&image.volume, &mask).unwrap();
+        for (col, cell) in table.header.iter().zip(row).skip(1) {
+            if col == "phenotype" {
+                continue;
+            }
+            let want: f64 = cell.parse().unwrap();
+            let got = replayed
+                .get(col)
+                .unwrap_or_else(|| panic!("the recipe computes no {col}"));
+            assert!(
+                got == want || (got.is_nan() && want.is_nan()),
+                "case {case} {col}: recipe {got}, pipeline {want}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 3 * 40, "{compared}");
+}

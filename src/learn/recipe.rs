@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{PreparedCase, compute_families, family_name, prepare_case};
+use crate::extract::{
+    PreparedCase, compute_families, family_name, filtered_features, prepare_case,
+};
 use crate::features::FeatureSet;
 use crate::image::Volume;
 use crate::processing::ExtractionSettings;
@@ -75,15 +77,21 @@ impl ExtractionRecipe {
         }
         for source in &self.sources {
             let case = &prepared[&chain_key(&source.settings)];
+            let mut values = Vec::new();
             for (family, result) in compute_families(case, &source.settings) {
-                let values = result.map_err(|e| {
+                let set = result.map_err(|e| {
                     Error::data(format!("feature family {}: {e}", family_name(family)))
                 })?;
-                for (name, v) in values.values {
-                    match &source.prefix {
-                        Some(p) => out.push(format!("{p}.{name}"), v),
-                        None => out.push(name, v),
-                    }
+                values.extend(set.values);
+            }
+            // Response-map features (`filters:`), named after their filter.
+            if !source.settings.filters.is_empty() {
+                values.extend(filtered_features(image, case, &source.settings)?.values);
+            }
+            for (name, v) in values {
+                match &source.prefix {
+                    Some(p) => out.push(format!("{p}.{name}"), v),
+                    None => out.push(name, v),
                 }
             }
         }

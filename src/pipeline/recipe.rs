@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::plan::PlannedStage;
 use crate::learn::recipe::{ExtractionRecipe, FeatureSource};
-use crate::processing::{ExtractionSettings, Family};
+use crate::processing::{DiscretisationSettings, ExtractionSettings, Family, NamedFilter};
 
 /// The parameter key the planner adds to `train` stages.
 pub const EXTRACTION_PARAM: &str = "extraction";
@@ -42,6 +42,12 @@ pub fn extraction_recipe(stages: &[PlannedStage], train: usize) -> Option<Extrac
 }
 
 /// The settings of one family stage and the image stages upstream of it.
+///
+/// A family behind a `filter` stage (directly, or through a `discretise`
+/// stage of the response map) becomes one entry of `filters:` named after
+/// the filter stage, which is how its features are named in the table
+/// (`log_s2_stat_mean`); the chain then continues from the filter's ROI
+/// input, whose interpolation and re-segmentation the filter stage uses.
 fn family_settings(stages: &[PlannedStage], family_stage: usize) -> Option<ExtractionSettings> {
     let stage = &stages[family_stage];
     let family: Family = serde_json::from_value(Value::String(stage.kind.name().into())).ok()?;
@@ -54,11 +60,27 @@ fn family_settings(stages: &[PlannedStage], family_stage: usize) -> Option<Extra
     } else if family.needs_discretisation() && family != Family::Histogram {
         settings.texture = typed(&stage.params)?;
     }
+    // A discretisation read before any filter: the response map's if a
+    // filter follows, the image's otherwise.
+    let mut discretisation: Option<DiscretisationSettings> = None;
     let mut current = *stage.inputs.first()?;
     loop {
         let upstream = &stages[current];
         match upstream.kind.name() {
-            "discretise" => settings.discretisation = typed(&upstream.params)?,
+            "discretise" => discretisation = Some(typed(&upstream.params)?),
+            "filter" if settings.filters.is_empty() => {
+                settings.filters.push(NamedFilter {
+                    name: upstream.id.clone(),
+                    filter: typed(&upstream.params)?,
+                    families: std::mem::take(&mut settings.families),
+                    discretisation: discretisation.take().unwrap_or_default(),
+                });
+                current = *upstream
+                    .inputs
+                    .iter()
+                    .find(|&&i| stages[i].kind.name() != "load")?;
+                continue;
+            }
             "resegment" => settings.resegmentation = typed(&upstream.params)?,
             "resample" => settings.interpolation = Some(typed(&upstream.params)?),
             // A phased load's features are phase-prefixed and come with the
@@ -66,11 +88,15 @@ fn family_settings(stages: &[PlannedStage], family_stage: usize) -> Option<Extra
             // model records none and `radial predict --image` asks for a
             // feature table instead of failing on a missing feature.
             "load" if upstream.params.get("phase").is_some() => return None,
-            "load" => return Some(settings),
+            "load" => break,
             _ => return None,
         }
         current = *upstream.inputs.first()?;
     }
+    if let Some(d) = discretisation {
+        settings.discretisation = d;
+    }
+    Some(settings)
 }
 
 fn typed<T: DeserializeOwned>(params: &Value) -> Option<T> {
