@@ -261,7 +261,15 @@ fn table_and_stability_inputs(
         .copied()
         .filter(|k| *k != STABILITY)
         .collect();
-    one_input_of(&tables, accepted).map_err(|m| format!("{m} (plus any `stability` stages)"))
+    one_input_of(&tables, accepted).map_err(|m| format!("{m} (plus any `stability` stages)"))?;
+    // The table comes first: a model's extraction recipe follows the first input.
+    if input_kinds.first() == Some(&STABILITY) {
+        return Err(format!(
+            "lists a `stability` stage first; list the table input ({}) first in `inputs`",
+            accepted.join(" or ")
+        ));
+    }
+    Ok(())
 }
 
 /// At planning: `stable` steps and `stability` inputs must go together (the
@@ -818,6 +826,33 @@ mod tests {
         assert_eq!(decode(&bytes).unwrap(), (header, table.clone()));
         let (h, t) = decode(&table.to_csv()).unwrap();
         assert_eq!((h, t), (Header::default(), table));
+    }
+
+    #[test]
+    fn learning_stages_take_one_table_first_plus_stability_stages() {
+        let ok = |k: &[&str]| table_and_stability_inputs(k, &MODEL_INPUT_KINDS);
+        assert!(ok(&["table"]).is_ok());
+        assert!(ok(&["collect", "stability", "stability"]).is_ok());
+        assert!(ok(&["stability"]).is_err());
+        assert!(ok(&["table", "collect", "stability"]).is_err());
+        let e = ok(&["stability", "table"]).unwrap_err();
+        assert!(e.contains("first"), "{e}");
+        let stable = |from: &str| SelectionStep::Stable {
+            min_icc: 0.75,
+            from: from.into(),
+            features: None,
+        };
+        assert!(check_stable_steps(&[stable("a")], &["table", "stability"]).is_ok());
+        // Two steps reading one stage are one source.
+        assert!(check_stable_steps(&[stable("a"), stable("a")], &["table", "stability"]).is_ok());
+        let e =
+            check_stable_steps(&[stable("a"), stable("b")], &["table", "stability"]).unwrap_err();
+        assert!(
+            e.contains("selection[1].stable.from") && e.contains("`b`"),
+            "{e}"
+        );
+        let e = check_stable_steps(&[], &["table", "stability"]).unwrap_err();
+        assert!(e.contains("but 0 `stable` selection step(s)"), "{e}");
     }
 
     #[test]
