@@ -384,6 +384,41 @@ mod tests {
         assert_eq!(stable_features(&back, 0.9), ["g"]);
     }
 
+    /// The contract with `collect` over per-variant stages: `variant` after
+    /// `case_id`, then features, then the manifest's outcome columns (here a
+    /// numeric one, which must not be taken for a feature).
+    #[test]
+    fn a_collect_input_skips_the_manifest_outcome_columns() {
+        let manifest = crate::pipeline::manifest::Manifest {
+            outcome_columns: vec!["phenotype".into()],
+            ..Default::default()
+        };
+        let csv =
+            "case_id,variant,f,phenotype\na,0,1,0\na,1,3,0\nb,0,5,1\nb,1,7,1\nc,0,9,0\nc,1,11,0\n";
+        let task = TaskData {
+            case: None,
+            manifest: &manifest,
+            inputs: vec![super::super::InputData {
+                stage_id: "collect".into(),
+                kind: "collect".into(),
+                items: vec![(String::new(), std::sync::Arc::new(csv.as_bytes().to_vec()))],
+            }],
+            files: &[],
+        };
+        let out = Stability
+            .run(&task, &serde_json::json!({"icc": "icc1"}))
+            .unwrap();
+        let rows = from_csv(&out).unwrap();
+        assert_eq!(rows.len(), 1, "{}", String::from_utf8_lossy(&out));
+        assert_eq!(rows[0].feature, "f");
+        assert!((rows[0].icc.icc - 30.0 / 34.0).abs() < 1e-15);
+        // An unknown form is refused by name.
+        let e = Stability
+            .canonical_params(&serde_json::json!({"icc": "icc2"}))
+            .unwrap_err();
+        assert!(e.contains("icc2"), "{e}");
+    }
+
     #[test]
     fn bad_designs_name_the_case() {
         let e = |text: &str| {
