@@ -80,8 +80,9 @@ pub struct FeatureIcc {
     pub icc: Icc,
 }
 
-/// IBSI feature-name tags and the family (stage kind) each belongs to.
-const FAMILY_TAGS: [(&str, &str); 11] = [
+/// IBSI feature-name tags and the family (stage kind) each belongs to,
+/// then the class names of PyRadiomics-style names (`original_glcm_Contrast`).
+const FAMILY_TAGS: [(&str, &str); 18] = [
     ("morph", "morphology"),
     ("loc", "local_intensity"),
     ("stat", "statistics"),
@@ -93,6 +94,13 @@ const FAMILY_TAGS: [(&str, &str); 11] = [
     ("dzm", "gldzm"),
     ("ngt", "ngtdm"),
     ("ngl", "ngldm"),
+    ("glcm", "glcm"),
+    ("glrlm", "glrlm"),
+    ("glszm", "glszm"),
+    ("ngtdm", "ngtdm"),
+    ("gldm", "gldm"),
+    ("firstorder", "firstorder"),
+    ("shape", "morphology"),
 ];
 
 /// The IBSI family of a feature name: the first `_`-separated token that is
@@ -367,6 +375,12 @@ mod tests {
         assert_eq!(family_of("ngt_coarseness_3D"), "ngtdm");
         assert_eq!(family_of("ngl_lde_3D"), "ngldm");
         assert_eq!(family_of("age"), "other");
+        assert_eq!(
+            family_of("delta_arterial_minus_portal_stat_mean"),
+            "statistics"
+        );
+        assert_eq!(family_of("original_glcm_Contrast"), "glcm");
+        assert_eq!(family_of("wavelet-LLH_firstorder_Mean"), "firstorder");
     }
 
     #[test]
