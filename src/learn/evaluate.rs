@@ -238,6 +238,7 @@ fn run_fold(
         let (best, score) = choose_candidate(
             x_train.view(),
             &y_train,
+            &table.feature_names,
             rows_train.as_ref(),
             candidates,
             inner_folds,
@@ -251,6 +252,7 @@ fn run_fold(
     let model = fitted::fit(
         x_train.view(),
         &y_train,
+        &table.feature_names,
         rows_train.as_ref(),
         fitted_protocol,
         seed,
@@ -288,6 +290,7 @@ fn run_fold(
 pub fn choose_candidate(
     x: ndarray::ArrayView2<f64>,
     y: &[bool],
+    names: &[String],
     rows: Option<&CombatRows>,
     candidates: &[Protocol],
     inner_folds: usize,
@@ -312,6 +315,7 @@ pub fn choose_candidate(
             let model = fitted::fit(
                 xt.view(),
                 &yt,
+                names,
                 rt.as_ref(),
                 candidate,
                 derive_seed(seed, s as u64),

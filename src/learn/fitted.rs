@@ -90,10 +90,12 @@ pub fn harmonise(
 }
 
 /// Fits every step on `x` / `y` only; `rows` gives the batch and covariates
-/// of the same rows (needed when the protocol has a `combat` step).
+/// of the same rows (needed when the protocol has a `combat` step); `names`
+/// the columns' feature names (a `stable` step keeps names).
 pub fn fit(
     x: ArrayView2<f64>,
     y: &[bool],
+    names: &[String],
     rows: Option<&CombatRows>,
     protocol: &Protocol,
     seed: u64,
@@ -112,7 +114,13 @@ pub fn fit(
     };
     let pre = Preprocessor::fit(x, protocol.impute, protocol.standardise);
     let prepared = pre.transform(x, &all);
-    let columns = select(prepared.view(), y, &pre.variance, &protocol.selection)?;
+    let columns = select(
+        prepared.view(),
+        y,
+        &pre.variance,
+        &protocol.selection,
+        names,
+    )?;
     let train = prepared.select(Axis(1), &columns);
     let classifier = models::fit(&protocol.classifier, train.view(), y, seed)?;
     Ok(FittedPipeline {

@@ -16,6 +16,7 @@ pub mod combat;
 pub mod cv;
 pub mod evaluate;
 pub mod fitted;
+pub mod icc;
 pub mod metrics;
 pub mod model;
 pub mod model_check;

@@ -67,6 +67,7 @@ pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtif
         choose_candidate(
             table.features.view(),
             &table.labels,
+            &table.feature_names,
             rows.as_ref(),
             &candidates,
             k,
@@ -80,6 +81,7 @@ pub fn fit_final(table: &FeatureTable, protocol: &Protocol) -> Result<ModelArtif
     let pipeline = fitted::fit(
         table.features.view(),
         &table.labels,
+        &table.feature_names,
         rows.as_ref(),
         &protocol,
         protocol.seed,

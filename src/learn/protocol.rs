@@ -24,6 +24,7 @@
 //!   - univariate: { test: mann_whitney, k: 10 } # or test: anova_f
 //!   - mrmr: { k: 10 }
 //!   - lasso: { c: 0.1, max_features: 10 }      # L1 logistic regression
+//!   - stable: { min_icc: 0.75, from: icc }      # features robust in a `stability` stage
 //! classifier:              # one of:
 //!   kind: svm              # kernel: rbf | linear; c; gamma (rbf, default 1/(p*var))
 //!   kernel: rbf
@@ -49,6 +50,15 @@
 //! their own outcome). `unseen_batch: pooled` leaves a case of a batch the
 //! fit never saw unchanged (`gamma = 0`, `delta = 1`: taken as already on the
 //! pooled scale); `error` refuses it, naming the batch and the known ones.
+//!
+//! `stable` keeps the features whose ICC in the output of the `stability`
+//! stage named by `from` (an input of the same pipeline stage) is at least
+//! `min_icc`; a feature absent from that table, or with a NaN ICC, is
+//! dropped. It is a fixed list, not fitted on any rows (the ICC comes from
+//! perturbed variants, not from the outcome), so it keeps the same features
+//! in every fold; it still runs in the selection chain, in its place, so
+//! the report lists it. The pipeline stage fills `features` from the
+//! stability table before evaluation; it cannot be given by hand.
 
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +136,16 @@ pub enum SelectionStep {
         c: f64,
         #[serde(default)]
         max_features: Option<usize>,
+    },
+    Stable {
+        min_icc: f64,
+        /// The id of the `stability` stage whose table gives the ICCs.
+        from: String,
+        /// The table's features with ICC >= `min_icc`, filled by the
+        /// pipeline stage from the stability output (so the evaluation and
+        /// the model record the list they used).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        features: Option<Vec<String>>,
     },
 }
 
@@ -263,6 +283,18 @@ impl Protocol {
                 SelectionStep::Lasso { c, .. } if !is_positive(*c) => {
                     return Err(Error::setting(name, "c must be > 0"));
                 }
+                SelectionStep::Stable { min_icc, .. } if !min_icc.is_finite() => {
+                    return Err(Error::setting(
+                        format!("{name}.stable.min_icc"),
+                        "min_icc must be a finite number",
+                    ));
+                }
+                SelectionStep::Stable { from, .. } if from.is_empty() => {
+                    return Err(Error::setting(
+                        format!("{name}.stable.from"),
+                        "name the stability stage",
+                    ));
+                }
                 _ => {}
             }
         }
@@ -300,6 +332,23 @@ impl Protocol {
             }
         }
         Ok(())
+    }
+
+    /// Refuses what only the pipeline may fill in: a `stable` step's
+    /// `features` (they come from the stability stage's table).
+    pub fn check_user_given(&self) -> Result<()> {
+        check_stable_not_given(&self.selection)
+    }
+
+    /// The `stable` steps' stability stage ids, in step order.
+    pub fn stability_sources(&self) -> Vec<&str> {
+        self.selection
+            .iter()
+            .filter_map(|s| match s {
+                SelectionStep::Stable { from, .. } => Some(from.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Table columns the protocol reads besides the features and the
@@ -363,6 +412,24 @@ impl Protocol {
             ..self.clone()
         }
     }
+}
+
+/// A `stable` step's `features` come from its stability stage, never from
+/// the user: refused when given.
+pub fn check_stable_not_given(selection: &[SelectionStep]) -> Result<()> {
+    for (i, step) in selection.iter().enumerate() {
+        if let SelectionStep::Stable {
+            features: Some(_), ..
+        } = step
+        {
+            return Err(Error::setting(
+                format!("selection[{i}].stable.features"),
+                "the stable features come from the stability stage named by `from`; \
+                 give `min_icc` and `from` only",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// False for NaN, unlike `!(x <= 0.0)`, and for infinity (`c: .inf` would
@@ -457,6 +524,7 @@ pub fn from_yaml(text: &str) -> Result<Protocol> {
     let p: Protocol =
         serde_saphyr::from_str(text).map_err(|e| Error::setting("protocol", e.to_string()))?;
     p.validate()?;
+    p.check_user_given()?;
     Ok(p)
 }
 
@@ -490,6 +558,32 @@ mod tests {
         };
         let e = p.validate().unwrap_err().to_string();
         assert!(e.contains("classifier.c"), "{e}");
+    }
+
+    #[test]
+    fn stable_step_parses_and_its_features_cannot_be_given_by_hand() {
+        let p = from_yaml(
+            "selection:\n  - stable: { min_icc: 0.75, from: icc }\nclassifier: { kind: logistic }\n",
+        )
+        .unwrap();
+        assert_eq!(p.stability_sources(), ["icc"]);
+        // Unset features are absent from the canonical form (stable keys).
+        let json = serde_json::to_string(&p.selection).unwrap();
+        assert_eq!(json, r#"[{"stable":{"min_icc":0.75,"from":"icc"}}]"#);
+        let e = from_yaml(
+            "selection:\n  - stable: { min_icc: 0.75, from: icc, features: [a] }\nclassifier: { kind: logistic }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("selection[0].stable.features"), "{e}");
+        assert!(
+            from_yaml("selection:\n  - stable: { from: icc }\nclassifier: { kind: logistic }\n")
+                .is_err()
+        );
+        assert!(
+            from_yaml("selection:\n  - stable: { min_icc: 0.75, from: icc, k: 3 }\nclassifier: { kind: logistic }\n")
+                .is_err()
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Feature selection steps. Each takes the training rows (imputed and, if the
 //! protocol says so, standardised), the current candidate columns, and
 //! returns the columns it keeps. They are only ever called on a training fold.
+//! `stable` is the exception that needs no rows: it keeps a fixed list of
+//! feature names (robust ones, from a stability stage).
 
 use ndarray::ArrayView2;
 
@@ -10,15 +12,22 @@ use super::stats::{anova_f, mann_whitney, midranks};
 use crate::{Error, Result};
 
 /// Runs the steps in order; the result is in ascending column order.
+/// `names` are the columns' feature names (what a `stable` step matches).
 pub fn select(
     x: ArrayView2<f64>,
     y: &[bool],
     variance: &[f64],
     steps: &[SelectionStep],
+    names: &[String],
 ) -> Result<Vec<usize>> {
     let mut keep: Vec<usize> = (0..x.ncols()).collect();
     for (i, step) in steps.iter().enumerate() {
         keep = match *step {
+            SelectionStep::Stable {
+                ref features,
+                ref from,
+                ..
+            } => keep_stable(&keep, names, features.as_deref(), from, i)?,
             SelectionStep::NearConstant { min_variance } => keep
                 .into_iter()
                 .filter(|&j| variance[j] > min_variance)
@@ -40,6 +49,32 @@ pub fn select(
     }
     keep.sort_unstable();
     Ok(keep)
+}
+
+/// The columns of `keep` whose names are in the stable list (filled from
+/// the stability stage; `None` outside a pipeline, an error).
+fn keep_stable(
+    keep: &[usize],
+    names: &[String],
+    features: Option<&[String]>,
+    from: &str,
+    step: usize,
+) -> Result<Vec<usize>> {
+    let features = features.ok_or_else(|| {
+        Error::setting(
+            format!("selection[{step}].stable"),
+            format!(
+                "the stable features come from the stability stage `{from}`: \
+                 this step works only in a pipeline stage that reads it"
+            ),
+        )
+    })?;
+    let stable: std::collections::HashSet<&str> = features.iter().map(String::as_str).collect();
+    Ok(keep
+        .iter()
+        .copied()
+        .filter(|&j| names.get(j).is_some_and(|n| stable.contains(n.as_str())))
+        .collect())
 }
 
 fn column(x: ArrayView2<f64>, j: usize) -> Vec<f64> {
@@ -197,21 +232,72 @@ mod tests {
     #[test]
     fn steps_select_expected_columns() {
         let (x, y) = table();
+        let names = names();
         let var = [5.25, 21.0, 6.0, 0.0];
         let nc = [SelectionStep::NearConstant {
             min_variance: 1e-10,
         }];
-        assert_eq!(select(x.view(), &y, &var, &nc).unwrap(), vec![0, 1, 2]);
+        assert_eq!(
+            select(x.view(), &y, &var, &nc, &names).unwrap(),
+            vec![0, 1, 2]
+        );
         let corr = [SelectionStep::Correlation { threshold: 0.9 }];
         // 0 and 1 tie on relevance, so 0 (first) is kept and 1 dropped.
-        assert_eq!(select(x.view(), &y, &var, &corr).unwrap(), vec![0, 2, 3]);
+        assert_eq!(
+            select(x.view(), &y, &var, &corr, &names).unwrap(),
+            vec![0, 2, 3]
+        );
         let uni = [SelectionStep::Univariate {
             test: UnivariateTest::MannWhitney,
             k: 1,
         }];
-        assert_eq!(select(x.view(), &y, &var, &uni).unwrap(), vec![0]);
+        assert_eq!(select(x.view(), &y, &var, &uni, &names).unwrap(), vec![0]);
         // mRMR: 0 first, then 2 beats 1 (which is fully redundant with 0).
         let mrmr_step = [SelectionStep::Mrmr { k: 2 }];
-        assert_eq!(select(x.view(), &y, &var, &mrmr_step).unwrap(), vec![0, 2]);
+        assert_eq!(
+            select(x.view(), &y, &var, &mrmr_step, &names).unwrap(),
+            vec![0, 2]
+        );
+    }
+
+    fn names() -> Vec<String> {
+        ["a", "b", "c", "d"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn stable_keeps_its_fixed_list_in_its_place_in_the_chain() {
+        let (x, y) = table();
+        let var = [5.25, 21.0, 6.0, 0.0];
+        let stable = |features: Option<Vec<&str>>| SelectionStep::Stable {
+            min_icc: 0.75,
+            from: "icc".into(),
+            features: features.map(|f| f.into_iter().map(String::from).collect()),
+        };
+        // Names absent from the table ("z") are ignored.
+        let steps = [stable(Some(vec!["b", "c", "d", "z"]))];
+        assert_eq!(
+            select(x.view(), &y, &var, &steps, &names()).unwrap(),
+            vec![1, 2, 3]
+        );
+        // Then near_constant drops d: the steps compose in order.
+        let steps = [
+            stable(Some(vec!["b", "c", "d"])),
+            SelectionStep::NearConstant {
+                min_variance: 1e-10,
+            },
+        ];
+        assert_eq!(
+            select(x.view(), &y, &var, &steps, &names()).unwrap(),
+            vec![1, 2]
+        );
+        let e = select(x.view(), &y, &var, &[stable(Some(vec!["z"]))], &names())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("left no feature"), "{e}");
+        // Unresolved (outside a pipeline): a clear error naming the source.
+        let e = select(x.view(), &y, &var, &[stable(None)], &names())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stability stage `icc`"), "{e}");
     }
 }

@@ -3,11 +3,13 @@
 //! SVG), the metrics table, and provenance.
 
 pub mod plots;
+pub mod stability;
 
 use std::fmt::Write;
 
 use crate::learn::Evaluation;
 use crate::learn::metrics::Metrics;
+use crate::learn::protocol::SelectionStep;
 
 /// What the evaluation itself does not know: naming and provenance.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +34,28 @@ fn num(v: f64) -> String {
         "n/a".into()
     } else {
         format!("{v:.3}")
+    }
+}
+
+/// What each `stable` step kept: a fixed list from a stability stage, the
+/// same in every fold.
+fn stable_steps(h: &mut String, p: &crate::learn::Protocol) {
+    for step in &p.selection {
+        if let SelectionStep::Stable {
+            min_icc,
+            from,
+            features,
+        } = step
+        {
+            let _ = write!(
+                h,
+                "<p>Stability filter (<code>stable</code>, from stage <code>{}</code>): \
+                 {} features with ICC &ge; {min_icc} kept, the same list in every fold \
+                 (not fitted on outcome data), before the steps after it.</p>",
+                escape(from),
+                features.as_ref().map_or(0, Vec::len)
+            );
+        }
     }
 }
 
@@ -148,6 +172,7 @@ pub fn render_html(eval: &Evaluation, ctx: &ReportContext) -> String {
         );
     }
     h.push_str("</table>\n<h2>Selected features</h2>");
+    stable_steps(&mut h, p);
     let _ = write!(
         h,
         "<p>{} features were kept by at least one fold.</p><table><tr><th>feature</th><th>folds selecting it</th></tr>",

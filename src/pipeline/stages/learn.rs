@@ -18,6 +18,13 @@
 //! features.
 //! - `report` (an `evaluate`): the HTML report.
 //!
+//! `select`, `evaluate` and `train` may also read `stability` stages: a
+//! `stable: {min_icc, from}` selection step names one of them and keeps the
+//! features whose ICC there is at least `min_icc` (filled into the step
+//! before anything is fitted, so the evaluation and the model record the
+//! list). A `table` may hold one row per (case, variant) (a `variant`
+//! column) for a `stability` stage; the learning stages refuse such a table.
+//!
 //! A `collect` table carries no outcome definition: the learning stage reading
 //! it names it (`label_column`, `positive`, optional `id_column`, `ignore`).
 //!
@@ -32,7 +39,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::collect::{Table, format_number};
-use super::{Scope, StageKind, TaskData, canonical, one_input_of, typed};
+use super::stability::{VARIANT_COLUMN, from_csv as read_stability, stable_features};
+use super::{InputData, Scope, StageKind, TaskData, canonical, one_input_of, typed};
 use crate::learn::combat::{CombatRows, CombatSpec};
 use crate::learn::protocol::{Imputation, SelectionStep};
 use crate::learn::stage::{TableParams, expand_env};
@@ -84,6 +92,13 @@ fn decode(bytes: &[u8]) -> Result<(Header, Table)> {
     Ok((header, Table::from_csv(&rest[end + 1..])?))
 }
 
+/// A learning table's outcome definition (absent for `collect`) and rows,
+/// for the `stability` stage.
+pub(super) fn decode_table(bytes: &[u8]) -> Result<(Option<TableSpec>, Table)> {
+    let (header, table) = decode(bytes)?;
+    Ok((header.spec, table))
+}
+
 /// Feature cells in shortest round-trip form (`1.0` and `1` are one value);
 /// id, label and ignored columns verbatim.
 fn canonicalise(table: &mut Table, spec: &TableSpec) {
@@ -103,6 +118,12 @@ fn canonicalise(table: &mut Table, spec: &TableSpec) {
 
 /// The validated feature table of `table` under `spec`.
 fn feature_table(table: &Table, spec: &TableSpec, origin: &str) -> Result<FeatureTable> {
+    if table.header.iter().any(|h| h == VARIANT_COLUMN) {
+        return Err(Error::data(format!(
+            "input `{origin}` has one row per (case, variant) (a `{VARIANT_COLUMN}` column): \
+             a learning stage needs one row per case; variants feed a `stability` stage"
+        )));
+    }
     let text = [spec.id_column.as_str(), spec.label_column.as_str()];
     let df = table
         .to_frame(&text)
@@ -184,6 +205,7 @@ fn protocol_params(params: &Value) -> std::result::Result<(OutcomeParams, Protoc
     let (outcome, rest) = split_outcome(params)?;
     let protocol: Protocol = typed(&rest)?;
     protocol.validate().map_err(|e| e.to_string())?;
+    protocol.check_user_given().map_err(|e| e.to_string())?;
     Ok((outcome, protocol))
 }
 
@@ -215,15 +237,133 @@ fn selection_conflict(params: &Value, input_kinds: &[&str]) -> std::result::Resu
     Ok(())
 }
 
-/// The single input of a learning stage, decoded.
+/// The single table input of a learning stage (the inputs besides its
+/// `stability` stages), decoded.
 fn single_input<'t>(task: &'t TaskData) -> Result<(&'t str, Header, Table)> {
-    let input = task
-        .inputs
-        .first()
-        .filter(|i| i.items.len() == 1 && task.inputs.len() == 1)
-        .ok_or_else(|| Error::data("the stage expects exactly one table input"))?;
+    let tables: Vec<&InputData> = task.inputs.iter().filter(|i| i.kind != STABILITY).collect();
+    let input = match tables.as_slice() {
+        [one] if one.items.len() == 1 => *one,
+        _ => return Err(Error::data("the stage expects exactly one table input")),
+    };
     let (header, table) = decode(&input.items[0].1)?;
     Ok((&input.stage_id, header, table))
+}
+
+const STABILITY: &str = "stability";
+
+/// Checks one table input (of `accepted` kinds) plus any `stability` inputs.
+fn table_and_stability_inputs(
+    input_kinds: &[&str],
+    accepted: &[&str],
+) -> std::result::Result<(), String> {
+    let tables: Vec<&str> = input_kinds
+        .iter()
+        .copied()
+        .filter(|k| *k != STABILITY)
+        .collect();
+    one_input_of(&tables, accepted).map_err(|m| format!("{m} (plus any `stability` stages)"))?;
+    // The table comes first: a model's extraction recipe follows the first input.
+    if input_kinds.first() == Some(&STABILITY) {
+        return Err(format!(
+            "lists a `stability` stage first; list the table input ({}) first in `inputs`",
+            accepted.join(" or ")
+        ));
+    }
+    Ok(())
+}
+
+/// At planning: `stable` steps and `stability` inputs must go together (the
+/// planner gives kinds, not ids, so that each `from` names one of those
+/// inputs is checked when the task starts, before anything is fitted).
+fn check_stable_steps(
+    selection: &[SelectionStep],
+    input_kinds: &[&str],
+) -> std::result::Result<(), String> {
+    let inputs = input_kinds.iter().filter(|k| **k == STABILITY).count();
+    let mut sources: Vec<(usize, &str)> = Vec::new();
+    for (i, step) in selection.iter().enumerate() {
+        if let SelectionStep::Stable { from, .. } = step
+            && !sources.iter().any(|(_, f)| f == from)
+        {
+            sources.push((i, from));
+        }
+    }
+    if let Some(&(i, from)) = sources.get(inputs) {
+        return Err(format!(
+            "parameter `selection[{i}].stable.from`: `{from}` must be one of this stage's \
+             inputs and of kind `stability` (this stage reads {inputs} stability stage(s) \
+             for {} `stable` source(s))",
+            sources.len()
+        ));
+    }
+    if inputs > sources.len() {
+        return Err(format!(
+            "reads {inputs} `stability` stage(s) but {} `stable` selection step(s) name one: \
+             add `stable: {{min_icc: ..., from: <stage>}}` to `selection` or drop the input",
+            sources.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Fills each unresolved `stable` step with the features of `names` whose
+/// ICC in the stability stage it names is at least `min_icc`.
+fn resolve_stable(
+    selection: &mut [SelectionStep],
+    task: &TaskData,
+    names: &[String],
+) -> Result<()> {
+    for (i, step) in selection.iter_mut().enumerate() {
+        let SelectionStep::Stable {
+            min_icc,
+            from,
+            features: features @ None,
+        } = step
+        else {
+            continue;
+        };
+        let setting = format!("selection[{i}].stable.from");
+        let input = task
+            .inputs
+            .iter()
+            .find(|input| input.stage_id == *from)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = task.inputs.iter().map(|i| i.stage_id.as_str()).collect();
+                Error::setting(
+                    &setting,
+                    format!(
+                        "`{from}` is not an input of this stage (its inputs: {}); \
+                         list the stability stage in `inputs`",
+                        ids.join(", ")
+                    ),
+                )
+            })?;
+        if input.kind != STABILITY {
+            return Err(Error::setting(
+                &setting,
+                format!(
+                    "`{from}` is a `{}` stage, not a `stability` stage",
+                    input.kind
+                ),
+            ));
+        }
+        let bytes = input
+            .items
+            .first()
+            .ok_or_else(|| Error::data(format!("stability stage `{from}` gave no output")))?;
+        let rows = read_stability(&bytes.1)
+            .map_err(|e| Error::data(format!("stability stage `{from}`: {e}")))?;
+        let stable: std::collections::HashSet<String> =
+            stable_features(&rows, *min_icc).into_iter().collect();
+        *features = Some(
+            names
+                .iter()
+                .filter(|n| stable.contains(*n))
+                .cloned()
+                .collect(),
+        );
+    }
+    Ok(())
 }
 
 /// The table and protocol an `evaluate` or `train` task works on: a
@@ -261,6 +401,7 @@ fn model_inputs(task: &TaskData, params: &Value) -> Result<(FeatureTable, Protoc
         .resolve(header.spec, input_id)?
         .with_side_columns(&protocol.side_columns());
     let table = feature_table(&table, &spec, input_id)?;
+    resolve_stable(&mut protocol.selection, task, &table.feature_names)?;
     Ok((table, protocol))
 }
 
@@ -339,11 +480,19 @@ impl StageKind for TableStage {
         let mut table = Table::from_csv(&bytes)
             .map_err(|e| Error::format(path, format!("cannot read the table: {e}")))?;
         canonicalise(&mut table, &spec);
-        // Checked here, once: ids, outcome, numeric features.
-        let df = table
-            .to_frame(&[spec.id_column.as_str(), spec.label_column.as_str()])
+        // Checked here, once: ids, outcome, numeric features. A table of
+        // variants (for `stability`) is checked with (case, variant) as id.
+        let (checked, check_spec) = match table.header.iter().position(|h| h == VARIANT_COLUMN) {
+            None => (table.clone(), spec.clone()),
+            Some(v) => with_variant_ids(&table, &spec, v),
+        };
+        let df = checked
+            .to_frame(&[
+                check_spec.id_column.as_str(),
+                check_spec.label_column.as_str(),
+            ])
             .map_err(|e| Error::format(path, e.to_string()))?;
-        FeatureTable::from_frame(&df, &spec, path)?;
+        FeatureTable::from_frame(&df, &check_spec, path)?;
         encode(
             &Header {
                 spec: Some(spec),
@@ -360,6 +509,20 @@ impl StageKind for TableStage {
             &table.to_csv(),
         )?])
     }
+}
+
+/// A variants table with each row's id made `<case> variant <n>` and the
+/// variant column ignored, so the feature-table checks apply per row.
+fn with_variant_ids(table: &Table, spec: &TableSpec, variant: usize) -> (Table, TableSpec) {
+    let mut checked = table.clone();
+    if let Some(id) = table.header.iter().position(|h| *h == spec.id_column) {
+        for row in &mut checked.rows {
+            row[id] = format!("{} variant {}", row[id], row[variant]);
+        }
+    }
+    let mut spec = spec.clone();
+    spec.ignore.push(VARIANT_COLUMN.to_string());
+    (checked, spec)
 }
 
 // ---------------------------------------------------------------- select
@@ -408,17 +571,26 @@ impl StageKind for Select {
         Scope::Cohort
     }
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
-        one_input_of(input_kinds, &TABLE_KINDS)
+        table_and_stability_inputs(input_kinds, &TABLE_KINDS)
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         let p: SelectParams = typed(params)?;
         if p.selection.is_empty() {
             return Err("`selection` lists no step".into());
         }
+        crate::learn::protocol::check_stable_not_given(&p.selection).map_err(|e| e.to_string())?;
         canonical::<SelectParams>(params)
     }
+    fn check_params_with_inputs(
+        &self,
+        params: &Value,
+        input_kinds: &[&str],
+    ) -> std::result::Result<(), String> {
+        let p: SelectParams = typed(params)?;
+        check_stable_steps(&p.selection, input_kinds)
+    }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
-        let p: SelectParams = typed(params).map_err(|e| Error::setting("params", e))?;
+        let mut p: SelectParams = typed(params).map_err(|e| Error::setting("params", e))?;
         let (input_id, header, table) = single_input(task)?;
         if let Some(c) = &p.combat {
             c.validate()?;
@@ -433,6 +605,7 @@ impl StageKind for Select {
             .resolve(header.spec, input_id)?
             .with_side_columns(&side);
         let cohort = feature_table(&table, &spec, input_id)?;
+        resolve_stable(&mut p.selection, task, &cohort.feature_names)?;
         // Informational only: the recipe fitted on the whole cohort (what the
         // final model would keep). Downstream stages refit it inside folds.
         let harmonised = match &p.combat {
@@ -455,6 +628,7 @@ impl StageKind for Select {
             &cohort.labels,
             &pre.variance,
             &p.selection,
+            &cohort.feature_names,
         )?
         .into_iter()
         .map(|j| cohort.feature_names[j].clone())
@@ -495,7 +669,7 @@ impl StageKind for Evaluate {
         Scope::Cohort
     }
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
-        one_input_of(input_kinds, &MODEL_INPUT_KINDS)
+        table_and_stability_inputs(input_kinds, &MODEL_INPUT_KINDS)
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         canonical_protocol_params(params)
@@ -505,7 +679,9 @@ impl StageKind for Evaluate {
         params: &Value,
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
-        selection_conflict(params, input_kinds)
+        selection_conflict(params, input_kinds)?;
+        let (_, protocol) = protocol_params(params)?;
+        check_stable_steps(&protocol.selection, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let (table, protocol) = model_inputs(task, params)?;
@@ -563,7 +739,7 @@ impl StageKind for Train {
         Scope::Cohort
     }
     fn check_inputs(&self, input_kinds: &[&str]) -> std::result::Result<(), String> {
-        one_input_of(input_kinds, &MODEL_INPUT_KINDS)
+        table_and_stability_inputs(input_kinds, &MODEL_INPUT_KINDS)
     }
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String> {
         canonical_protocol_params(params)
@@ -573,7 +749,9 @@ impl StageKind for Train {
         params: &Value,
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
-        selection_conflict(params, input_kinds)
+        selection_conflict(params, input_kinds)?;
+        let (_, protocol) = protocol_params(params)?;
+        check_stable_steps(&protocol.selection, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         // The planner's extraction recipe travels beside the protocol.
@@ -648,6 +826,33 @@ mod tests {
         assert_eq!(decode(&bytes).unwrap(), (header, table.clone()));
         let (h, t) = decode(&table.to_csv()).unwrap();
         assert_eq!((h, t), (Header::default(), table));
+    }
+
+    #[test]
+    fn learning_stages_take_one_table_first_plus_stability_stages() {
+        let ok = |k: &[&str]| table_and_stability_inputs(k, &MODEL_INPUT_KINDS);
+        assert!(ok(&["table"]).is_ok());
+        assert!(ok(&["collect", "stability", "stability"]).is_ok());
+        assert!(ok(&["stability"]).is_err());
+        assert!(ok(&["table", "collect", "stability"]).is_err());
+        let e = ok(&["stability", "table"]).unwrap_err();
+        assert!(e.contains("first"), "{e}");
+        let stable = |from: &str| SelectionStep::Stable {
+            min_icc: 0.75,
+            from: from.into(),
+            features: None,
+        };
+        assert!(check_stable_steps(&[stable("a")], &["table", "stability"]).is_ok());
+        // Two steps reading one stage are one source.
+        assert!(check_stable_steps(&[stable("a"), stable("a")], &["table", "stability"]).is_ok());
+        let e =
+            check_stable_steps(&[stable("a"), stable("b")], &["table", "stability"]).unwrap_err();
+        assert!(
+            e.contains("selection[1].stable.from") && e.contains("`b`"),
+            "{e}"
+        );
+        let e = check_stable_steps(&[], &["table", "stability"]).unwrap_err();
+        assert!(e.contains("but 0 `stable` selection step(s)"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod image;
 mod learn;
 pub mod phase;
 mod pyradiomics;
+pub mod stability;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -213,7 +214,8 @@ impl Registry {
             .with_kind(Arc::new(learn::Evaluate))
             .with_kind(Arc::new(learn::Train))
             .with_kind(Arc::new(learn::Report))
-            .with_kind(Arc::new(pyradiomics::PyRadiomicsStage));
+            .with_kind(Arc::new(pyradiomics::PyRadiomicsStage))
+            .with_kind(Arc::new(stability::Stability));
         for family in crate::processing::Family::all() {
             r = r.with_kind(Arc::new(family::FamilyStage::new(family)));
         }
