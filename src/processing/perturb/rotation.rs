@@ -11,12 +11,12 @@
 //! `X` a shear along x and `Y` along y. The mask goes through the same
 //! shears as 0/1 values and is thresholded at 0.5 once, at the end.
 
-use ndarray::{Array3, s};
+use ndarray::{Array3, Axis, s};
 
 use super::threshold;
 use crate::image::Volume;
 use crate::processing::Interpolator;
-use crate::processing::interpolate::{AxisMap, GridMap, resample_box};
+use crate::processing::interpolate::shift_lines;
 
 /// Image and mask rotated by `degrees` (counter-clockwise seen from +z)
 /// about the grid centre; intensities beyond the image are its boundary's.
@@ -52,62 +52,22 @@ pub fn rotate_axial(
     )
 }
 
-fn axis(n: usize, start: f64) -> AxisMap {
-    AxisMap {
-        n_new: n,
-        start,
-        step: 1.0,
-    }
-}
-
-fn geometry() -> crate::image::Geometry {
-    crate::image::Geometry::new([1.0; 3], [0.0; 3])
-}
-
 /// `out(i, j) = v(i + f·(j − cy), j)`: each row along x resampled at its
 /// own offset.
 fn shear_x(v: &Array3<f64>, f: f64) -> Array3<f64> {
-    let (nz, ny, nx) = v.dim();
-    let cy = (ny as f64 - 1.0) / 2.0;
-    let mut out = Array3::zeros((nz, ny, nx));
-    for j in 0..ny {
-        let map = GridMap {
-            axes: [axis(nx, f * (j as f64 - cy)), axis(ny, 0.0), axis(nz, 0.0)],
-            geometry: geometry(),
-        };
-        let row = resample_box(
-            v,
-            |x| x,
-            &map,
-            [(0, nx), (j, j + 1), (0, nz)],
-            Interpolator::Linear,
-        );
-        out.slice_mut(s![.., j..j + 1, ..]).assign(&row);
-    }
-    out
+    let cy = (v.dim().1 as f64 - 1.0) / 2.0;
+    shift_lines(v, Axis(2), Interpolator::Linear, |[_, j, _]| {
+        f * (j as f64 - cy)
+    })
 }
 
 /// `out(i, j) = v(i, j + f·(i − cx))`: each column along y resampled at its
 /// own offset.
 fn shear_y(v: &Array3<f64>, f: f64) -> Array3<f64> {
-    let (nz, ny, nx) = v.dim();
-    let cx = (nx as f64 - 1.0) / 2.0;
-    let mut out = Array3::zeros((nz, ny, nx));
-    for i in 0..nx {
-        let map = GridMap {
-            axes: [axis(nx, 0.0), axis(ny, f * (i as f64 - cx)), axis(nz, 0.0)],
-            geometry: geometry(),
-        };
-        let column = resample_box(
-            v,
-            |x| x,
-            &map,
-            [(i, i + 1), (0, ny), (0, nz)],
-            Interpolator::Linear,
-        );
-        out.slice_mut(s![.., .., i..i + 1]).assign(&column);
-    }
-    out
+    let cx = (v.dim().2 as f64 - 1.0) / 2.0;
+    shift_lines(v, Axis(1), Interpolator::Linear, |[_, _, i]| {
+        f * (i as f64 - cx)
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Translation by fractions of a voxel: the image and mask resampled on the
 //! same grid shifted by the fractions, with the project's interpolator
-//! (linear for both; the mask re-thresholded at 0.5).
+//! (linear for both, one pass per axis; the mask re-thresholded at 0.5).
+
+use ndarray::{Array3, Axis};
 
 use super::threshold;
 use crate::image::Volume;
 use crate::processing::Interpolator;
-use crate::processing::interpolate::{AxisMap, GridMap, resample_box};
+use crate::processing::interpolate::shift_lines;
 
 /// The content moved by `-fractions` voxels: output voxel `p` takes the
 /// input at `p + fractions` (x, y, z), boundary intensities outside.
@@ -14,24 +16,17 @@ pub fn translate(
     mask: &Volume<bool>,
     fractions: [f64; 3],
 ) -> (Volume<f32>, Volume<bool>) {
-    let dims = image.dims();
-    let map = GridMap {
-        axes: [0, 1, 2].map(|a| AxisMap {
-            n_new: dims[a],
-            start: fractions[a],
-            step: 1.0,
-        }),
-        geometry: image.geometry,
+    // One pass per axis with a shift (x, then y, then z, as resample_box).
+    let shift = |mut v: Array3<f64>| {
+        for (a, &f) in fractions.iter().enumerate() {
+            if f != 0.0 {
+                v = shift_lines(&v, Axis(2 - a), Interpolator::Linear, |_| f);
+            }
+        }
+        v
     };
-    let full = [(0, dims[0]), (0, dims[1]), (0, dims[2])];
-    let img = resample_box(&image.data, f64::from, &map, full, Interpolator::Linear);
-    let msk = resample_box(
-        &mask.data,
-        |m| if m { 1.0 } else { 0.0 },
-        &map,
-        full,
-        Interpolator::Linear,
-    );
+    let img = shift(image.data.mapv(f64::from));
+    let msk = shift(mask.data.mapv(|m| if m { 1.0 } else { 0.0 }));
     (
         Volume::new(img.mapv(|v| v as f32), image.geometry),
         Volume::new(threshold(msk), mask.geometry),
