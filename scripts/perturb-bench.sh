@@ -77,7 +77,7 @@ for pass in fresh cached; do
   ( cd "$work" && /usr/bin/time -v "$bin" run bench.yaml --jobs 2 ) > "$work/$pass.out" 2> "$work/$pass.err" || {
     cat "$work/$pass.err" >&2; exit 1; }
   tail -n 3 "$work/$pass.out"
-  grep -E "Elapsed \(wall clock\)|Maximum resident set size" "$work/$pass.err"
+  grep -E "User time|System time|Elapsed \(wall clock\)|Maximum resident set size" "$work/$pass.err"
 done
 rows=$(($(wc -l < "$work/results/perturb-bench/collect.csv") - 1))
 cols=$(head -1 "$work/results/perturb-bench/collect.csv" | tr ',' '\n' | wc -l)

@@ -191,8 +191,8 @@ fn variants_are_the_same_bytes_whatever_the_thread_count() {
     let b = std::fs::read(two.path().join("results/pt/collect.csv")).unwrap();
     assert_eq!(a, b);
     assert_eq!(
-        std::fs::read_to_string(&p1.with_extension("lock")).unwrap(),
-        std::fs::read_to_string(&p2.with_extension("lock")).unwrap()
+        std::fs::read_to_string(p1.with_extension("lock")).unwrap(),
+        std::fs::read_to_string(p2.with_extension("lock")).unwrap()
     );
 }
 

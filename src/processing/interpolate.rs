@@ -462,7 +462,9 @@ pub fn shift_lines(
     let n = shape[axis.0];
     let others: Vec<usize> = (0..3).filter(|&a| a != axis.0).collect();
     let mut out = Array3::zeros(data.raw_dim());
-    let mut taps: Option<(f64, Taps)> = None;
+    // The weights of each distinct offset, built once (a shear has one
+    // offset per row, shared by every slice).
+    let mut taps: std::collections::HashMap<u64, Taps> = std::collections::HashMap::new();
     // Lanes come in row-major order of the two other axes.
     for (m, (src, mut dst)) in data
         .lanes(axis)
@@ -474,13 +476,9 @@ pub fn shift_lines(
         index[others[0]] = m / shape[others[1]];
         index[others[1]] = m % shape[others[1]];
         let off = offset(index);
-        if taps.as_ref().is_none_or(|(o, _)| *o != off) {
-            taps = Some((
-                off,
-                Taps::new(interpolator, (0..n).map(|p| p as f64 + off), n),
-            ));
-        }
-        let (_, t) = taps.as_ref().expect("set above");
+        let t = taps
+            .entry(off.to_bits())
+            .or_insert_with(|| Taps::new(interpolator, (0..n).map(|p| p as f64 + off), n));
         for (p, d) in dst.iter_mut().enumerate() {
             let mut acc = 0.0;
             for q in p * t.width..(p + 1) * t.width {

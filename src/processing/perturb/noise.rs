@@ -42,17 +42,23 @@ pub fn add_noise(image: &mut Volume<f32>, sd: f64, rng: &mut impl Rng) {
     if sd <= 0.0 {
         return;
     }
-    for v in image.data.iter_mut() {
-        *v = (f64::from(*v) + sd * standard_normal(rng)) as f32;
+    let data = image.data.as_slice_mut().expect("standard layout");
+    for pair in data.chunks_mut(2) {
+        let z = standard_normal_pair(rng);
+        for (v, z) in pair.iter_mut().zip(z) {
+            *v = (f64::from(*v) + sd * z) as f32;
+        }
     }
 }
 
-/// One standard normal draw (Box–Muller; one of the pair is used, so each
-/// voxel consumes exactly two uniforms).
-fn standard_normal(rng: &mut impl Rng) -> f64 {
+/// Two independent standard normal draws from two uniforms (Box–Muller),
+/// for two consecutive voxels.
+fn standard_normal_pair(rng: &mut impl Rng) -> [f64; 2] {
     let u1: f64 = 1.0 - rng.r#gen::<f64>();
     let u2: f64 = rng.r#gen::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    let r = (-2.0 * u1.ln()).sqrt();
+    let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+    [r * cos, r * sin]
 }
 
 #[cfg(test)]
