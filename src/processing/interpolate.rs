@@ -441,19 +441,21 @@ pub fn resample_full(
     )
 }
 
-/// Resamples every line of `data` along array axis `axis` (0: z, 1: y,
-/// 2: x) at its own offset: sample `p` of the line through index
+/// Resamples, in place, every line of `data` along array axis `axis` (0: z,
+/// 1: y, 2: x) at its own offset: sample `p` of the line through index
 /// `[k, j, i]` (its `axis` component 0) reads old coordinate
 /// `p + offset([k, j, i])`, with nearest-boundary padding and the weights
 /// [`resample_box`] uses. One pass of a shear (a rotation is three) or of a
-/// translation. Linear and nearest only: the cubic B-spline would need its
+/// translation. In place, with one line of scratch, because the volumes
+/// are large and a fresh one per pass costs more in page faults than the
+/// arithmetic. Linear and nearest only: the cubic B-spline would need its
 /// prefilter along each line first.
 pub fn shift_lines(
-    data: &Array3<f64>,
+    data: &mut Array3<f64>,
     axis: Axis,
     interpolator: Interpolator,
     offset: impl Fn([usize; 3]) -> f64,
-) -> Array3<f64> {
+) {
     assert!(
         interpolator != Interpolator::Cubic,
         "shift_lines: linear or nearest interpolation"
@@ -461,17 +463,12 @@ pub fn shift_lines(
     let shape = [data.shape()[0], data.shape()[1], data.shape()[2]];
     let n = shape[axis.0];
     let others: Vec<usize> = (0..3).filter(|&a| a != axis.0).collect();
-    let mut out = Array3::zeros(data.raw_dim());
+    let mut line = vec![0.0; n];
     // The weights of each distinct offset, built once (a shear has one
     // offset per row, shared by every slice).
     let mut taps: std::collections::HashMap<u64, Taps> = std::collections::HashMap::new();
     // Lanes come in row-major order of the two other axes.
-    for (m, (src, mut dst)) in data
-        .lanes(axis)
-        .into_iter()
-        .zip(out.lanes_mut(axis))
-        .enumerate()
-    {
+    for (m, mut lane) in data.lanes_mut(axis).into_iter().enumerate() {
         let mut index = [0usize; 3];
         index[others[0]] = m / shape[others[1]];
         index[others[1]] = m % shape[others[1]];
@@ -479,15 +476,17 @@ pub fn shift_lines(
         let t = taps
             .entry(off.to_bits())
             .or_insert_with(|| Taps::new(interpolator, (0..n).map(|p| p as f64 + off), n));
-        for (p, d) in dst.iter_mut().enumerate() {
+        for (l, v) in line.iter_mut().zip(lane.iter()) {
+            *l = *v;
+        }
+        for (p, d) in lane.iter_mut().enumerate() {
             let mut acc = 0.0;
             for q in p * t.width..(p + 1) * t.width {
-                acc += t.weight[q] * src[t.index[q]];
+                acc += t.weight[q] * line[t.index[q]];
             }
             *d = acc;
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -650,13 +649,17 @@ mod tests {
             [(0, 7), (0, 6), (0, 5)],
             Interpolator::Linear,
         );
-        let x = shift_lines(&data, Axis(2), Interpolator::Linear, |_| 0.3);
-        let got = shift_lines(&x, Axis(1), Interpolator::Linear, |_| -1.6);
+        let mut got = data.clone();
+        shift_lines(&mut got, Axis(2), Interpolator::Linear, |_| 0.3);
+        shift_lines(&mut got, Axis(1), Interpolator::Linear, |_| -1.6);
         for (a, b) in got.iter().zip(want.iter()) {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
         // A per-line offset: line (k, j) along x shifted by j.
-        let sheared = shift_lines(&data, Axis(2), Interpolator::Linear, |[_, j, _]| j as f64);
+        let mut sheared = data.clone();
+        shift_lines(&mut sheared, Axis(2), Interpolator::Linear, |[_, j, _]| {
+            j as f64
+        });
         assert_eq!(sheared[[1, 2, 3]], data[[1, 2, 5]]);
         assert_eq!(sheared[[1, 2, 6]], data[[1, 2, 6]]);
     }

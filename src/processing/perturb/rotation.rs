@@ -43,7 +43,12 @@ pub fn rotate_axial(
     } else {
         let b = -sin * sx / sy;
         let a = (cos - 1.0) / b;
-        let shears = |v: Array3<f64>| shear_x(&shear_y(&shear_x(&v, a), b), a);
+        let shears = |mut v: Array3<f64>| {
+            shear_x(&mut v, a);
+            shear_y(&mut v, b);
+            shear_x(&mut v, a);
+            v
+        };
         (shears(img), shears(msk))
     };
     (
@@ -52,22 +57,22 @@ pub fn rotate_axial(
     )
 }
 
-/// `out(i, j) = v(i + f·(j − cy), j)`: each row along x resampled at its
+/// `v(i, j) ← v(i + f·(j − cy), j)`: each row along x resampled at its
 /// own offset.
-fn shear_x(v: &Array3<f64>, f: f64) -> Array3<f64> {
+fn shear_x(v: &mut Array3<f64>, f: f64) {
     let cy = (v.dim().1 as f64 - 1.0) / 2.0;
     shift_lines(v, Axis(2), Interpolator::Linear, |[_, j, _]| {
         f * (j as f64 - cy)
-    })
+    });
 }
 
-/// `out(i, j) = v(i, j + f·(i − cx))`: each column along y resampled at its
+/// `v(i, j) ← v(i, j + f·(i − cx))`: each column along y resampled at its
 /// own offset.
-fn shear_y(v: &Array3<f64>, f: f64) -> Array3<f64> {
+fn shear_y(v: &mut Array3<f64>, f: f64) {
     let cx = (v.dim().2 as f64 - 1.0) / 2.0;
     shift_lines(v, Axis(1), Interpolator::Linear, |[_, _, i]| {
         f * (i as f64 - cx)
-    })
+    });
 }
 
 #[cfg(test)]

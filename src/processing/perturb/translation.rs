@@ -20,7 +20,7 @@ pub fn translate(
     let shift = |mut v: Array3<f64>| {
         for (a, &f) in fractions.iter().enumerate() {
             if f != 0.0 {
-                v = shift_lines(&v, Axis(2 - a), Interpolator::Linear, |_| f);
+                shift_lines(&mut v, Axis(2 - a), Interpolator::Linear, |_| f);
             }
         }
         v
