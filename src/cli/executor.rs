@@ -191,6 +191,9 @@ pub fn run_slurm(
     base_options: &PlanOptions,
     opts: &RunOptions,
 ) -> anyhow::Result<Vec<RunOutcome>> {
+    for plan in plans {
+        crate::pipeline::executor::refuse_variants(plan)?;
+    }
     if settings.plan_only {
         for (k, plan) in plans.iter().enumerate() {
             if plans.len() > 1 {

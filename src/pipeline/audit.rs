@@ -16,7 +16,6 @@ use super::hash::{sha256_file, sha256_hex};
 use super::inspect::{param_changes, resolve};
 use super::lock::read_lock;
 use super::plan::Plan;
-use super::stages::Scope;
 use super::store::Store;
 use crate::{Error, Result};
 
@@ -291,10 +290,12 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
     let resolved = resolve(plan, &store, &files);
     let mut candidates = Vec::new();
     for (s, stage) in plan.stages.iter().enumerate() {
-        for (k, r) in resolved[s].iter().enumerate() {
-            let case = (stage.scope == Scope::PerCase).then_some(k);
+        for (k, (r, t)) in resolved[s].iter().zip(plan.tasks_of(s)).enumerate() {
+            let case = t.case;
             let name = case
-                .map(|c| plan.manifest.cases[c].case_id.clone())
+                .map(|c| {
+                    crate::pipeline::plan::task_label(&plan.manifest.cases[c].case_id, t.variant)
+                })
                 .unwrap_or("*".into());
             let want = expected.get(&(stage.id.clone(), name.clone()));
             match &r.cached {
@@ -311,7 +312,7 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
                             stage.id
                         ));
                     }
-                    candidates.push((s, case, h.clone(), name));
+                    candidates.push((s, k, case, t.variant, h.clone(), name));
                 }
             }
         }
@@ -332,22 +333,16 @@ pub fn audit(plan: &Plan, opts: &AuditOptions) -> Result<AuditReport> {
     let results: Vec<(Option<String>, Option<String>)> = chosen
         .par_iter()
         .map(|&i| {
-            let (s, case, want, name) = &candidates[i];
+            let (s, k, case, variant, want, name) = &candidates[i];
             let stage = &plan.stages[*s];
             let outcome = (|| -> Result<(String, Vec<u8>)> {
-                let data = task_data(
-                    plan,
-                    &store,
-                    *s,
-                    *case,
-                    &resolved[*s][case.unwrap_or(0)].inputs,
-                )?
-                .map_err(|bad| {
-                    Error::data(format!(
-                        "input object {} is corrupt (its content hashes to {})",
-                        bad.object.hash, bad.object.found
-                    ))
-                })?;
+                let data = task_data(plan, &store, *s, *case, *variant, &resolved[*s][*k].inputs)?
+                    .map_err(|bad| {
+                        Error::data(format!(
+                            "input object {} is corrupt (its content hashes to {})",
+                            bad.object.hash, bad.object.found
+                        ))
+                    })?;
                 let bytes = stage.kind.run(&data, &stage.params)?;
                 Ok((scratch.put_object(&bytes)?, bytes))
             })();

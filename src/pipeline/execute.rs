@@ -42,7 +42,8 @@ pub struct RunOptions {
 /// takes their outputs from the store and never computes those tasks itself.
 #[derive(Debug, Default)]
 pub struct Adoption {
-    /// The workers' records, by (stage id, case id; `None` for a cohort task).
+    /// The workers' records, by (stage id, task label: the case id, with
+    /// its variant for a per-variant task; `None` for a cohort task).
     pub records: std::collections::HashMap<(String, Option<String>), TaskRecord>,
     /// Whether cohort tasks are computed in this pass (`--cohort-local`, or
     /// the cohort job itself) rather than adopted.
@@ -55,8 +56,7 @@ impl Adoption {
     }
 
     fn worker_record(&self, record: &TaskRecord) -> Option<&TaskRecord> {
-        self.records
-            .get(&(record.stage.clone(), record.case.clone()))
+        self.records.get(&(record.stage.clone(), record.label()))
     }
 
     /// Why an adopted task has no output in the store: the worker's error.
@@ -84,6 +84,9 @@ pub struct TaskRecord {
     pub stage: String,
     /// `None` for a cohort task.
     pub case: Option<String>,
+    /// The variant of a per-variant task (downstream of a `perturb` stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<u32>,
     pub key: Option<String>,
     pub output: Option<String>,
     pub status: TaskStatus,
@@ -97,6 +100,7 @@ impl TaskRecord {
         TaskRecord {
             stage: stage.to_string(),
             case: case.map(str::to_string),
+            variant: None,
             key: None,
             output: None,
             status: TaskStatus::NotStarted,
@@ -108,6 +112,14 @@ impl TaskRecord {
     pub fn ok(&self) -> bool {
         self.output.is_some()
     }
+
+    /// How locks and records name the task: the case id, `case_id~v03` for
+    /// a per-variant task, `None` for a cohort task.
+    pub fn label(&self) -> Option<String> {
+        self.case
+            .as_deref()
+            .map(|c| super::plan::task_label(c, self.variant))
+    }
 }
 
 /// What a run did, before it is written as a record.
@@ -115,7 +127,7 @@ pub struct RunOutcome {
     pub run_id: String,
     pub started_unix: f64,
     pub seconds: f64,
-    /// Plan order, then manifest order within a stage.
+    /// Plan order, then manifest order (then variant order) within a stage.
     pub tasks: Vec<TaskRecord>,
     /// Materialised files per stage (plan order).
     pub outputs: Vec<Vec<PathBuf>>,
@@ -197,6 +209,8 @@ pub struct CorruptInput {
     pub input: usize,
     /// The case whose item it is (`*` for a cohort output).
     pub case_id: String,
+    /// The item's variant, when the input stage runs per variant.
+    pub variant: Option<u32>,
     pub object: CorruptObject,
 }
 
@@ -332,25 +346,81 @@ impl Executor<'_> {
         self.healed[e].lock().unwrap().push(msg);
     }
 
-    /// The per-case stages of one case of experiment `e`, in plan order.
-    fn run_case(&self, e: usize, c: usize) -> Vec<TaskRecord> {
-        let mut records: Vec<TaskRecord> = Vec::with_capacity(self.per_case.len());
-        for k in 0..self.per_case.len() {
-            let rec = self.case_task(e, c, k, &mut records);
+    /// The per-case stages of one case of experiment `e`: per stage (in the
+    /// order of `per_case`) its task, or its tasks in variant order for a
+    /// per-variant stage. The stages that are not per variant run first, in
+    /// plan order; then the variants of each `perturb` stage run in
+    /// parallel, each its chain of stages in plan order. A variant's
+    /// records depend only on its inputs, so the result is the same
+    /// whatever the thread count.
+    fn run_case(&self, e: usize, c: usize) -> Vec<Vec<TaskRecord>> {
+        let plan = &self.plans[e];
+        let case_id = plan.manifest.cases[c].case_id.as_str();
+        let n = self.per_case.len();
+        let group_of = |k: usize| plan.stages[self.per_case[k]].variants.map(|v| v.perturb);
+        // Per-variant stages hold placeholders here: nothing outside their
+        // variant chain reads them.
+        let mut view: Vec<TaskRecord> = self
+            .per_case
+            .iter()
+            .map(|&s| TaskRecord::new(&plan.stages[s].id, Some(case_id)))
+            .collect();
+        for k in (0..n).filter(|&k| group_of(k).is_none()) {
+            let rec = self.case_task(e, c, None, k, &mut view[..k]);
             self.bars[self.per_case[k]].inc(1);
-            records.push(rec);
+            view[k] = rec;
         }
-        records
+        let mut out: Vec<Vec<TaskRecord>> = (0..n)
+            .map(|k| match group_of(k) {
+                None => vec![view[k].clone()],
+                Some(_) => Vec::new(),
+            })
+            .collect();
+        let mut groups: Vec<usize> = (0..n).filter_map(group_of).collect();
+        groups.dedup();
+        for g in groups {
+            let ks: Vec<usize> = (0..n).filter(|&k| group_of(k) == Some(g)).collect();
+            let count = plan.stages[g].variant_count() as u32;
+            let per_variant: Vec<Vec<TaskRecord>> = (0..count)
+                .into_par_iter()
+                .map(|v| {
+                    let mut chain = view.clone();
+                    for &k in &ks {
+                        let rec = self.case_task(e, c, Some(v), k, &mut chain[..k]);
+                        self.bars[self.per_case[k]].inc(1);
+                        chain[k] = rec;
+                    }
+                    ks.iter().map(|&k| chain[k].clone()).collect()
+                })
+                .collect();
+            for records in per_variant {
+                for (j, rec) in records.into_iter().enumerate() {
+                    out[ks[j]].push(rec);
+                }
+            }
+        }
+        out
     }
 
-    /// Task `k` (index into `per_case`) of case `c`, given the records of
-    /// the tasks before it (which it may recompute to heal a corrupt input).
-    fn case_task(&self, e: usize, c: usize, k: usize, records: &mut [TaskRecord]) -> TaskRecord {
+    /// Task `k` (index into `per_case`) of case `c` in the chain of variant
+    /// `v` (ignored by a stage that is not per variant), given the records
+    /// of the tasks before it in that chain (which it may recompute to heal
+    /// a corrupt input).
+    fn case_task(
+        &self,
+        e: usize,
+        c: usize,
+        v: Option<u32>,
+        k: usize,
+        records: &mut [TaskRecord],
+    ) -> TaskRecord {
         let plan = &self.plans[e];
         let s = self.per_case[k];
         let case = &plan.manifest.cases[c];
         let stage = &plan.stages[s];
+        let variant = stage.variants.and(v);
         let mut rec = TaskRecord::new(&stage.id, Some(&case.case_id));
+        rec.variant = variant;
         let position = |i: usize| {
             self.per_case
                 .iter()
@@ -369,12 +439,8 @@ impl Executor<'_> {
                 } else {
                     TaskStatus::Skipped
                 };
-                rec.error = (rec.status == TaskStatus::Skipped).then(|| {
-                    format!(
-                        "case `{}`, stage `{}`: input stage `{}` failed",
-                        case.case_id, stage.id, bad.stage
-                    )
-                });
+                rec.error = (rec.status == TaskStatus::Skipped)
+                    .then(|| format!("{}: input stage `{}` failed", task_who(&rec), bad.stage));
                 return rec;
             }
             if self.abort.load(Ordering::SeqCst) {
@@ -385,9 +451,17 @@ impl Executor<'_> {
                 .iter()
                 .map(|r| vec![(case.case_id.clone(), r.output.clone().unwrap_or_default())])
                 .collect();
-            let key = task_key(plan, s, Some(c), self.input_hashes[c].as_ref(), &items, &[]);
+            let key = task_key(
+                plan,
+                s,
+                Some(c),
+                variant,
+                self.input_hashes[c].as_ref(),
+                &items,
+                &[],
+            );
             let bad = match self.run_task(stage, &mut rec, key, || {
-                task_data(plan, self.store, s, Some(c), &items)
+                task_data(plan, self.store, s, Some(c), variant, &items)
             }) {
                 Ok(()) => return rec,
                 Err(bad) => bad,
@@ -397,7 +471,7 @@ impl Executor<'_> {
             if heal == MAX_HEALS {
                 break;
             }
-            let fresh = self.case_task(e, c, j, &mut records[..j]);
+            let fresh = self.case_task(e, c, v, j, &mut records[..j]);
             records[j] = fresh;
         }
         rec.status = TaskStatus::Failed;
@@ -421,10 +495,11 @@ impl Executor<'_> {
         let n = plan.manifest.cases.len();
         for heal in 0..=MAX_HEALS {
             let case_ok = |c: usize| {
-                stage
-                    .inputs
-                    .iter()
-                    .all(|&i| plan.stages[i].scope == Scope::Cohort || by_stage[i][c].ok())
+                stage.inputs.iter().all(|&i| {
+                    let nv = plan.stages[i].variant_count();
+                    plan.stages[i].scope == Scope::Cohort
+                        || by_stage[i][c * nv..(c + 1) * nv].iter().all(TaskRecord::ok)
+                })
             };
             let included: Vec<usize> = (0..n).filter(|&c| case_ok(c)).collect();
             let failed_input = stage.inputs.iter().find(|&&i| {
@@ -450,12 +525,12 @@ impl Executor<'_> {
                 ));
                 return rec;
             }
-            let items = cohort_inputs(plan, s, &included, |i, c| {
-                by_stage[i][c].output.clone().unwrap_or_default()
+            let items = cohort_inputs(plan, s, &included, |i, t| {
+                by_stage[i][t].output.clone().unwrap_or_default()
             });
-            let key = task_key(plan, s, None, None, &items, &included);
+            let key = task_key(plan, s, None, None, None, &items, &included);
             let bad = match self.run_task(stage, &mut rec, key, || {
-                task_data(plan, self.store, s, None, &items)
+                task_data(plan, self.store, s, None, None, &items)
             }) {
                 Ok(()) => return rec,
                 Err(bad) => bad,
@@ -475,9 +550,10 @@ impl Executor<'_> {
                         .iter()
                         .position(|x| x.case_id == bad.case_id)
                         .expect("an input item names a case of the manifest");
-                    self.report_corrupt(e, &by_stage[i][c], &bad.object);
+                    let t = c * plan.stages[i].variant_count() + bad.variant.unwrap_or(0) as usize;
+                    self.report_corrupt(e, &by_stage[i][t], &bad.object);
                     if heal < MAX_HEALS {
-                        self.heal_case_chain(e, c, i, by_stage);
+                        self.heal_case_chain(e, c, bad.variant, i, by_stage);
                     }
                 }
             }
@@ -493,36 +569,67 @@ impl Executor<'_> {
         rec
     }
 
-    /// Recomputes per-case stage `i` of case `c` inside `by_stage`.
-    fn heal_case_chain(&self, e: usize, c: usize, i: usize, by_stage: &mut [Vec<TaskRecord>]) {
+    /// Recomputes per-case stage `i` of case `c` (variant `v` of a
+    /// per-variant stage) inside `by_stage`.
+    fn heal_case_chain(
+        &self,
+        e: usize,
+        c: usize,
+        v: Option<u32>,
+        i: usize,
+        by_stage: &mut [Vec<TaskRecord>],
+    ) {
+        let plan = &self.plans[e];
+        let group = plan.stages[i].variants.map(|g| g.perturb);
+        // Where stage `p`'s task of this chain is in `by_stage[p]`; `None`
+        // for the stages of another `perturb` stage's variants.
+        let slot = |p: usize| match plan.stages[p].variants {
+            None => Some(c),
+            Some(g) if Some(g.perturb) == group => {
+                Some(c * g.count as usize + v.unwrap_or(0) as usize)
+            }
+            Some(_) => None,
+        };
         let mut chain: Vec<TaskRecord> = self
             .per_case
             .iter()
-            .map(|&p| by_stage[p][c].clone())
+            .map(|&p| match slot(p) {
+                Some(t) => by_stage[p][t].clone(),
+                None => TaskRecord::new(&plan.stages[p].id, None),
+            })
             .collect();
         let k = self
             .per_case
             .iter()
             .position(|&p| p == i)
             .expect("per-case stage");
-        let fresh = self.case_task(e, c, k, &mut chain[..k]);
+        let fresh = self.case_task(e, c, v, k, &mut chain[..k]);
         chain[k] = fresh;
         for (j, rec) in chain.into_iter().enumerate().take(k + 1) {
-            by_stage[self.per_case[j]][c] = rec;
+            let p = self.per_case[j];
+            if let Some(t) = slot(p) {
+                by_stage[p][t] = rec;
+            }
         }
     }
 }
 
-/// `case `c`, stage `s`` or `stage `s``, for messages.
+/// `case `c`, stage `s``, `case `c`, variant v, stage `s`` or `stage `s``,
+/// for messages.
 fn task_who(record: &TaskRecord) -> String {
-    match &record.case {
-        Some(c) => format!("case `{c}`, stage `{}`", record.stage),
-        None => format!("stage `{}`", record.stage),
+    match (&record.case, record.variant) {
+        (Some(c), None) => format!("case `{c}`, stage `{}`", record.stage),
+        (Some(c), Some(v)) => format!("case `{c}`, variant {v}, stage `{}`", record.stage),
+        (None, _) => format!("stage `{}`", record.stage),
     }
 }
 
 /// The input items of cohort stage `s` over the `included` cases;
-/// `output(stage, case)` gives a per-case output (case 0 for a cohort stage).
+/// `output(stage, task)` gives the output of a stage's task (its index in
+/// [`Plan::tasks_of`]: the case, or `case · variants + variant` for a
+/// per-variant stage; 0 for a cohort stage). A per-variant input's items
+/// are named `case_id~v03` ([`super::plan::task_label`]), in case then
+/// variant order.
 pub fn cohort_inputs(
     plan: &Plan,
     s: usize,
@@ -534,12 +641,33 @@ pub fn cohort_inputs(
         .iter()
         .map(|&i| match plan.stages[i].scope {
             Scope::Cohort => vec![("*".to_string(), output(i, 0))],
-            Scope::PerCase => included
-                .iter()
-                .map(|&c| (plan.manifest.cases[c].case_id.clone(), output(i, c)))
-                .collect(),
+            Scope::PerCase => {
+                let nv = plan.stages[i].variant_count();
+                included
+                    .iter()
+                    .flat_map(|&c| {
+                        let id = &plan.manifest.cases[c].case_id;
+                        (0..nv).map(move |v| match plan.stages[i].variants {
+                            Some(_) => (super::plan::task_label(id, Some(v as u32)), c * nv + v),
+                            None => (id.clone(), c),
+                        })
+                    })
+                    .map(|(name, t)| (name, output(i, t)))
+                    .collect()
+            }
         })
         .collect()
+}
+
+/// A per-variant item's case id and variant, from its label.
+fn split_label(label: &str) -> (String, Option<u32>) {
+    match label
+        .rsplit_once("~v")
+        .and_then(|(c, v)| v.parse().ok().map(|v| (c, v)))
+    {
+        Some((c, v)) => (c.to_string(), Some(v)),
+        None => (label.to_string(), None),
+    }
 }
 
 /// Reads a task's inputs from the store, each checked against its hash;
@@ -549,23 +677,36 @@ pub fn task_data<'p>(
     store: &Store,
     s: usize,
     case: Option<usize>,
+    variant: Option<u32>,
     inputs: &InputOutputs,
 ) -> Result<std::result::Result<TaskData<'p>, CorruptInput>> {
     let stage = &plan.stages[s];
     let mut data = Vec::new();
     for (pos, (&i, items)) in stage.inputs.iter().zip(inputs).enumerate() {
+        let per_variant = plan.stages[i].variants.is_some();
         let read = items
             .par_iter()
             .map(|(c, h)| Ok((c.clone(), store.read_verified(h)?)))
             .collect::<Result<Vec<_>>>()?;
         let mut ok = Vec::with_capacity(read.len());
+        let mut variants = Vec::new();
         for (c, r) in read {
+            // A cohort task's per-variant items are labelled `case~vNN`.
+            let (c, v) = match (per_variant, case) {
+                (true, None) => split_label(&c),
+                (true, Some(_)) => (c, variant),
+                (false, _) => (c, None),
+            };
             match r {
-                Ok(bytes) => ok.push((c, Arc::new(bytes))),
+                Ok(bytes) => {
+                    ok.push((c, Arc::new(bytes)));
+                    variants.extend(v);
+                }
                 Err(object) => {
                     return Ok(Err(CorruptInput {
                         input: pos,
                         case_id: c,
+                        variant: v,
                         object,
                     }));
                 }
@@ -573,12 +714,14 @@ pub fn task_data<'p>(
         }
         data.push(InputData {
             stage_id: plan.stages[i].id.clone(),
-            kind: plan.stages[i].kind.name().to_string(),
+            kind: plan.stages[i].acts_as.clone(),
             items: ok,
+            variants: per_variant.then_some(variants),
         });
     }
     Ok(Ok(TaskData {
         case: case.map(|c| &plan.manifest.cases[c]),
+        variant,
         manifest: &plan.manifest,
         inputs: data,
         files: &stage.files,
@@ -624,17 +767,18 @@ pub fn run_bundle(
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()
+        .flatten()
         .collect();
     if cohort {
         let n = plan.manifest.cases.len();
-        let chains: Vec<Vec<TaskRecord>> = (0..n)
+        let chains: Vec<Vec<Vec<TaskRecord>>> = (0..n)
             .into_par_iter()
             .map(|c| exec.run_case(0, c))
             .collect();
         let mut by_stage: Vec<Vec<TaskRecord>> = vec![Vec::new(); plan.stages.len()];
         for chain in chains {
-            for (k, rec) in chain.into_iter().enumerate() {
-                by_stage[exec.per_case[k]].push(rec);
+            for (k, recs) in chain.into_iter().enumerate() {
+                by_stage[exec.per_case[k]].extend(recs);
             }
         }
         for s in 0..plan.stages.len() {
@@ -772,7 +916,7 @@ pub fn execute_many(plans: &[Plan], opts: &RunOptions) -> Result<Vec<RunOutcome>
     let n_cases = first.manifest.cases.len();
     // Per case, every experiment's chain in turn: what a later experiment
     // shares with an earlier one is a cache hit on the same worker.
-    let chains: Vec<Vec<Vec<TaskRecord>>> = pool.install(|| {
+    let chains: Vec<Vec<Vec<Vec<TaskRecord>>>> = pool.install(|| {
         (0..n_cases)
             .into_par_iter()
             .map(|c| (0..plans.len()).map(|e| exec.run_case(e, c)).collect())
@@ -782,8 +926,8 @@ pub fn execute_many(plans: &[Plan], opts: &RunOptions) -> Result<Vec<RunOutcome>
         vec![vec![Vec::new(); first.stages.len()]; plans.len()];
     for per_exp in chains {
         for (e, chain) in per_exp.into_iter().enumerate() {
-            for (k, rec) in chain.into_iter().enumerate() {
-                by_stage[e][exec.per_case[k]].push(rec);
+            for (k, recs) in chain.into_iter().enumerate() {
+                by_stage[e][exec.per_case[k]].extend(recs);
             }
         }
     }

@@ -143,7 +143,14 @@ pub fn pending(plan: &Plan, store: &Store, input_hashes: &[Option<(String, Strin
         .collect();
     let n = plan.manifest.cases.len();
     let cases: Vec<usize> = (0..n)
-        .filter(|&c| per_case.iter().any(|&s| resolved[s][c].cached.is_none()))
+        .filter(|&c| {
+            per_case.iter().any(|&s| {
+                let nv = plan.stages[s].variant_count();
+                resolved[s][c * nv..(c + 1) * nv]
+                    .iter()
+                    .any(|r| r.cached.is_none())
+            })
+        })
         .collect();
     let cached_tasks = resolved
         .iter()
@@ -221,6 +228,7 @@ pub fn execute_with(
     placement: &Placement,
     executor: &mut dyn TaskExecutor,
 ) -> Result<RunOutcome> {
+    refuse_variants(plan)?;
     let since = opts
         .since
         .unwrap_or_else(|| (std::time::SystemTime::now(), Instant::now()));
@@ -278,7 +286,7 @@ pub fn execute_with(
     let adoption = Adoption {
         records: records
             .into_iter()
-            .map(|r| ((r.stage.clone(), r.case.clone()), r))
+            .map(|r| ((r.stage.clone(), r.label()), r))
             .collect(),
         compute_cohort: placement.cohort_local,
     };
@@ -288,6 +296,27 @@ pub fn execute_with(
     // The bars above counted every task; the adopting pass is quick.
     last.progress = false;
     super::execute::execute(plan, &last)
+}
+
+/// Per-variant tasks (downstream of a `perturb` stage) run on this machine
+/// only: a worker's bundle and its result records are per case, and have
+/// not been extended to variants yet. Refused before anything is submitted.
+pub fn refuse_variants(plan: &Plan) -> Result<()> {
+    match plan
+        .stages
+        .iter()
+        .find(|s| s.kind.variants(&s.params).is_some())
+    {
+        Some(s) => Err(Error::setting(
+            "--executor",
+            format!(
+                "stage `{}` (kind `{}`) fans cases out into variants, which run only with the local executor so far: run without `--executor slurm`",
+                s.id,
+                s.kind.name()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The list of tasks a worker runs (`radial worker --tasks FILE`): enough to

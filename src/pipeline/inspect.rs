@@ -25,8 +25,9 @@ pub struct Resolved {
     pub inputs: InputOutputs,
 }
 
-/// Resolves every task of a plan against a store (per stage; per case, or
-/// one entry for a cohort stage).
+/// Resolves every task of a plan against a store (per stage, in the order
+/// of [`Plan::tasks_of`]: per case and variant, or one entry for a cohort
+/// stage).
 pub fn resolve(
     plan: &Plan,
     store: &Store,
@@ -35,54 +36,59 @@ pub fn resolve(
     let mut by_stage: Vec<Vec<Resolved>> = Vec::with_capacity(plan.stages.len());
     let n = plan.manifest.cases.len();
     for (s, stage) in plan.stages.iter().enumerate() {
-        let out_of = |by: &Vec<Vec<Resolved>>, i: usize, c: usize| -> Option<String> {
-            by[i][if plan.stages[i].scope == Scope::Cohort {
-                0
-            } else {
-                c
-            }]
-            .cached
-            .clone()
-        };
         let resolved = match stage.scope {
-            Scope::PerCase => (0..n)
-                .map(|c| {
+            Scope::PerCase => plan
+                .tasks_of(s)
+                .into_iter()
+                .map(|t| {
+                    let c = t.case.expect("per-case task");
                     let inputs: Option<InputOutputs> = stage
                         .inputs
                         .iter()
                         .map(|&i| {
-                            out_of(&by_stage, i, c)
+                            by_stage[i][input_task(plan, i, c, t.variant)]
+                                .cached
+                                .clone()
                                 .map(|h| vec![(plan.manifest.cases[c].case_id.clone(), h)])
                         })
                         .collect();
                     resolved_task(store, inputs, |inputs| {
-                        task_key(plan, s, Some(c), files[c].as_ref(), inputs, &[])
+                        task_key(plan, s, Some(c), t.variant, files[c].as_ref(), inputs, &[])
                     })
                 })
                 .collect(),
             Scope::Cohort => {
                 let all: Vec<usize> = (0..n).collect();
-                let known = stage.inputs.iter().all(|&i| {
-                    (0..if plan.stages[i].scope == Scope::Cohort {
-                        1
-                    } else {
-                        n
-                    })
-                        .all(|c| by_stage[i][c].cached.is_some())
-                });
+                let known = stage
+                    .inputs
+                    .iter()
+                    .all(|&i| by_stage[i].iter().all(|r| r.cached.is_some()));
                 let inputs = known.then(|| {
-                    cohort_inputs(plan, s, &all, |i, c| {
-                        out_of(&by_stage, i, c).unwrap_or_default()
+                    cohort_inputs(plan, s, &all, |i, t| {
+                        by_stage[i][t].cached.clone().unwrap_or_default()
                     })
                 });
                 vec![resolved_task(store, inputs, |inputs| {
-                    task_key(plan, s, None, None, inputs, &all)
+                    task_key(plan, s, None, None, None, inputs, &all)
                 })]
             }
         };
         by_stage.push(resolved);
     }
     by_stage
+}
+
+/// The index (in [`Plan::tasks_of`]) of the task of input stage `i` that
+/// the task of case `c`, variant `variant` reads: the same variant of a
+/// per-variant input, the case's task of another per-case input, the one
+/// task of a cohort input.
+pub fn input_task(plan: &Plan, i: usize, c: usize, variant: Option<u32>) -> usize {
+    let input = &plan.stages[i];
+    match (input.scope, input.variants) {
+        (Scope::Cohort, _) => 0,
+        (Scope::PerCase, None) => c,
+        (Scope::PerCase, Some(v)) => c * v.count as usize + variant.unwrap_or(0) as usize,
+    }
 }
 
 fn resolved_task(
@@ -186,9 +192,11 @@ pub fn status(plan: &Plan) -> Result<Vec<TaskState>> {
                 stage_reasons.extend(param_changes(&l.params, &stage.params));
             }
         }
-        for (k, r) in resolved[s].iter().enumerate() {
-            let case = (stage.scope == Scope::PerCase).then_some(k);
-            let case_id = case.map(|c| plan.manifest.cases[c].case_id.clone());
+        let tasks = plan.tasks_of(s);
+        for (r, t) in resolved[s].iter().zip(&tasks) {
+            let case = t.case;
+            let case_id =
+                case.map(|c| super::plan::task_label(&plan.manifest.cases[c].case_id, t.variant));
             if r.cached.is_some() {
                 out.push(TaskState {
                     stage: stage.id.clone(),
@@ -239,11 +247,7 @@ pub fn status(plan: &Plan) -> Result<Vec<TaskState>> {
                 }
             }
             for &i in &stage.inputs {
-                let idx = if plan.stages[i].scope == Scope::Cohort {
-                    0
-                } else {
-                    k
-                };
+                let idx = input_task(plan, i, case.unwrap_or(0), t.variant);
                 if resolved[i].get(idx).is_some_and(|r| r.cached.is_none()) {
                     reasons.push(format!(
                         "input stage `{}` would run (this task is skipped if its output comes out unchanged)",
@@ -320,9 +324,15 @@ pub fn dag_text(plan: &Plan) -> String {
         graph.edge_count()
     );
     for st in &plan.stages {
-        let scope = match st.scope {
-            Scope::PerCase => format!("per case ×{}", plan.manifest.cases.len()),
-            Scope::Cohort => "cohort".into(),
+        let scope = match (st.scope, st.variants) {
+            (Scope::PerCase, Some(v)) => format!(
+                "per case ×{} × {} variants of `{}`",
+                plan.manifest.cases.len(),
+                v.count,
+                plan.stages[v.perturb].id
+            ),
+            (Scope::PerCase, None) => format!("per case ×{}", plan.manifest.cases.len()),
+            (Scope::Cohort, _) => "cohort".into(),
         };
         let inputs: Vec<&str> = st
             .inputs

@@ -47,6 +47,14 @@ impl KeyBuilder {
         self
     }
 
+    /// The case and variant a fanning-out task (`perturb`) makes: its
+    /// output depends on both, not only on its input's content.
+    pub fn variant(mut self, case_id: &str, variant: u32) -> Self {
+        self.text
+            .push_str(&format!("variant {case_id:?} {variant}\n"));
+        self
+    }
+
     /// The output of one input stage (per-case task).
     pub fn input(mut self, position: usize, stage_id: &str, output_hash: &str) -> Self {
         self.text
@@ -90,13 +98,15 @@ impl KeyBuilder {
 /// for a cohort task reading a per-case stage; `*` names a cohort output).
 pub type InputOutputs = Vec<Vec<(String, String)>>;
 
-/// The key of task (stage `s`, case `case`) of a plan. `files` are the
-/// case's (image, mask) content hashes; `included` the cases a cohort task
-/// covers.
+/// The key of task (stage `s`, case `case`, variant `variant`) of a plan.
+/// `files` are the case's (image, mask) content hashes; `included` the
+/// cases a cohort task covers. The variant enters only the key of the stage
+/// that makes the variants; downstream, the variants' inputs differ.
 pub fn task_key(
     plan: &super::plan::Plan,
     s: usize,
     case: Option<usize>,
+    variant: Option<u32>,
     files: Option<&(String, String)>,
     inputs: &InputOutputs,
     included: &[usize],
@@ -118,6 +128,11 @@ pub fn task_key(
                 && let Some((img, msk)) = files
             {
                 kb = kb.case_files(&plan.manifest.cases[c], img, msk);
+            }
+            if let (Some(v), Some(vs)) = (variant, stage.variants)
+                && vs.perturb == s
+            {
+                kb = kb.variant(&plan.manifest.cases[c].case_id, v);
             }
             for (pos, items) in inputs.iter().enumerate() {
                 for (_, h) in items {

@@ -42,7 +42,8 @@ pub struct LockStage {
     /// Files the stage itself reads (a `table` stage's feature table).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileRef>,
-    /// Case id (`*` for a cohort task) → key and output.
+    /// Case id (`case_id~v03` for variant 3 of a per-variant task, `*` for
+    /// a cohort task) → key and output.
     pub tasks: BTreeMap<String, LockTask>,
 }
 
@@ -169,7 +170,7 @@ pub fn write_lock(
             && let Some(st) = stages.get_mut(&t.stage)
         {
             st.tasks.insert(
-                t.case.clone().unwrap_or_else(|| "*".into()),
+                t.label().unwrap_or_else(|| "*".into()),
                 LockTask {
                     key: key.clone(),
                     output: output.clone(),

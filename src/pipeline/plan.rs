@@ -41,11 +41,33 @@ pub struct PlannedStage {
     /// its task keys in place of the default image's
     /// ([`super::stages::phase`]).
     pub case_files: Option<Vec<(String, String)>>,
+    /// The kind whose output form this stage's output has: its own, except
+    /// for a kind that fans cases out into variants of its input (`perturb`
+    /// reading `load` gives `load`'s form). Readers check their inputs
+    /// against it.
+    pub acts_as: String,
+    /// Per-case stages downstream of a `perturb` stage (and the `perturb`
+    /// stage itself) run once per (case, variant).
+    pub variants: Option<Variants>,
+}
+
+/// The variants a per-case stage runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variants {
+    /// The `perturb` stage they come from (index into [`Plan::stages`]).
+    pub perturb: usize,
+    pub count: u32,
 }
 
 impl PlannedStage {
     pub fn params_text(&self) -> String {
         super::hash::canonical_json(&self.params)
+    }
+
+    /// Tasks per case: the variant count, 1 when the stage is not per
+    /// variant.
+    pub fn variant_count(&self) -> usize {
+        self.variants.map_or(1, |v| v.count as usize)
     }
 }
 
@@ -74,6 +96,17 @@ pub struct TaskId {
     pub stage: usize,
     /// Index into the manifest's cases; `None` for a cohort task.
     pub case: Option<usize>,
+    /// The variant of a per-variant task.
+    pub variant: Option<u32>,
+}
+
+/// How a task is named where a case id alone would be ambiguous:
+/// `case_id~v03` for variant 3, the case id otherwise.
+pub fn task_label(case_id: &str, variant: Option<u32>) -> String {
+    match variant {
+        Some(v) => format!("{case_id}~v{v:02}"),
+        None => case_id.to_string(),
+    }
 }
 
 impl Plan {
@@ -100,6 +133,7 @@ impl Plan {
             check_case_files(&manifest)?;
         }
         super::stages::phase::plan_phases(&spec, &mut stages, &manifest)?;
+        plan_variants(&spec, &mut stages)?;
         check_outcome_columns(&spec, &stages, &manifest)?;
         let base = pipeline.parent().unwrap_or(Path::new(""));
         let store_dir = opts
@@ -147,45 +181,69 @@ impl Plan {
         self.stages.iter().position(|s| s.id == id)
     }
 
-    /// The tasks of a stage.
+    /// The tasks of a stage: per case (per variant within a case), or one.
     pub fn tasks_of(&self, stage: usize) -> Vec<TaskId> {
-        match self.stages[stage].scope {
+        let st = &self.stages[stage];
+        match st.scope {
             Scope::PerCase => (0..self.manifest.cases.len())
-                .map(|c| TaskId {
-                    stage,
-                    case: Some(c),
+                .flat_map(|c| {
+                    let variants: Vec<Option<u32>> = match st.variants {
+                        Some(v) => (0..v.count).map(Some).collect(),
+                        None => vec![None],
+                    };
+                    variants.into_iter().map(move |variant| TaskId {
+                        stage,
+                        case: Some(c),
+                        variant,
+                    })
                 })
                 .collect(),
-            Scope::Cohort => vec![TaskId { stage, case: None }],
+            Scope::Cohort => vec![TaskId {
+                stage,
+                case: None,
+                variant: None,
+            }],
         }
     }
 
-    /// A readable task name: `stage/case_id` or `stage`.
+    /// Whether any stage runs per variant.
+    pub fn has_variants(&self) -> bool {
+        self.stages.iter().any(|s| s.variants.is_some())
+    }
+
+    /// A readable task name: `stage/case_id`, `stage/case_id~v03` or `stage`.
     pub fn task_name(&self, t: TaskId) -> String {
         match t.case {
             Some(c) => format!(
                 "{}/{}",
-                self.stages[t.stage].id, self.manifest.cases[c].case_id
+                self.stages[t.stage].id,
+                task_label(&self.manifest.cases[c].case_id, t.variant)
             ),
             None => self.stages[t.stage].id.clone(),
         }
     }
 
     /// The task DAG: an edge from each input task to the task reading it.
+    /// A per-variant task reads the same variant of a per-variant input and
+    /// its case's task of any other per-case input.
     pub fn task_graph(&self) -> DiGraph<TaskId, ()> {
         let mut g = DiGraph::new();
         let mut nodes: Vec<Vec<NodeIndex>> = Vec::new();
         for s in 0..self.stages.len() {
-            let ids: Vec<NodeIndex> = self
-                .tasks_of(s)
-                .into_iter()
-                .map(|t| g.add_node(t))
-                .collect();
+            let tasks = self.tasks_of(s);
+            let ids: Vec<NodeIndex> = tasks.iter().map(|&t| g.add_node(t)).collect();
             for &i in &self.stages[s].inputs {
+                let nv = self.stages[i].variant_count();
                 for (k, &n) in ids.iter().enumerate() {
                     match (self.stages[i].scope, self.stages[s].scope) {
                         (Scope::PerCase, Scope::PerCase) => {
-                            g.add_edge(nodes[i][k], n, ());
+                            let t = tasks[k];
+                            let c = t.case.expect("per-case task");
+                            let v = match self.stages[i].variants {
+                                Some(_) => t.variant.unwrap_or(0) as usize,
+                                None => 0,
+                            };
+                            g.add_edge(nodes[i][c * nv + v], n, ());
                         }
                         _ => {
                             for &m in &nodes[i] {
@@ -447,13 +505,12 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
     // Inputs per kind, scope rules, parameters.
     let mut planned_pos = vec![0; spec.stages.len()];
     let mut planned = Vec::new();
+    // The output form of each stage (see [`PlannedStage::acts_as`]).
+    let mut acts_as: Vec<String> = spec.stages.iter().map(|s| s.kind.clone()).collect();
     for &s in &order {
         let st = &spec.stages[s];
         let kind = &kinds[s];
-        let input_kinds: Vec<&str> = inputs[s]
-            .iter()
-            .map(|&i| spec.stages[i].kind.as_str())
-            .collect();
+        let input_kinds: Vec<&str> = inputs[s].iter().map(|&i| acts_as[i].as_str()).collect();
         kind.check_inputs(&input_kinds).map_err(|m| {
             located(
                 &st.origin,
@@ -481,6 +538,11 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
                     format!("stage `{}` (kind `{}`) {m}", st.id, st.kind),
                 )
             })?;
+        if kind.variants(&params).is_some()
+            && let Some(&first) = inputs[s].first()
+        {
+            acts_as[s] = acts_as[first].clone();
+        }
         planned_pos[s] = planned.len();
         planned.push(PlannedStage {
             id: st.id.clone(),
@@ -490,6 +552,8 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             scope: kind.scope(),
             files: Vec::new(),
             case_files: None,
+            acts_as: acts_as[s].clone(),
+            variants: None,
         });
     }
     for p in &mut planned {
@@ -508,6 +572,81 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
         }
     }
     Ok(planned)
+}
+
+/// Which stages run per variant, checked before any task runs: a stage
+/// whose kind fans out (`perturb`) and every per-case stage downstream of
+/// it. Perturbations do not nest, a per-case stage reads the variants of at
+/// most one `perturb` stage (its other per-case inputs are shared by all
+/// variants of a case), and of the cohort stages only `collect` reads
+/// per-variant stages (one row per case and variant). `stages` are in
+/// dependency order.
+fn plan_variants(spec: &PipelineSpec, stages: &mut [PlannedStage]) -> Result<()> {
+    let origin = |id: &str| {
+        spec.stages
+            .iter()
+            .find(|s| s.id == id)
+            .expect("planned stages come from the spec")
+            .origin
+            .clone()
+    };
+    for s in 0..stages.len() {
+        let stage = &stages[s];
+        let from: Vec<(usize, Variants)> = stage
+            .inputs
+            .iter()
+            .filter_map(|&i| stages[i].variants.map(|v| (i, v)))
+            .collect();
+        if let Some(&(i, v)) = from.iter().find(|(_, v)| v.perturb != from[0].1.perturb) {
+            return Err(located(
+                &origin(&stage.id),
+                format!(
+                    "stage `{}` reads `{}` (variants of `{}`) and `{}` (variants of `{}`): a stage reads the variants of one `perturb` stage",
+                    stage.id,
+                    stages[from[0].0].id,
+                    stages[from[0].1.perturb].id,
+                    stages[i].id,
+                    stages[v.perturb].id
+                ),
+            ));
+        }
+        if let Some(count) = stage.kind.variants(&stage.params) {
+            if let Some(&(i, v)) = from.first() {
+                return Err(located(
+                    &origin(&stage.id),
+                    format!(
+                        "stage `{}` (kind `{}`) reads `{}`, which already runs per variant of `{}`: perturbations do not nest (list them in one `perturb` stage)",
+                        stage.id,
+                        stage.kind.name(),
+                        stages[i].id,
+                        stages[v.perturb].id
+                    ),
+                ));
+            }
+            stages[s].variants = Some(Variants { perturb: s, count });
+            continue;
+        }
+        let Some(&(i, v)) = from.first() else {
+            continue;
+        };
+        match stage.scope {
+            Scope::PerCase => stages[s].variants = Some(v),
+            Scope::Cohort if stage.kind.name() == "collect" => {}
+            Scope::Cohort => {
+                return Err(located(
+                    &origin(&stage.id),
+                    format!(
+                        "stage `{}` (kind `{}`) reads `{}`, which runs per variant of `{}`: only `collect` gathers variants (one row per case and variant)",
+                        stage.id,
+                        stage.kind.name(),
+                        stages[i].id,
+                        stages[v.perturb].id
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Validates a stage's parameters against its kind; an error points at the

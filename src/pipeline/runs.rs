@@ -177,7 +177,7 @@ impl RunRecord {
                 (&t.key, &t.output, stages.get_mut(&t.stage))
             {
                 st.tasks.insert(
-                    t.case.clone().unwrap_or_else(|| "*".into()),
+                    t.label().unwrap_or_else(|| "*".into()),
                     LockTask {
                         key: key.clone(),
                         output: output.clone(),

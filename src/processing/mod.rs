@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod discretise;
 pub mod estimate;
 pub mod interpolate;
+pub mod perturb;
 pub mod resegment;
 pub mod settings;
 

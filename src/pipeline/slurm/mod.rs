@@ -327,6 +327,7 @@ fn lost_records(work: &Work, bundle: &Bundle, why: &str) -> Vec<TaskRecord> {
             None => format!("stage `{}`: {why}", first.id),
         }),
         case,
+        variant: None,
         key: None,
         output: None,
         status: TaskStatus::Failed,

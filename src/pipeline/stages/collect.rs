@@ -1,6 +1,12 @@
 //! `collect`: joins the per-case feature sets of its input stages and the
 //! manifest's outcome columns into one table (one row per case, manifest
 //! order). Stored as CSV; materialised as `<id>.csv` and `<id>.parquet`.
+//!
+//! Over per-variant stages (downstream of a `perturb` stage) it writes one
+//! row per (case, variant), in manifest order then variant order, with a
+//! column `variant` (`0`, `1`, ...) right after `case_id`; an input that is
+//! not per variant gives each variant of a case the case's features.
+//! Without per-variant inputs the table is exactly as before.
 
 use std::path::{Path, PathBuf};
 
@@ -157,36 +163,29 @@ impl StageKind for Collect {
                         .collect::<Result<_>>()?
                 }
             };
-        // Cases present in every input (all of them unless some failed under --keep-going).
-        let case_ids: Vec<&str> = task.inputs[0]
-            .items
-            .iter()
-            .map(|(c, _)| c.as_str())
-            .collect();
+        // Rows: the cases present in every input (all of them unless some
+        // failed under --keep-going), each with its variants when an input
+        // is per variant; which item of each input every row reads.
+        let (rows, row_items) = table_rows(task)?;
+        let with_variants = rows.iter().any(|(_, v)| v.is_some());
+        let case_ids: Vec<&str> = rows.iter().map(|(c, _)| *c).collect();
         let mut header = vec!["case_id".to_string()];
-        let mut per_case: Vec<Vec<(String, f64)>> = vec![Vec::new(); case_ids.len()];
+        if with_variants {
+            header.push("variant".to_string());
+        }
+        let mut per_case: Vec<Vec<(String, f64)>> = vec![Vec::new(); rows.len()];
         // The stage each column of a case came from: two chains giving the
         // same name is an error naming both.
         let mut source: Vec<std::collections::HashMap<String, &str>> =
-            vec![Default::default(); case_ids.len()];
-        for input in &task.inputs {
+            vec![Default::default(); rows.len()];
+        for (input, items) in task.inputs.iter().zip(&row_items) {
             let phase = p.input_phases.as_ref().and_then(|m| m.get(&input.stage_id));
             let rename = p
                 .input_renames
                 .as_ref()
                 .and_then(|m| m.get(&input.stage_id));
-            if input.items.len() != case_ids.len()
-                || input
-                    .items
-                    .iter()
-                    .zip(&case_ids)
-                    .any(|((c, _), id)| c != id)
-            {
-                return Err(Error::data("collect inputs disagree on the cases"));
-            }
-            for ((row, sources), (case_id, bytes)) in
-                per_case.iter_mut().zip(&mut source).zip(&input.items)
-            {
+            for ((row, sources), &item) in per_case.iter_mut().zip(&mut source).zip(items) {
+                let (case_id, bytes) = &input.items[item];
                 let features = decode_features(bytes).map_err(|e| {
                     Error::data(format!("case `{case_id}`, stage `{}`: {e}", input.stage_id))
                 })?;
@@ -236,10 +235,13 @@ impl StageKind for Collect {
                 format!("column `{dup}` appears twice; set prefix_stage_id: true"),
             ));
         }
-        let mut rows = Vec::with_capacity(case_ids.len());
-        for (values, case_id) in per_case.iter().zip(&case_ids) {
+        let mut table = Vec::with_capacity(case_ids.len());
+        for ((values, case_id), (_, variant)) in per_case.iter().zip(&case_ids).zip(&rows) {
             let mut row = vec![String::new(); header.len()];
             row[0] = case_id.to_string();
+            if let Some(v) = variant {
+                row[1] = v.to_string();
+            }
             for (name, v) in values {
                 row[index[name]] = format_number(*v);
             }
@@ -251,9 +253,13 @@ impl StageKind for Collect {
             for (k, &i) in outcome_idx.iter().enumerate() {
                 row[n_features + k] = case.outcomes[i].clone();
             }
-            rows.push(row);
+            table.push(row);
         }
-        Ok(Table { header, rows }.to_csv())
+        Ok(Table {
+            header,
+            rows: table,
+        }
+        .to_csv())
     }
     fn materialise(&self, stage_id: &str, output: &[u8], dir: &Path) -> Result<Vec<PathBuf>> {
         let csv = dir.join(format!("{stage_id}.csv"));
@@ -262,6 +268,65 @@ impl StageKind for Collect {
         Table::from_csv(output)?.write_parquet(&parquet)?;
         Ok(vec![csv, parquet])
     }
+}
+
+/// A row of the table: case id and variant.
+type Row<'a> = (&'a str, Option<u32>);
+
+/// The table's rows and, per input, the item each row reads. Without
+/// per-variant inputs: the first input's cases, which every input must
+/// list alike. With them: the (case, variant) items of the per-variant
+/// inputs, which must agree; the other inputs give each case's item to all
+/// its variants.
+fn table_rows<'a>(task: &'a TaskData) -> Result<(Vec<Row<'a>>, Vec<Vec<usize>>)> {
+    let disagree = || Error::data("collect inputs disagree on the cases");
+    let items_of = |input: &'a super::InputData| -> Vec<Row<'a>> {
+        input
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, (c, _))| {
+                (
+                    c.as_str(),
+                    input.variants.as_ref().and_then(|v| v.get(k).copied()),
+                )
+            })
+            .collect()
+    };
+    let reference = task
+        .inputs
+        .iter()
+        .find(|i| i.variants.is_some())
+        .or(task.inputs.first())
+        .ok_or_else(|| Error::data("collect has no input"))?;
+    let rows = items_of(reference);
+    let mut row_items = Vec::with_capacity(task.inputs.len());
+    for input in &task.inputs {
+        let items = items_of(input);
+        if input.variants.is_some() || reference.variants.is_none() {
+            if items != rows {
+                return Err(disagree());
+            }
+            row_items.push((0..rows.len()).collect());
+        } else {
+            let index: std::collections::HashMap<&str, usize> = items
+                .iter()
+                .enumerate()
+                .map(|(k, (c, _))| (*c, k))
+                .collect();
+            let mut cases: Vec<&str> = rows.iter().map(|(c, _)| *c).collect();
+            cases.dedup();
+            if cases.len() != items.len() {
+                return Err(disagree());
+            }
+            row_items.push(
+                rows.iter()
+                    .map(|(c, _)| index.get(c).copied().ok_or_else(disagree))
+                    .collect::<Result<Vec<usize>>>()?,
+            );
+        }
+    }
+    Ok((rows, row_items))
 }
 
 /// Shortest representation that reads back to the same f64; NaN and

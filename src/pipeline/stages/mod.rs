@@ -11,6 +11,7 @@ mod family;
 mod filter;
 mod image;
 mod learn;
+mod perturb;
 pub mod phase;
 mod pyradiomics;
 pub mod stability;
@@ -44,12 +45,17 @@ pub struct InputData {
     pub stage_id: String,
     pub kind: String,
     pub items: Vec<(String, Arc<Vec<u8>>)>,
+    /// The variant of each item when the input stage runs per variant
+    /// (downstream of a `perturb` stage); `None` otherwise.
+    pub variants: Option<Vec<u32>>,
 }
 
 /// Everything a task reads.
 pub struct TaskData<'a> {
     /// The case of a per-case task.
     pub case: Option<&'a Case>,
+    /// The variant of a per-variant task (downstream of a `perturb` stage).
+    pub variant: Option<u32>,
     pub manifest: &'a Manifest,
     pub inputs: Vec<InputData>,
     /// The files the stage declared ([`StageKind::input_files`]) with their
@@ -77,6 +83,12 @@ pub trait StageKind: Send + Sync {
     /// hashes then enter the task key).
     fn reads_case_files(&self) -> bool {
         false
+    }
+    /// For a kind that fans each case out into variants of its input
+    /// (`perturb`): how many. Its output has the form of its input's, and
+    /// every per-case stage downstream runs once per variant.
+    fn variants(&self, _params: &Value) -> Option<u32> {
+        None
     }
     /// Files a task reads that are not stage outputs (e.g. an existing
     /// feature table), resolved against the pipeline file's directory `base`.
@@ -215,6 +227,7 @@ impl Registry {
             .with_kind(Arc::new(learn::Train))
             .with_kind(Arc::new(learn::Report))
             .with_kind(Arc::new(pyradiomics::PyRadiomicsStage))
+            .with_kind(Arc::new(perturb::Perturb))
             .with_kind(Arc::new(stability::Stability));
         for family in crate::processing::Family::all() {
             r = r.with_kind(Arc::new(family::FamilyStage::new(family)));
