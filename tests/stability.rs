@@ -441,7 +441,7 @@ stages:
         dir,
     );
     assert!(e.contains("stage `ev`") && e.contains("stable"), "{e}");
-    // `from` names an input that is not a stability stage.
+    // `from` names an input that is not a stability stage: at planning.
     let e = failure(
         &write_pipeline(
             dir,
@@ -450,7 +450,9 @@ stages:
         dir,
     );
     assert!(
-        e.contains("selection[0].stable.from") && e.contains("`t` is a `table` stage"),
+        e.contains("p.yaml:")
+            && e.contains("selection[0].stable.from")
+            && e.contains("`t` is a `table` stage"),
         "{e}"
     );
     // The stable list cannot be given by hand.

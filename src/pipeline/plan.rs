@@ -531,7 +531,11 @@ fn resolve_stages(spec: &PipelineSpec, registry: &Registry) -> Result<Vec<Planne
             ));
         }
         let params = validate_params(st, kind.as_ref())?;
-        kind.check_params_with_inputs(&params, &input_kinds)
+        let input_ids: Vec<&str> = inputs[s]
+            .iter()
+            .map(|&i| spec.stages[i].id.as_str())
+            .collect();
+        kind.check_params_with_inputs(&params, &input_ids, &input_kinds)
             .map_err(|m| {
                 located(
                     &st.origin,

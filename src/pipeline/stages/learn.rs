@@ -272,35 +272,43 @@ fn table_and_stability_inputs(
     Ok(())
 }
 
-/// At planning: `stable` steps and `stability` inputs must go together (the
-/// planner gives kinds, not ids, so that each `from` names one of those
-/// inputs is checked when the task starts, before anything is fitted).
+/// At planning: each `stable` step's `from` names one of the stage's inputs
+/// of kind `stability`, and every `stability` input is named by a step.
 fn check_stable_steps(
     selection: &[SelectionStep],
+    input_ids: &[&str],
     input_kinds: &[&str],
 ) -> std::result::Result<(), String> {
-    let inputs = input_kinds.iter().filter(|k| **k == STABILITY).count();
-    let mut sources: Vec<(usize, &str)> = Vec::new();
+    let mut named: Vec<&str> = Vec::new();
     for (i, step) in selection.iter().enumerate() {
-        if let SelectionStep::Stable { from, .. } = step
-            && !sources.iter().any(|(_, f)| f == from)
-        {
-            sources.push((i, from));
+        let SelectionStep::Stable { from, .. } = step else {
+            continue;
+        };
+        let setting = format!("parameter `selection[{i}].stable.from`");
+        match input_ids.iter().position(|id| id == from) {
+            None => {
+                return Err(format!(
+                    "{setting}: `{from}` is not an input of this stage (its inputs: {}); \
+                     list the stability stage in `inputs`",
+                    input_ids.join(", ")
+                ));
+            }
+            Some(k) if input_kinds[k] != STABILITY => {
+                return Err(format!(
+                    "{setting}: `{from}` is a `{}` stage, not a `stability` stage",
+                    input_kinds[k]
+                ));
+            }
+            Some(_) => named.push(from),
         }
     }
-    if let Some(&(i, from)) = sources.get(inputs) {
+    if let Some(k) = (0..input_ids.len())
+        .find(|&k| input_kinds[k] == STABILITY && !named.contains(&input_ids[k]))
+    {
         return Err(format!(
-            "parameter `selection[{i}].stable.from`: `{from}` must be one of this stage's \
-             inputs and of kind `stability` (this stage reads {inputs} stability stage(s) \
-             for {} `stable` source(s))",
-            sources.len()
-        ));
-    }
-    if inputs > sources.len() {
-        return Err(format!(
-            "reads {inputs} `stability` stage(s) but {} `stable` selection step(s) name one: \
-             add `stable: {{min_icc: ..., from: <stage>}}` to `selection` or drop the input",
-            sources.len()
+            "reads the `stability` stage `{}` but no `stable` selection step names it: \
+             add `stable: {{min_icc: ..., from: {}}}` to `selection` or drop the input",
+            input_ids[k], input_ids[k]
         ));
     }
     Ok(())
@@ -584,10 +592,11 @@ impl StageKind for Select {
     fn check_params_with_inputs(
         &self,
         params: &Value,
+        input_ids: &[&str],
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
         let p: SelectParams = typed(params)?;
-        check_stable_steps(&p.selection, input_kinds)
+        check_stable_steps(&p.selection, input_ids, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let mut p: SelectParams = typed(params).map_err(|e| Error::setting("params", e))?;
@@ -677,11 +686,12 @@ impl StageKind for Evaluate {
     fn check_params_with_inputs(
         &self,
         params: &Value,
+        input_ids: &[&str],
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
         selection_conflict(params, input_kinds)?;
         let (_, protocol) = protocol_params(params)?;
-        check_stable_steps(&protocol.selection, input_kinds)
+        check_stable_steps(&protocol.selection, input_ids, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let (table, protocol) = model_inputs(task, params)?;
@@ -747,11 +757,12 @@ impl StageKind for Train {
     fn check_params_with_inputs(
         &self,
         params: &Value,
+        input_ids: &[&str],
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
         selection_conflict(params, input_kinds)?;
         let (_, protocol) = protocol_params(params)?;
-        check_stable_steps(&protocol.selection, input_kinds)
+        check_stable_steps(&protocol.selection, input_ids, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         // The planner's extraction recipe travels beside the protocol.
@@ -842,17 +853,23 @@ mod tests {
             from: from.into(),
             features: None,
         };
-        assert!(check_stable_steps(&[stable("a")], &["table", "stability"]).is_ok());
+        let ids = ["t", "a"];
+        let kinds = ["table", "stability"];
+        assert!(check_stable_steps(&[stable("a")], &ids, &kinds).is_ok());
         // Two steps reading one stage are one source.
-        assert!(check_stable_steps(&[stable("a"), stable("a")], &["table", "stability"]).is_ok());
-        let e =
-            check_stable_steps(&[stable("a"), stable("b")], &["table", "stability"]).unwrap_err();
+        assert!(check_stable_steps(&[stable("a"), stable("a")], &ids, &kinds).is_ok());
+        let e = check_stable_steps(&[stable("a"), stable("b")], &ids, &kinds).unwrap_err();
         assert!(
-            e.contains("selection[1].stable.from") && e.contains("`b`"),
+            e.contains("selection[1].stable.from") && e.contains("`b` is not an input"),
             "{e}"
         );
-        let e = check_stable_steps(&[], &["table", "stability"]).unwrap_err();
-        assert!(e.contains("but 0 `stable` selection step(s)"), "{e}");
+        let e = check_stable_steps(&[stable("t")], &ids, &kinds).unwrap_err();
+        assert!(e.contains("`t` is a `table` stage"), "{e}");
+        let e = check_stable_steps(&[], &ids, &kinds).unwrap_err();
+        assert!(
+            e.contains("stage `a` but no `stable` selection step"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -105,11 +105,14 @@ pub trait StageKind: Send + Sync {
     /// Validates the parameters and returns their canonical form (every
     /// declared parameter present, defaults filled in).
     fn canonical_params(&self, params: &Value) -> std::result::Result<Value, String>;
-    /// Checks the canonical parameters against the input stages' kinds, for
-    /// conflicts that neither sees alone; runs at planning, before any task.
+    /// Checks the canonical parameters against the input stages (their ids
+    /// and kinds, in declared order), for conflicts that neither sees alone
+    /// (e.g. a parameter naming an input stage); runs at planning, before
+    /// any task.
     fn check_params_with_inputs(
         &self,
         _params: &Value,
+        _input_ids: &[&str],
         _input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
         Ok(())

@@ -411,11 +411,13 @@ mod tests {
             "case_id,variant,f,phenotype\na,0,1,0\na,1,3,0\nb,0,5,1\nb,1,7,1\nc,0,9,0\nc,1,11,0\n";
         let task = TaskData {
             case: None,
+            variant: None,
             manifest: &manifest,
             inputs: vec![super::super::InputData {
                 stage_id: "collect".into(),
                 kind: "collect".into(),
                 items: vec![(String::new(), std::sync::Arc::new(csv.as_bytes().to_vec()))],
+                variants: None,
             }],
             files: &[],
         };
