@@ -293,3 +293,64 @@ fn bad_perturbations_are_refused_at_planning_naming_the_stage_and_setting() {
         "{e}"
     );
 }
+
+/// The whole item end to end: perturb -> families per variant -> collect ->
+/// stability -> a `stable` step. The ICC of a feature from the chain that
+/// is not under the perturb (morphology of the unperturbed ROI, the same in
+/// every variant row of a case) is exactly 1; perturbed statistics vary
+/// within cases, so their ICC is below 1; and the `select` stage's stable
+/// list is exactly the features at or above `min_icc`.
+#[test]
+fn collected_variants_feed_a_stability_stage_and_a_stable_step() {
+    let pipeline = format!(
+        "{PIPELINE}  - {{id: icc, kind: stability, inputs: [collect]}}
+  - {{id: plain_stats, kind: statistics, inputs: [plain]}}
+  - {{id: table, kind: collect, inputs: [plain_stats, morph], params: {{outcomes: [phenotype]}}}}
+  - id: sel
+    kind: select
+    inputs: [table, icc]
+    params:
+      label_column: phenotype
+      positive: '1'
+      selection: [{{stable: {{min_icc: 0.9, from: icc}}}}]
+"
+    );
+    let (dir, p) = setup(&pipeline);
+    let out = execute(&p, &[], 2);
+    assert!(out.failed().is_empty(), "{:?}", out.failed());
+    let icc = std::fs::read_to_string(dir.path().join("results/icc.csv")).unwrap();
+    let mut lines = icc.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let value = |feature: &str, column: &str| -> String {
+        rows.iter()
+            .find(|r| r[col("feature")] == feature)
+            .unwrap_or_else(|| panic!("no ICC row for {feature}"))[col(column)]
+        .to_string()
+    };
+    assert_eq!(value("morph_volume", "icc"), "1");
+    assert_eq!(value("morph_volume", "n_variants"), "4");
+    assert_eq!(value("morph_volume", "n_cases"), "3");
+    assert!(icc.contains(",\"ICC(1,1)\","), "{icc}");
+    let mean: f64 = value("stat_mean", "icc").parse().unwrap();
+    assert!(mean < 1.0, "stat_mean ICC {mean}");
+
+    // The stable list: the table's features whose ICC is at least 0.9.
+    let stable: Vec<String> = rows
+        .iter()
+        .filter(|r| r[col("icc")].parse::<f64>().is_ok_and(|v| v >= 0.9))
+        .map(|r| r[col("feature")].to_string())
+        .collect();
+    let table = std::fs::read_to_string(dir.path().join("results/table.csv")).unwrap();
+    let expected: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .filter(|f| stable.iter().any(|s| s == f))
+        .collect();
+    assert!(!expected.is_empty() && expected.iter().any(|f| f.starts_with("morph_")));
+    let selected = std::fs::read_to_string(dir.path().join("results/sel.csv")).unwrap();
+    assert_eq!(selected, format!("feature\n{}\n", expected.join("\n")));
+}
