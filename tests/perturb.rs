@@ -281,6 +281,30 @@ fn bad_perturbations_are_refused_at_planning_naming_the_stage_and_setting() {
     assert!(e.contains("volume.fractions") && e.contains("-1.5"), "{e}");
     let e = run_err(&PIPELINE.replace("variants: 4", "variants: 0"), &[]);
     assert!(e.contains("variants") && e.contains("at least 1"), "{e}");
+    let e = run_err(
+        &PIPELINE.replace(
+            "contour: {repeats: 1}",
+            "contour: {method: block, supervoxel_mm3: 500}",
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("contour.supervoxel_mm3") && e.contains("method: block"),
+        "{e}"
+    );
+    let e = run_err(
+        &PIPELINE.replace("contour: {repeats: 1}", "contour: {supervoxel_mm3: -5}"),
+        &[],
+    );
+    assert!(
+        e.contains("contour.supervoxel_mm3") && e.contains("-5"),
+        "{e}"
+    );
+    let e = run_err(
+        &PIPELINE.replace("contour: {repeats: 1}", "contour: {method: slic}"),
+        &[],
+    );
+    assert!(e.contains("slic") && e.contains("supervoxel"), "{e}");
     let nested = PIPELINE.replace(
         "  - {id: reseg, kind: resegment, inputs: [perturb]}",
         "  - {id: again, kind: perturb, inputs: [perturb], params: {noise: {}}}\n  - {id: reseg, kind: resegment, inputs: [again]}",
@@ -353,4 +377,37 @@ fn collected_variants_feed_a_stability_stage_and_a_stable_step() {
     assert!(!expected.is_empty() && expected.iter().any(|f| f.starts_with("morph_")));
     let selected = std::fs::read_to_string(dir.path().join("results/sel.csv")).unwrap();
     assert_eq!(selected, format!("feature\n{}\n", expected.join("\n")));
+}
+
+/// `radial audit` recomputes every per-variant task in a scratch store
+/// (the perturbation included: its random draws are a function of the
+/// seed, the case and the variant) and finds the same bytes.
+#[test]
+fn an_audit_recomputes_the_variant_tasks_bit_for_bit() {
+    let (dir, p) = setup(PIPELINE);
+    let radial = |args: &[&str]| {
+        Command::new(common::radial_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let run = radial(&["run", p.to_str().unwrap(), "--jobs", "2"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let audit = radial(&["audit", "pt.yaml"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&audit.stdout),
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    // 3 loads, 12 tasks (3 cases x 4 variants) in each of the 5 stages under
+    // the perturb, 3 + 3 for the unperturbed chain and 1 collect.
+    assert!(
+        audit.status.success() && text.contains("recomputed: 70 task(s), 0 differ"),
+        "{text}"
+    );
 }

@@ -15,7 +15,7 @@
 //!     translation: {fractions: [0.0, 0.25, 0.5, 0.75]}  # of a voxel
 //!     noise: {repeats: 1}           # Gaussian, at the estimated noise level
 //!     volume: {fractions: [-0.2, -0.1, 0.0, 0.1, 0.2]}  # of the ROI volume
-//!     contour: {repeats: 1, block_mm: 3}                # boundary blocks redrawn
+//!     contour: {repeats: 1}         # boundary redrawn from SLIC supervoxels
 //! ```
 //!
 //! A variant is a function of (seed, case id, variant index, parameters)

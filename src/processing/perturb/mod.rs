@@ -15,10 +15,11 @@ mod contour;
 mod distance;
 mod noise;
 mod rotation;
+mod supervoxel;
 mod translation;
 mod volume;
 
-pub use contour::randomise_contour;
+pub use contour::{randomise_contour_by_blocks, randomise_contour_by_supervoxels};
 pub use noise::{add_noise, estimate_noise_sd};
 pub use rotation::rotate_axial;
 pub use translation::translate;
@@ -100,23 +101,39 @@ pub struct VolumeSettings {
     pub fractions: Vec<f64>,
 }
 
-/// Contour randomisation over blocks of about `block_mm` per side.
+/// Contour randomisation: over SLIC supervoxels of about `supervoxel_mm3`
+/// (default 500 mm³, as MIRP), or over blocks of about `block_mm` per side
+/// (default 3 mm).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContourSettings {
     #[serde(default = "one")]
     pub repeats: u32,
-    #[serde(default = "default_block_mm")]
-    pub block_mm: f64,
+    #[serde(default)]
+    pub method: ContourMethod,
+    #[serde(default)]
+    pub supervoxel_mm3: Option<f64>,
+    #[serde(default)]
+    pub block_mm: Option<f64>,
+}
+
+/// How a contour is redrawn (see [`contour`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContourMethod {
+    /// SLIC supervoxels of the image, as the paper does.
+    #[default]
+    Supervoxel,
+    /// Cubes on a randomly offset grid, blind to the image.
+    Block,
 }
 
 fn one() -> u32 {
     1
 }
 
-fn default_block_mm() -> f64 {
-    3.0
-}
+const DEFAULT_BLOCK_MM: f64 = 3.0;
+const DEFAULT_SUPERVOXEL_MM3: f64 = 500.0;
 
 /// What one variant does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,6 +146,69 @@ pub struct Variant {
     /// Fraction of the ROI volume to add (negative: remove).
     pub volume: f64,
     pub contour: bool,
+}
+
+impl ContourSettings {
+    /// A size must be positive and belong to the method chosen.
+    fn validate(&self) -> Result<()> {
+        let sizes = [
+            (
+                "contour.supervoxel_mm3",
+                self.supervoxel_mm3,
+                ContourMethod::Supervoxel,
+            ),
+            ("contour.block_mm", self.block_mm, ContourMethod::Block),
+        ];
+        for (name, size, method) in sizes {
+            let Some(size) = size else { continue };
+            if method != self.method {
+                return Err(Error::setting(
+                    name,
+                    format!(
+                        "applies to `method: {}`, not to `method: {}`",
+                        method.name(),
+                        self.method.name()
+                    ),
+                ));
+            }
+            if !(size.is_finite() && size > 0.0) {
+                return Err(Error::setting(
+                    name,
+                    format!("{size} is not a positive size"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The mask redrawn by the chosen method.
+    fn randomise(
+        &self,
+        image: &Volume<f32>,
+        mask: &Volume<bool>,
+        rng: &mut impl Rng,
+    ) -> Volume<bool> {
+        match self.method {
+            ContourMethod::Supervoxel => randomise_contour_by_supervoxels(
+                image,
+                mask,
+                self.supervoxel_mm3.unwrap_or(DEFAULT_SUPERVOXEL_MM3),
+                rng,
+            ),
+            ContourMethod::Block => {
+                randomise_contour_by_blocks(mask, self.block_mm.unwrap_or(DEFAULT_BLOCK_MM), rng)
+            }
+        }
+    }
+}
+
+impl ContourMethod {
+    fn name(self) -> &'static str {
+        match self {
+            ContourMethod::Supervoxel => "supervoxel",
+            ContourMethod::Block => "block",
+        }
+    }
 }
 
 fn list_or_zero(list: Option<&Vec<f64>>) -> Vec<f64> {
@@ -192,13 +272,8 @@ impl PerturbSettings {
                 return bad(name, "must be at least 1".into());
             }
         }
-        if let Some(c) = &self.contour
-            && !(c.block_mm.is_finite() && c.block_mm > 0.0)
-        {
-            return bad(
-                "contour.block_mm",
-                format!("{} is not a positive size", c.block_mm),
-            );
+        if let Some(c) = &self.contour {
+            c.validate()?;
         }
         match self.variants {
             Some(0) => bad("variants", "must be at least 1".into()),
@@ -315,12 +390,10 @@ impl PerturbSettings {
                 ))
             })?;
         }
-        if variant.contour {
-            let block = self
-                .contour
-                .as_ref()
-                .map_or(default_block_mm(), |c| c.block_mm);
-            mask = randomise_contour(&mask, block, &mut self.rng(case_id, v, "contour"));
+        if variant.contour
+            && let Some(contour) = &self.contour
+        {
+            mask = contour.randomise(&image, &mask, &mut self.rng(case_id, v, "contour"));
         }
         if !mask.data.iter().any(|&m| m) {
             return Err(Error::data(format!(
