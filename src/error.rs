@@ -75,3 +75,16 @@ pub fn yaml_message(text: &str) -> String {
         _ => line.to_string(),
     }
 }
+
+/// A list for an error message: its items joined by commas, or `none`.
+pub fn none_or_joined<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

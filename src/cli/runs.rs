@@ -90,11 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!(
             "no run recorded the metric `{}` (metrics: {})",
             m.title(),
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
+            crate::error::none_or_joined(&known)
         );
     }
     if args.json {

@@ -205,11 +205,7 @@ impl ModelArtifact {
                 if let Some(extra) = b.covariates.keys().find(|k| !spec.covariates.contains(k)) {
                     return Err(Error::data(format!(
                         "case `{case_id}`: covariate `{extra}` is not one the model's ComBat uses ({})",
-                        if spec.covariates.is_empty() {
-                            "none".to_string()
-                        } else {
-                            spec.covariates.join(", ")
-                        }
+                        crate::error::none_or_joined(&spec.covariates)
                     )));
                 }
                 Ok(Some(CombatRows {

@@ -396,11 +396,7 @@ fn check_outcome_columns(
                         "stage `{}`: label_column `{label}` is not a column of the table collected by `{}` (outcome columns: {})",
                         stage.id,
                         input.id,
-                        if columns.is_empty() {
-                            "none".to_string()
-                        } else {
-                            columns.join(", ")
-                        }
+                        crate::error::none_or_joined(&columns)
                     ),
                 ));
             }

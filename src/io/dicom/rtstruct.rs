@@ -92,11 +92,7 @@ pub fn read_roi(path: &Path, roi_name: &str) -> Result<RoiContours> {
             path,
             format!(
                 "no ROI named {roi_name:?}; the ROIs are: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
+                crate::error::none_or_joined(&names)
             ),
         ));
     };

@@ -54,11 +54,7 @@ impl StageKind for Filter {
             Err(format!(
                 "expects two input stages: a load stage (the whole image) and a resample or \
                  resegment stage (the ROI) (got: {})",
-                if input_kinds.is_empty() {
-                    "none".to_string()
-                } else {
-                    input_kinds.join(", ")
-                }
+                crate::error::none_or_joined(input_kinds)
             ))
         }
     }

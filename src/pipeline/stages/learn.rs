@@ -272,6 +272,19 @@ fn table_and_stability_inputs(
     Ok(())
 }
 
+/// The planning check of a protocol stage (`evaluate`, `train`): its
+/// selection does not clash with a `select` input, and its `stable` steps
+/// name a stability input.
+fn check_protocol_inputs(
+    params: &Value,
+    input_ids: &[&str],
+    input_kinds: &[&str],
+) -> std::result::Result<(), String> {
+    selection_conflict(params, input_kinds)?;
+    let (_, protocol) = protocol_params(params)?;
+    check_stable_steps(&protocol.selection, input_ids, input_kinds)
+}
+
 /// At planning: each `stable` step's `from` names one of the stage's inputs
 /// of kind `stability`, and every `stability` input is named by a step.
 fn check_stable_steps(
@@ -689,9 +702,7 @@ impl StageKind for Evaluate {
         input_ids: &[&str],
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
-        selection_conflict(params, input_kinds)?;
-        let (_, protocol) = protocol_params(params)?;
-        check_stable_steps(&protocol.selection, input_ids, input_kinds)
+        check_protocol_inputs(params, input_ids, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         let (table, protocol) = model_inputs(task, params)?;
@@ -760,9 +771,7 @@ impl StageKind for Train {
         input_ids: &[&str],
         input_kinds: &[&str],
     ) -> std::result::Result<(), String> {
-        selection_conflict(params, input_kinds)?;
-        let (_, protocol) = protocol_params(params)?;
-        check_stable_steps(&protocol.selection, input_ids, input_kinds)
+        check_protocol_inputs(params, input_ids, input_kinds)
     }
     fn run(&self, task: &TaskData, params: &Value) -> Result<Vec<u8>> {
         // The planner's extraction recipe travels beside the protocol.

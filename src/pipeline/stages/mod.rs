@@ -177,11 +177,7 @@ pub fn feature_inputs(
     if input_kinds.len() < min || input_kinds.iter().any(|k| IMAGE_KINDS.contains(k)) {
         return Err(format!(
             "expects {expected} (got: {})",
-            if input_kinds.is_empty() {
-                "none".to_string()
-            } else {
-                input_kinds.join(", ")
-            }
+            crate::error::none_or_joined(input_kinds)
         ));
     }
     Ok(())
@@ -194,11 +190,7 @@ pub fn one_input_of(input_kinds: &[&str], accepted: &[&str]) -> std::result::Res
         _ => Err(format!(
             "expects exactly one input stage of kind {} (got: {})",
             accepted.join(" or "),
-            if input_kinds.is_empty() {
-                "none".to_string()
-            } else {
-                input_kinds.join(", ")
-            }
+            crate::error::none_or_joined(input_kinds)
         )),
     }
 }

@@ -300,11 +300,7 @@ fn check_derive_phases(
                 format!(
                     "stage `{}` (kind `derive`): parameter `pairs`: no input has phase `{phase}` (the inputs' phases: {})",
                     stage.id,
-                    if have.is_empty() {
-                        "none".to_string()
-                    } else {
-                        have.join(", ")
-                    }
+                    crate::error::none_or_joined(&have)
                 ),
             ));
         }

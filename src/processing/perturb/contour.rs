@@ -21,7 +21,7 @@ use ndarray::Array3;
 
 use super::supervoxel::supervoxels;
 use crate::image::Volume;
-use crate::processing::crop::bounding_box;
+use crate::processing::crop::{bounding_box, grow};
 
 /// SLIC compactness (intensities scaled to [0, 1]; small: regions follow
 /// intensity more than they stay round, MIRP's value).
@@ -75,33 +75,62 @@ pub fn randomise_contour_by_supervoxels(
             f >= ALWAYS_KEPT || (f >= NEVER_KEPT && draw < f)
         })
         .collect();
-    let mut out = Array3::from_elem(mask.data.dim(), false);
+    // The kept supervoxels, closed, on the supervoxels' box grown by the
+    // closing's reach (nothing is set beyond it).
+    let dims = mask.dims();
+    let closing_box = grow(sv.region, [1; 3], dims);
+    let [(bx, _), (by, _), (bz, _)] = closing_box;
+    let extent = closing_box.map(|(lo, hi)| hi - lo);
+    let mut kept = Array3::from_elem((extent[2], extent[1], extent[0]), false);
     for ((k, j, i), &r) in sv.labels.indexed_iter() {
-        out[[k + z0, j + y0, i + x0]] = keep[r as usize];
+        kept[[k + z0 - bz, j + y0 - by, i + x0 - bx]] = keep[r as usize];
     }
-    Volume::new(close(&out), mask.geometry)
+    // Beyond a side of the box that is the grid's edge the erosion reads
+    // "set" (the closing only adds); beyond an inner side the dilated mask
+    // is empty.
+    let at_edge = [0, 1, 2].map(|a| [closing_box[a].0 == 0, closing_box[a].1 == dims[a]]);
+    let closed = close(&kept, at_edge);
+    let mut out = Array3::from_elem(mask.data.dim(), false);
+    out.slice_mut(ndarray::s![
+        bz..bz + extent[2],
+        by..by + extent[1],
+        bx..bx + extent[0]
+    ])
+    .assign(&closed);
+    Volume::new(out, mask.geometry)
 }
 
-/// Morphological closing by the 6-connected cross: a dilation, then an
-/// erosion that reads outside the grid as set (so the closing only adds).
-fn close(mask: &Array3<bool>) -> Array3<bool> {
-    let grown = cross_pass(mask, true, false);
-    cross_pass(&grown, false, true)
+/// Morphological closing by the 6-connected cross: a dilation (nothing set
+/// beyond the array), then an erosion that reads beyond a side as set where
+/// `at_edge[axis][side]` (the grid's edge: the closing only adds) and as
+/// unset elsewhere.
+fn close(mask: &Array3<bool>, at_edge: [[bool; 2]; 3]) -> Array3<bool> {
+    let grown = cross_pass(mask, true, [[false; 2]; 3]);
+    cross_pass(&grown, false, at_edge)
 }
 
 /// One pass with the 6-connected cross: with `any`, a voxel is set when it or
 /// a neighbour is (dilation), else when it and all its neighbours are
-/// (erosion); `outside` is the value of positions beyond the grid.
-fn cross_pass(mask: &Array3<bool>, any: bool, outside: bool) -> Array3<bool> {
+/// (erosion); `outside[axis][side]` (x, y, z; low, high) is the value of
+/// positions beyond the array.
+fn cross_pass(mask: &Array3<bool>, any: bool, outside: [[bool; 2]; 3]) -> Array3<bool> {
     let (nz, ny, nx) = mask.dim();
     Array3::from_shape_fn(mask.dim(), |(k, j, i)| {
         let at = |dk: isize, dj: isize, di: isize| {
             let (k, j, i) = (k as isize + dk, j as isize + dj, i as isize + di);
-            if k < 0 || j < 0 || i < 0 || k >= nz as isize || j >= ny as isize || i >= nx as isize {
-                outside
-            } else {
-                mask[[k as usize, j as usize, i as usize]]
-            }
+            let beyond = [(i, nx), (j, ny), (k, nz)]
+                .iter()
+                .enumerate()
+                .find_map(|(a, &(p, n))| {
+                    if p < 0 {
+                        Some(outside[a][0])
+                    } else if p >= n as isize {
+                        Some(outside[a][1])
+                    } else {
+                        None
+                    }
+                });
+            beyond.unwrap_or_else(|| mask[[k as usize, j as usize, i as usize]])
         };
         let values = [
             at(0, 0, 0),
@@ -295,5 +324,20 @@ mod tests {
             &mut ChaCha8Rng::seed_from_u64(6),
         );
         assert_ne!(other, out);
+    }
+
+    #[test]
+    fn closing_fills_a_one_voxel_gap_and_keeps_voxels_on_the_grid_edge() {
+        // A 1 x 3 x 5 slab with a hole in the middle of its centre row; the
+        // array's sides are the grid's edges.
+        let mut mask = ndarray::Array3::from_elem((1, 3, 5), true);
+        mask[[0, 1, 2]] = false;
+        let closed = close(&mask, [[true; 2]; 3]);
+        assert!(closed.iter().all(|&m| m), "{closed:?}");
+        // Inner sides (beyond them nothing is set): an isolated voxel stays,
+        // nothing else appears.
+        let mut lone = ndarray::Array3::from_elem((3, 3, 3), false);
+        lone[[1, 1, 1]] = true;
+        assert_eq!(close(&lone, [[false; 2]; 3]), lone);
     }
 }

@@ -48,7 +48,8 @@ pub struct Supervoxels {
 }
 
 /// SLIC supervoxels of about `volume_mm3` each over the ROI's bounding box
-/// grown by two grid steps; `None` for an empty ROI.
+/// grown by one grid step (a supervoxel reaching into the ROI lies within
+/// it); `None` for an empty ROI.
 pub fn supervoxels(
     image: &Volume<f32>,
     mask: &Volume<bool>,
@@ -58,7 +59,7 @@ pub fn supervoxels(
     let spacing = image.geometry.spacing;
     let step_mm = volume_mm3.cbrt();
     let roi_box = bounding_box(&mask.data)?;
-    let margin = spacing.map(|s| (2.0 * step_mm / s).ceil() as usize);
+    let margin = spacing.map(|s| (step_mm / s).ceil() as usize);
     let region = grow(roi_box, margin, image.dims());
     let scaled = scaled_intensities(image, mask, region);
     let smoothed = smooth(scaled, spacing);
@@ -156,8 +157,11 @@ fn cluster(
     }
     let spatial_weight = (compactness / step_mm).powi(2);
     let reach: [usize; 3] = spacing.map(|s| (step_mm / s).ceil() as usize);
-    let mut labels = Array3::<u32>::zeros(data.dim());
-    let mut distance = Array3::<f64>::zeros(data.dim());
+    // Flat buffers, x fastest: the inner loop runs over contiguous rows.
+    let values = data.as_standard_layout();
+    let values = values.as_slice().expect("standard layout");
+    let mut labels = vec![0u32; values.len()];
+    let mut distance = vec![f64::INFINITY; values.len()];
     for _ in 0..ROUNDS {
         distance.fill(f64::INFINITY);
         for (c, centre) in centres.iter().enumerate() {
@@ -165,31 +169,45 @@ fn cluster(
                 let at = (centre.position[a] / spacing[a]).round() as usize;
                 at.saturating_sub(reach[a])..(at + reach[a] + 1).min(dims[a])
             };
+            let xs = window(0);
             for k in window(2) {
                 let dz = k as f64 * spacing[2] - centre.position[2];
                 for j in window(1) {
                     let dy = j as f64 * spacing[1] - centre.position[1];
-                    for i in window(0) {
+                    let dyz = dy * dy + dz * dz;
+                    let row = (k * ny + j) * nx;
+                    let span = row + xs.start..row + xs.end;
+                    let rows = values[span.clone()]
+                        .iter()
+                        .zip(&mut distance[span.clone()])
+                        .zip(&mut labels[span]);
+                    // Branch-free selects, so that the row loop vectorises.
+                    for (i, ((&u, best), label)) in xs.clone().zip(rows) {
                         let dx = i as f64 * spacing[0] - centre.position[0];
-                        let du = data[[k, j, i]] - centre.intensity;
-                        let d = du * du + (dx * dx + dy * dy + dz * dz) * spatial_weight;
-                        if d < distance[[k, j, i]] {
-                            distance[[k, j, i]] = d;
-                            labels[[k, j, i]] = c as u32;
-                        }
+                        let du = u - centre.intensity;
+                        let d = du * du + (dx * dx + dyz) * spatial_weight;
+                        let nearer = d < *best;
+                        *best = if nearer { d } else { *best };
+                        *label = if nearer { c as u32 } else { *label };
                     }
                 }
             }
         }
         // Centres move to the mean of their voxels; one without voxels stays.
         let mut sums = vec![[0.0f64; 5]; centres.len()];
-        for ((k, j, i), &c) in labels.indexed_iter() {
-            let s = &mut sums[c as usize];
-            s[0] += i as f64 * spacing[0];
-            s[1] += j as f64 * spacing[1];
-            s[2] += k as f64 * spacing[2];
-            s[3] += data[[k, j, i]];
-            s[4] += 1.0;
+        let mut voxel = labels.iter().zip(values);
+        for k in 0..nz {
+            for j in 0..ny {
+                for i in 0..nx {
+                    let (&c, &u) = voxel.next().expect("one label per voxel");
+                    let s = &mut sums[c as usize];
+                    s[0] += i as f64 * spacing[0];
+                    s[1] += j as f64 * spacing[1];
+                    s[2] += k as f64 * spacing[2];
+                    s[3] += u;
+                    s[4] += 1.0;
+                }
+            }
         }
         for (centre, s) in centres.iter_mut().zip(&sums) {
             if s[4] > 0.0 {
@@ -198,6 +216,7 @@ fn cluster(
             }
         }
     }
+    let labels = Array3::from_shape_vec(data.dim(), labels).expect("one label per voxel");
     let cell_voxels = step.iter().product();
     (labels, Clusters { cell_voxels })
 }
