@@ -10,7 +10,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ndarray::{Array2, Array3, ArrayView2, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use rustfft::num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
@@ -200,9 +200,9 @@ pub fn frequencies(n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Folds the response to spectrum `index` (cropped to the plane) into the
-/// plane's result.
-pub type PlaneReducer = dyn Fn(usize, ArrayView2<Complex64>, &mut Array2<f64>) + Sync;
+/// Folds the response to spectrum `index` (cropped to the plane; a block of
+/// its rows at a time) into the same rows of the plane's result.
+pub type PlaneReducer = dyn Fn(usize, ArrayView2<Complex64>, ArrayViewMut2<f64>) + Sync;
 
 /// A bank of 2D filters applied to every plane perpendicular to
 /// `normal_axis` (an axis of the `[k, j, i]` array): each plane is extended
@@ -233,13 +233,22 @@ pub fn filter_planes(
     // per plane instead of applied to every response.
     let scale = 1.0 / (grid_rows * grid_cols) as f64;
     let transposed: Vec<Array2<Complex64>> = spectra.iter().map(|s| transpose(s.view())).collect();
+    // Planes across the contiguous axis would read every voxel from another
+    // cache line: they are read from a copy with that axis first.
+    let swapped;
+    let (source, source_axis) = if normal_axis == 2 {
+        swapped = planes_across_i(data);
+        (&swapped, 0)
+    } else {
+        (data, normal_axis)
+    };
     let planes: Vec<Array2<f64>> = (0..count)
         .into_par_iter()
         // The grids are reused from plane to plane on each thread.
         .map_init(
             || PlaneScratch::new(plan),
             |scratch, p| {
-                let plane = data.index_axis(Axis(normal_axis), p);
+                let plane = source.index_axis(Axis(source_axis), p);
                 let (rows, cols) = plane.dim();
                 let PlaneScratch {
                     grid,
@@ -261,15 +270,13 @@ pub fn filter_planes(
                 plan.lines(&plan.col_fwd, lines, scratch);
                 lines.iter_mut().for_each(|v| *v *= scale);
                 let mut out = Array2::<f64>::zeros((rows, cols));
-                let keep = pad.0..pad.0 + rows;
                 for (s, filter) in transposed.iter().enumerate() {
                     // Column by column (a block of lines at a time): the
                     // product with the filter, then its inverse transform.
                     let image = image.as_slice().expect("standard layout");
                     let filter = filter.as_slice().expect("standard layout");
                     let w = work.as_slice_mut().expect("standard layout");
-                    const BLOCK: usize = 8;
-                    let block = BLOCK * grid_rows;
+                    let block = LINES * grid_rows;
                     for ((w, a), f) in w
                         .chunks_mut(block)
                         .zip(image.chunks(block))
@@ -280,15 +287,23 @@ pub fn filter_planes(
                         }
                         plan.lines(&plan.col_inv, w, scratch);
                     }
-                    // Rows: only those of the image, back in row order.
-                    transpose_rows_into(work.view(), keep.clone(), kept);
-                    plan.lines(
-                        &plan.row_inv,
-                        kept.as_slice_mut().expect("standard layout"),
-                        scratch,
-                    );
-                    let cropped = kept.slice(ndarray::s![.., pad.1..pad.1 + cols]);
-                    reduce(s, cropped, &mut out);
+                    // Rows: only those of the image, back in row order, a
+                    // block at a time, each folded in while in cache.
+                    for r0 in (0..rows).step_by(LINES) {
+                        let r1 = (r0 + LINES).min(rows);
+                        let block = (r1 - r0) * grid_cols;
+                        kept.resize(block, Complex64::new(0.0, 0.0));
+                        transpose_rows_into(
+                            work.view(),
+                            pad.0 + r0..pad.0 + r1,
+                            &mut kept[..block],
+                        );
+                        plan.lines(&plan.row_inv, &mut kept[..block], scratch);
+                        let response = ArrayView2::from_shape((r1 - r0, grid_cols), &kept[..block])
+                            .expect("block shape");
+                        let cropped = response.slice(ndarray::s![.., pad.1..pad.1 + cols]);
+                        reduce(s, cropped, out.slice_mut(ndarray::s![r0..r1, ..]));
+                    }
                 }
                 out
             },
@@ -309,8 +324,8 @@ struct PlaneScratch {
     image: Array2<Complex64>,
     /// One filtered spectrum, transposed, column transforms undone.
     work: Array2<Complex64>,
-    /// The image's rows of `work`, back in row order.
-    kept: Array2<Complex64>,
+    /// A block of the image's rows of `work`, back in row order.
+    kept: Vec<Complex64>,
     scratch: Vec<Complex64>,
 }
 
@@ -322,7 +337,7 @@ impl PlaneScratch {
             grid: Array2::from_elem((rows, cols), zero),
             image: Array2::from_elem((cols, rows), zero),
             work: Array2::from_elem((cols, rows), zero),
-            kept: Array2::from_elem((0, cols), zero),
+            kept: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -357,25 +372,51 @@ fn transpose_into(a: ArrayView2<Complex64>, out: &mut Array2<Complex64>) {
     }
 }
 
-/// `out` = the columns `keep` of `t` (lines × length) transposed: row `r`
-/// of `out` is position `keep.start + r` of every line of `t`.
-fn transpose_rows_into(t: ArrayView2<Complex64>, keep: Range<usize>, out: &mut Array2<Complex64>) {
+/// Lines (of the transposed grid) handled together: a block of `LINES`
+/// lines or rows of 16-byte values stays in the first-level cache.
+const LINES: usize = 8;
+
+/// `out` = the positions `keep` of every line of `t` (lines × length),
+/// transposed: row `r` of `out` (row-major, `t`'s line count wide) is
+/// position `keep.start + r` of every line.
+fn transpose_rows_into(t: ArrayView2<Complex64>, keep: Range<usize>, out: &mut [Complex64]) {
     let (lines, len) = t.dim();
-    let rows = keep.len();
-    if out.dim() != (rows, lines) {
-        *out = Array2::from_elem((rows, lines), Complex64::new(0.0, 0.0));
-    }
+    assert_eq!(out.len(), keep.len() * lines);
     let src = t.as_slice().expect("standard layout");
-    let dst = out.as_slice_mut().expect("standard layout");
-    for l0 in (0..lines).step_by(TILE) {
-        for p0 in (keep.start..keep.end).step_by(TILE) {
-            for l in l0..(l0 + TILE).min(lines) {
-                for p in p0..(p0 + TILE).min(keep.end) {
-                    dst[(p - keep.start) * lines + l] = src[l * len + p];
-                }
-            }
+    for (l, line) in src.chunks_exact(len).enumerate() {
+        for (r, &v) in line[keep.clone()].iter().enumerate() {
+            out[r * lines + l] = v;
         }
     }
+}
+
+/// The volume with its i axis first, `[i, k, j]`: plane `i` of the copy is
+/// the (k, j) plane of `data` at `i`, contiguous. Blocks of neighbouring
+/// `i` are copied together, so every cache line of `data` is read once.
+fn planes_across_i(data: &Array3<f64>) -> Array3<f64> {
+    let (nz, ny, nx) = data.dim();
+    let standard = data.as_standard_layout();
+    let src = standard.as_slice().expect("standard layout");
+    let mut out = Array3::<f64>::zeros((nx, nz, ny));
+    let plane = (nz * ny).max(1);
+    const BLOCK: usize = 8;
+    out.as_slice_mut()
+        .expect("standard layout")
+        .par_chunks_mut(BLOCK * plane)
+        .enumerate()
+        .for_each(|(b, chunk)| {
+            let i0 = b * BLOCK;
+            let width = chunk.len() / plane;
+            for k in 0..nz {
+                for j in 0..ny {
+                    let row = &src[(k * ny + j) * nx + i0..][..width];
+                    for (di, &v) in row.iter().enumerate() {
+                        chunk[di * plane + k * ny + j] = v;
+                    }
+                }
+            }
+        });
+    out
 }
 
 /// `plane` extended by `boundary` onto the grid `out`, starting `pad`
@@ -556,7 +597,7 @@ mod tests {
                 (0, 1),
                 &plan,
                 &[spectrum],
-                &|_, r, o| o.zip_mut_with(&r, |a, b| *a += b.re),
+                &|_, r, mut o| o.zip_mut_with(&r, |a, b| *a += b.re),
             );
             for (a, b) in out.iter().zip(direct.iter()) {
                 assert!((a - b).abs() < 1e-12, "{boundary:?}: {a} vs {b}");
@@ -589,7 +630,7 @@ mod tests {
                 kernel_spectrum(kernel.view(), &plan),
                 kernel_spectrum(kernel.slice(ndarray::s![1..6, ..]), &plan),
             ];
-            let reduce = |s: usize, r: ArrayView2<Complex64>, o: &mut Array2<f64>| {
+            let reduce = |s: usize, r: ArrayView2<Complex64>, mut o: ArrayViewMut2<f64>| {
                 o.zip_mut_with(&r, |a, b| *a += (s as f64 + 1.5) * b.re - b.im)
             };
             let fast = filter_planes(
@@ -618,7 +659,7 @@ mod tests {
                     let mut work = &grid * spectrum;
                     plan.inverse_unnormalised_rows(&mut work, pad.0..pad.0 + rows);
                     let cropped = work.slice(ndarray::s![pad.0..pad.0 + rows, pad.1..pad.1 + cols]);
-                    reduce(s, cropped, &mut expected);
+                    reduce(s, cropped, expected.view_mut());
                 }
                 let got = fast.index_axis(Axis(normal), p);
                 for (a, b) in got.iter().zip(expected.iter()) {

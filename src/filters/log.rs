@@ -50,7 +50,7 @@ pub fn laplacian_of_gaussian(
     let standard = data.as_standard_layout();
     let src = standard.as_slice().expect("standard layout");
     let shape = PlaneShape::of(data.dim());
-    let plane = shape.len().max(1);
+    let plane = shape.plane_len().max(1);
     let mut out = Array3::<f64>::zeros(data.dim());
     out.as_slice_mut()
         .expect("standard layout")

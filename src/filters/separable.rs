@@ -63,7 +63,7 @@ pub fn convolve_axis_into(
     let src = data.as_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
     let shape = PlaneShape::of(data.dim());
-    let plane = shape.len().max(1);
+    let plane = shape.plane_len().max(1);
     match array_axis(geometric_axis) {
         0 => out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
             convolve_k_plane(src, shape, k, kernel, boundary, o);
@@ -110,7 +110,7 @@ impl PlaneShape {
     }
 
     /// Voxels in one plane.
-    pub fn len(&self) -> usize {
+    pub fn plane_len(&self) -> usize {
         self.ny * self.nx
     }
 }
@@ -124,7 +124,7 @@ pub fn convolve_k_plane(
     boundary: Boundary,
     o: &mut [f64],
 ) {
-    let plane = shape.len();
+    let plane = shape.plane_len();
     let c = (kernel.len() / 2) as isize;
     o.fill(0.0);
     for (t, &w) in kernel.iter().enumerate() {
@@ -224,7 +224,7 @@ pub fn convolve_separable(
     let data = data.as_standard_layout();
     let src = data.as_slice().expect("standard layout");
     let shape = PlaneShape::of(data.dim());
-    let plane = shape.len().max(1);
+    let plane = shape.plane_len().max(1);
     let kernel = |axis: usize| kernels.get(axis).copied().flatten();
     let mut out = Array3::<f64>::zeros(data.dim());
     out.as_slice_mut()
@@ -441,7 +441,7 @@ pub fn for_each_product(
     let standard = data.as_standard_layout();
     let src = standard.as_slice().expect("standard layout");
     let shape = PlaneShape::of(data.dim());
-    let plane = shape.len().max(1);
+    let plane = shape.plane_len().max(1);
     let indices: Vec<usize> = (0..products.len()).collect();
     let mut visited = 0;
     for (op, members) in group_by_axis(products, &indices, 2) {
