@@ -13,9 +13,13 @@
 # (b) The 18 IBSI 2 phase-2 configurations, whole process, with
 #     `radial extract --settings pipelines/ibsi2/phase2/<id>.yaml`, and their total.
 #
-# With FILTER_BENCH_OUT=DIR the phase-2 feature tables are kept in DIR.
+# With FILTER_BENCH_OUT=DIR the phase-2 feature tables are kept in DIR, with
+# FILTER_BENCH_MAPS=DIR the response maps of (a) (to compare two builds
+# byte for byte).
 # Every run uses RAYON_NUM_THREADS (default 2) and is timed with
-# `/usr/bin/time -f "%e s %M KB"` (elapsed seconds, peak RSS).
+# `/usr/bin/time` (elapsed seconds, peak RSS, and user + system CPU seconds:
+# on a machine shared with other jobs the elapsed time varies with their
+# load, the CPU time much less).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,11 +36,12 @@ mask=$data/ibsi/ct_phantom/mask.nii.gz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tables=${FILTER_BENCH_OUT:-$work}
-mkdir -p "$tables"
+maps=${FILTER_BENCH_MAPS:-$work}
+mkdir -p "$tables" "$maps"
 
 # Seconds and KB of one whole process; its output goes to $work/last.log.
 timed() {
-    /usr/bin/time -f "%e s %M KB" -o "$work/time" "$@" >"$work/last.log" 2>&1 || {
+    /usr/bin/time -f "%e s %M KB cpu %U+%S s" -o "$work/time" "$@" >"$work/last.log" 2>&1 || {
         echo "FAILED: $*" >&2
         cat "$work/last.log" >&2
         exit 1
@@ -68,20 +73,22 @@ echo "# radial: $bin"
 echo "# threads: $threads; image: CT phantom at 1 mm ($(stat -c %s "$ct") bytes as float32 NIfTI)"
 echo
 echo "## (a) single filters, whole process (radial filter on the 1 mm phantom)"
-printf '%-24s %s\n' filter "elapsed  peak RSS"
+printf '%-24s %s\n' filter "elapsed  peak RSS  CPU (user+sys)"
 for f in mean log laws wavelet_db3_llh wavelet_db3_hhh_level2 gabor_16x3 simoncelli_1 simoncelli_2; do
     filter_settings "$f" >"$work/$f.yaml"
-    printf '%-24s %s\n' "$f" "$(timed "$bin" filter --image "$ct" --settings "$work/$f.yaml" --out "$work/map.nii")"
+    printf '%-24s %s\n' "$f" "$(timed "$bin" filter --image "$ct" --settings "$work/$f.yaml" --out "$maps/$f.nii")"
 done
 
 echo
 echo "## (b) IBSI 2 phase-2 configurations, whole process (radial extract)"
-printf '%-6s %s\n' config "elapsed  peak RSS"
+printf '%-6s %s\n' config "elapsed  peak RSS  CPU (user+sys)"
 total=0
+cpu=0
 for id in 1A 1B 2A 2B 3A 3B 4A 4B 5A 5B 6A 6B 7A 7B 8A 8B 9A 9B; do
     line=$(timed "$bin" extract --image "$image" --mask "$mask" \
         --settings "$root/pipelines/ibsi2/phase2/$id.yaml" --out "$tables/$id.csv")
     printf '%-6s %s\n' "$id" "$line"
     total=$(echo "$total ${line%% s*}" | awk '{printf "%.2f", $1 + $2}')
+    cpu=$(echo "$cpu ${line##*cpu }" | awk '{split($2, c, "+"); printf "%.2f", $1 + c[1] + c[2]}')
 done
-echo "total  $total s"
+echo "total  $total s (CPU $cpu s)"

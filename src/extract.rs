@@ -111,17 +111,15 @@ pub fn filtered_features(
     case: &PreparedCase,
     settings: &ExtractionSettings,
 ) -> Result<FeatureSet> {
-    let whole = interpolated_whole_image(image, settings.interpolation.as_ref());
-    let data = whole.data.mapv(f64::from);
+    let (data, geometry) = interpolated_whole_image_f64(image, settings.interpolation.as_ref());
     // Where the ROI box of the case starts on the whole grid.
-    let start = whole
-        .geometry
+    let start = geometry
         .physical_to_index(case.roi.image.geometry.origin)
         .map(|v| v.round().max(0.0) as usize);
     let [nx, ny, nz] = case.roi.image.dims();
     let mut out = FeatureSet::new();
     for named in &settings.filters {
-        let response = crate::filters::apply_f64(&data, whole.geometry.spacing, &named.filter);
+        let response = crate::filters::apply_f64(&data, geometry.spacing, &named.filter);
         let cropped = response
             .slice(ndarray::s![
                 start[2]..start[2] + nz,
@@ -173,15 +171,26 @@ pub fn filtered_features(
     Ok(out)
 }
 
-/// The whole image on the interpolated grid (the original image when there
-/// is no interpolation), rounded as the chain rounds.
-pub fn interpolated_whole_image(
+/// [`interpolated_whole_image`] widened to `f64` for filtering: the same
+/// values (stored as `f32` first), converted in place, without an `f32`
+/// copy of the volume.
+pub fn interpolated_whole_image_f64(
     image: &Volume<f32>,
     interpolation: Option<&processing::InterpolationSettings>,
-) -> Volume<f32> {
+) -> (ndarray::Array3<f64>, crate::image::Geometry) {
     let Some(s) = interpolation else {
-        return image.clone();
+        return (image.data.mapv(f64::from), image.geometry);
     };
+    let (mut values, geometry) = interpolated_values(image, s);
+    values.mapv_inplace(|v| f64::from(stored(v, s)));
+    (values, geometry)
+}
+
+/// The whole image resampled by `s`, before rounding, and its grid.
+fn interpolated_values(
+    image: &Volume<f32>,
+    s: &processing::InterpolationSettings,
+) -> (ndarray::Array3<f64>, crate::image::Geometry) {
     let map = processing::interpolate::GridMap::new(
         &image.geometry,
         image.dims(),
@@ -196,14 +205,29 @@ pub fn interpolated_whole_image(
         [(0, d[0]), (0, d[1]), (0, d[2])],
         s.image,
     );
-    let data = values.mapv(|v| {
-        if s.round_intensities {
-            v.round() as f32
-        } else {
-            v as f32
-        }
-    });
-    Volume::new(data, map.geometry)
+    (values, map.geometry)
+}
+
+/// An interpolated value as the chain stores it.
+fn stored(v: f64, s: &processing::InterpolationSettings) -> f32 {
+    if s.round_intensities {
+        v.round() as f32
+    } else {
+        v as f32
+    }
+}
+
+/// The whole image on the interpolated grid (the original image when there
+/// is no interpolation), rounded as the chain rounds.
+pub fn interpolated_whole_image(
+    image: &Volume<f32>,
+    interpolation: Option<&processing::InterpolationSettings>,
+) -> Volume<f32> {
+    let Some(s) = interpolation else {
+        return image.clone();
+    };
+    let (values, geometry) = interpolated_values(image, s);
+    Volume::new(values.mapv(|v| stored(v, s)), geometry)
 }
 
 #[cfg(test)]

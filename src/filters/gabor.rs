@@ -8,7 +8,7 @@
 //! families are pooled. The kernel reaches `cutoff`·σ along its widest axis,
 //! and at most half the largest in-plane dimension of the image.
 
-use ndarray::{Array2, Array3, ArrayView2};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
@@ -123,7 +123,7 @@ pub fn gabor(data: &Array3<f64>, spacing: [f64; 3], f: &GaborFilter) -> Array3<f
         let weights: Vec<f64> = orientations.iter().map(|&(_, n)| n as f64).collect();
         let response = f.response;
         let pooling = f.pooling;
-        let reduce = move |index: usize, r: ArrayView2<Complex64>, out: &mut Array2<f64>| {
+        let reduce = move |index: usize, r: ArrayView2<Complex64>, mut out: ArrayViewMut2<f64>| {
             let w = weights[index];
             // Row by row over contiguous slices; the choices are made once
             // per row, not per voxel.

@@ -7,7 +7,7 @@
 //! image is padded by the base filter's reach with the boundary condition;
 //! the response map is the real part.
 
-use ndarray::{Array2, Array3, ArrayView2};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
@@ -157,7 +157,7 @@ pub fn riesz(
                 let ng = [nc[c], nr[r]];
                 riesz_transfer(order, &ng) * base.transfer(&[wc[c], wr[r]], &ng)
             });
-            let reduce = |_: usize, r: ArrayView2<Complex64>, out: &mut Array2<f64>| {
+            let reduce = |_: usize, r: ArrayView2<Complex64>, mut out: ArrayViewMut2<f64>| {
                 out.zip_mut_with(&r, |o, z| *o = z.re)
             };
             filter_planes(data, 0, boundary, pad, &plan, &[spectrum], &reduce)

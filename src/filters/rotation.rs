@@ -240,27 +240,31 @@ pub fn pool_separable(
                 .iter()
                 .map(|(c, _, _)| c.iter().map(|k| AxisOperator::chain(k.clone())).collect())
                 .collect();
-            let mut acc: Option<Array3<f64>> = None;
-            for_each_product(data, &products, boundary, &mut |i, response| {
+            let mut acc = Array3::<f64>::zeros(data.dim());
+            let fold = |i: usize, nth: usize, response: &[f64], acc: &mut [f64]| {
                 let (_, positive, negative) = distinct[i];
                 let value = move |v: f64| match (positive, negative) {
                     (true, true) => v.abs(),
                     (false, true) => -v,
                     _ => v,
                 };
-                match &mut acc {
-                    None => acc = Some(response.mapv(value)),
-                    Some(a) => a.zip_mut_with(response, |a, &b| *a = a.max(value(b))),
+                let pairs = acc.iter_mut().zip(response);
+                if nth == 0 {
+                    pairs.for_each(|(a, &b)| *a = value(b));
+                } else {
+                    pairs.for_each(|(a, &b)| *a = a.max(value(b)));
                 }
-            });
-            acc.expect("at least one filter")
+            };
+            for_each_product(data, &products, boundary, &mut acc, &fold);
+            acc
         }
         Pooling::Average => {
             let products = summed_products(filters);
             let mut acc = Array3::<f64>::zeros(data.dim());
-            for_each_product(data, &products, boundary, &mut |_, response| {
-                acc += response;
-            });
+            let fold = |_: usize, _: usize, response: &[f64], acc: &mut [f64]| {
+                acc.iter_mut().zip(response).for_each(|(a, &b)| *a += b);
+            };
+            for_each_product(data, &products, boundary, &mut acc, &fold);
             let n = filters.len() as f64;
             acc.mapv_inplace(|v| v / n);
             acc

@@ -47,7 +47,9 @@ pub fn convolve_axis(
 ///
 /// Every path sums the taps of one output voxel in kernel order, tap by tap
 /// over a whole line or plane (vectorisable, cache-friendly: the strided
-/// axes read whole rows or planes, never one voxel per stride).
+/// axes read whole rows or planes, never one voxel per stride). The plane
+/// functions below are the only place this arithmetic is written, so a
+/// plane computed on its own equals the same plane of a volume pass.
 pub fn convolve_axis_into(
     data: &Array3<f64>,
     geometric_axis: usize,
@@ -60,90 +62,194 @@ pub fn convolve_axis_into(
     let data = data.as_standard_layout();
     let src = data.as_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
-    let (nz, ny, nx) = data.dim();
-    let c = (kernel.len() / 2) as isize;
-    let plane = (ny * nx).max(1);
+    let shape = PlaneShape::of(data.dim());
+    let plane = shape.plane_len().max(1);
     match array_axis(geometric_axis) {
-        0 => {
-            out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
-                o.fill(0.0);
-                for (t, &w) in kernel.iter().enumerate() {
-                    if w == 0.0 {
-                        continue;
-                    }
-                    if let Some(s) = boundary.source(k as isize + c - t as isize, nz) {
-                        let sp = &src[s * plane..(s + 1) * plane];
-                        for (ov, &v) in o.iter_mut().zip(sp) {
-                            *ov += w * v;
-                        }
-                    }
-                }
-            });
+        0 => out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
+            convolve_k_plane(src, shape, k, kernel, boundary, o);
+        }),
+        1 => out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
+            convolve_in_plane(
+                &src[k * plane..(k + 1) * plane],
+                shape,
+                1,
+                kernel,
+                boundary,
+                o,
+                &mut Vec::new(),
+            );
+        }),
+        _ => out
+            .par_chunks_mut(plane)
+            .enumerate()
+            .for_each_init(Vec::new, |padded, (k, o)| {
+                convolve_in_plane(
+                    &src[k * plane..(k + 1) * plane],
+                    shape,
+                    0,
+                    kernel,
+                    boundary,
+                    o,
+                    padded,
+                );
+            }),
+    }
+}
+
+/// The shape of one k plane, and the number of planes.
+#[derive(Debug, Clone, Copy)]
+pub struct PlaneShape {
+    pub nz: usize,
+    pub ny: usize,
+    pub nx: usize,
+}
+
+impl PlaneShape {
+    pub fn of((nz, ny, nx): (usize, usize, usize)) -> Self {
+        PlaneShape { nz, ny, nx }
+    }
+
+    /// Voxels in one plane.
+    pub fn plane_len(&self) -> usize {
+        self.ny * self.nx
+    }
+}
+
+/// Plane `k` of the convolution of the volume `src` along the k axis.
+pub fn convolve_k_plane(
+    src: &[f64],
+    shape: PlaneShape,
+    k: usize,
+    kernel: &[f64],
+    boundary: Boundary,
+    o: &mut [f64],
+) {
+    let plane = shape.plane_len();
+    let c = (kernel.len() / 2) as isize;
+    o.fill(0.0);
+    for (t, &w) in kernel.iter().enumerate() {
+        if w == 0.0 {
+            continue;
         }
-        1 => {
-            out.par_chunks_mut(plane).enumerate().for_each(|(k, o)| {
-                let slice = &src[k * plane..(k + 1) * plane];
-                for j in 0..ny {
-                    let orow = &mut o[j * nx..(j + 1) * nx];
-                    orow.fill(0.0);
-                    for (t, &w) in kernel.iter().enumerate() {
-                        if w == 0.0 {
-                            continue;
-                        }
-                        if let Some(s) = boundary.source(j as isize + c - t as isize, ny) {
-                            let row = &slice[s * nx..(s + 1) * nx];
-                            for (ov, &v) in orow.iter_mut().zip(row) {
-                                *ov += w * v;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-        _ => {
-            let half = kernel.len() / 2;
-            out.par_chunks_mut(plane)
-                .enumerate()
-                .for_each_init(Vec::new, |padded, (k, o)| {
-                    for j in 0..ny {
-                        let r = k * ny + j;
-                        let row = &src[r * nx..(r + 1) * nx];
-                        boundary.pad_line(row, half, half, padded);
-                        // out[i] = Σ_t w[t] · padded[i + 2c − t], tap by tap.
-                        let orow = &mut o[j * nx..(j + 1) * nx];
-                        orow.fill(0.0);
-                        for (t, &w) in kernel.iter().enumerate() {
-                            if w == 0.0 {
-                                continue;
-                            }
-                            let shifted = &padded[2 * half - t..2 * half - t + nx];
-                            for (ov, &v) in orow.iter_mut().zip(shifted) {
-                                *ov += w * v;
-                            }
-                        }
-                    }
-                });
+        if let Some(s) = boundary.source(k as isize + c - t as isize, shape.nz) {
+            let sp = &src[s * plane..(s + 1) * plane];
+            for (ov, &v) in o.iter_mut().zip(sp) {
+                *ov += w * v;
+            }
         }
     }
 }
 
+/// The convolution of one plane along geometric axis 0 (i, along rows) or
+/// 1 (j, across rows); `padded` is scratch for the i axis.
+pub fn convolve_in_plane(
+    slice: &[f64],
+    shape: PlaneShape,
+    geometric_axis: usize,
+    kernel: &[f64],
+    boundary: Boundary,
+    o: &mut [f64],
+    padded: &mut Vec<f64>,
+) {
+    let (ny, nx) = (shape.ny, shape.nx);
+    let c = (kernel.len() / 2) as isize;
+    if geometric_axis == 1 {
+        for j in 0..ny {
+            let orow = &mut o[j * nx..(j + 1) * nx];
+            orow.fill(0.0);
+            for (t, &w) in kernel.iter().enumerate() {
+                if w == 0.0 {
+                    continue;
+                }
+                if let Some(s) = boundary.source(j as isize + c - t as isize, ny) {
+                    let row = &slice[s * nx..(s + 1) * nx];
+                    for (ov, &v) in orow.iter_mut().zip(row) {
+                        *ov += w * v;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let half = kernel.len() / 2;
+    for j in 0..ny {
+        let row = &slice[j * nx..(j + 1) * nx];
+        boundary.pad_line(row, half, half, padded);
+        // out[i] = Σ_t w[t] · padded[i + 2c − t], tap by tap.
+        let orow = &mut o[j * nx..(j + 1) * nx];
+        orow.fill(0.0);
+        for (t, &w) in kernel.iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            let shifted = &padded[2 * half - t..2 * half - t + nx];
+            for (ov, &v) in orow.iter_mut().zip(shifted) {
+                *ov += w * v;
+            }
+        }
+    }
+}
+
+/// Plane buffers reused from plane to plane on one thread.
+#[derive(Default)]
+pub struct PlaneBuffers {
+    free: Vec<Vec<f64>>,
+    pub padded: Vec<f64>,
+}
+
+impl PlaneBuffers {
+    /// A buffer of `len` values (contents unspecified).
+    pub fn take(&mut self, len: usize) -> Vec<f64> {
+        let mut b = self.free.pop().unwrap_or_default();
+        b.resize(len, 0.0);
+        b
+    }
+
+    pub fn give(&mut self, buffer: Vec<f64>) {
+        self.free.push(buffer);
+    }
+}
+
 /// Convolves with one kernel per geometric axis (`None`: that axis is left
-/// alone, as the k axis of a slice-by-slice filter).
+/// alone, as the k axis of a slice-by-slice filter): k first, then j, then
+/// i (the order MIRP and SciPy use; any order gives the same sums up to
+/// rounding). Each output plane goes through all passes while in cache:
+/// the same arithmetic as one volume pass per axis, without the
+/// intermediate volumes.
 pub fn convolve_separable(
     data: &Array3<f64>,
     kernels: &[Option<&[f64]>],
     boundary: Boundary,
 ) -> Array3<f64> {
-    let mut current: Option<Array3<f64>> = None;
-    // k first, then j, then i: the order MIRP and SciPy use; any order gives
-    // the same sums up to rounding.
-    for axis in (0..kernels.len()).rev() {
-        if let Some(k) = kernels[axis] {
-            let input = current.as_ref().unwrap_or(data);
-            current = Some(convolve_axis(input, axis, k, boundary));
-        }
-    }
-    current.unwrap_or_else(|| data.clone())
+    let data = data.as_standard_layout();
+    let src = data.as_slice().expect("standard layout");
+    let shape = PlaneShape::of(data.dim());
+    let plane = shape.plane_len().max(1);
+    let kernel = |axis: usize| kernels.get(axis).copied().flatten();
+    let mut out = Array3::<f64>::zeros(data.dim());
+    out.as_slice_mut()
+        .expect("standard layout")
+        .par_chunks_mut(plane)
+        .enumerate()
+        .for_each_init(PlaneBuffers::default, |bufs, (k, o)| {
+            let mut current = bufs.take(plane);
+            match kernel(2) {
+                Some(kz) => convolve_k_plane(src, shape, k, kz, boundary, &mut current),
+                None => current.copy_from_slice(&src[k * plane..(k + 1) * plane]),
+            }
+            let mut next = bufs.take(plane);
+            for axis in [1, 0] {
+                if let Some(kernel) = kernel(axis) {
+                    let padded = &mut bufs.padded;
+                    convolve_in_plane(&current, shape, axis, kernel, boundary, &mut next, padded);
+                    std::mem::swap(&mut current, &mut next);
+                }
+            }
+            o.copy_from_slice(&current);
+            bufs.give(current);
+            bufs.give(next);
+        });
+    out
 }
 
 /// A linear operator along one geometric axis: a weighted sum of chains,
@@ -249,6 +355,46 @@ impl AxisOperator {
     }
 }
 
+impl AxisOperator {
+    /// [`AxisOperator::apply_into`] on one plane along geometric axis 0 or
+    /// 1: the same terms and chains, summed in the same order.
+    pub fn apply_plane(
+        &self,
+        slice: &[f64],
+        shape: PlaneShape,
+        geometric_axis: usize,
+        boundary: Boundary,
+        out: &mut [f64],
+        bufs: &mut PlaneBuffers,
+    ) {
+        if let Some(k) = self.as_single_kernel() {
+            let padded = &mut bufs.padded;
+            return convolve_in_plane(slice, shape, geometric_axis, &k, boundary, out, padded);
+        }
+        let mut term = bufs.take(slice.len());
+        let mut step = bufs.take(slice.len());
+        for (n, (w, chain)) in self.terms.iter().enumerate() {
+            term.copy_from_slice(slice);
+            for k in chain {
+                let padded = &mut bufs.padded;
+                convolve_in_plane(&term, shape, geometric_axis, k, boundary, &mut step, padded);
+                std::mem::swap(&mut term, &mut step);
+            }
+            let w = *w;
+            if n == 0 {
+                out.iter_mut().zip(&term).for_each(|(o, &v)| *o = w * v);
+            } else {
+                out.iter_mut().zip(&term).for_each(|(o, &v)| *o += w * v);
+            }
+        }
+        if self.terms.is_empty() {
+            out.fill(0.0);
+        }
+        bufs.give(term);
+        bufs.give(step);
+    }
+}
+
 /// Volumes no longer needed, kept for reuse.
 #[derive(Default)]
 pub struct Spare(Vec<Array3<f64>>);
@@ -271,39 +417,85 @@ impl Spare {
 /// applied to the image; the operators of different axes commute.
 pub type SeparableProduct = Vec<AxisOperator>;
 
-/// Applies each product in `products` to `data` and hands every result, with
-/// its index, to `visit`, in a fixed order. Products that share the operator
-/// of the k axis (then of the j axis) share that pass: the work follows a
-/// trie over the axes, k first, as [`convolve_separable`] does.
+/// Folds one product's response plane into the matching plane of the
+/// accumulator: `visit(product, nth, response, acc)`, `nth` counting the
+/// products already folded into that plane.
+pub type PlaneVisitor<'a> = dyn Fn(usize, usize, &[f64], &mut [f64]) + Sync + 'a;
+
+/// Applies each product in `products` to `data` and folds every response
+/// into `acc` with `visit`, plane by plane; every voxel sees the products in
+/// the same fixed order. Products that share the operator of the k axis
+/// (then of the j axis) share that pass: the work follows a trie over the
+/// axes, k first, as [`convolve_separable`] does. A k operator that is one
+/// kernel is applied plane by plane; a chain of kernels (à trous) needs its
+/// whole volume first. The j and i passes of a plane run while it is in
+/// cache, so no intermediate volume is made for them.
 pub fn for_each_product(
     data: &Array3<f64>,
     products: &[SeparableProduct],
     boundary: Boundary,
-    visit: &mut dyn FnMut(usize, &Array3<f64>),
+    acc: &mut Array3<f64>,
+    visit: &PlaneVisitor<'_>,
 ) {
+    assert_eq!(data.dim(), acc.dim(), "accumulator shape");
+    let standard = data.as_standard_layout();
+    let src = standard.as_slice().expect("standard layout");
+    let shape = PlaneShape::of(data.dim());
+    let plane = shape.plane_len().max(1);
     let indices: Vec<usize> = (0..products.len()).collect();
-    let dims = products.iter().map(Vec::len).max().unwrap_or(0);
-    let mut spare = Spare::default();
-    trie_pass(data, products, &indices, dims, boundary, visit, &mut spare);
+    let mut visited = 0;
+    for (op, members) in group_by_axis(products, &indices, 2) {
+        let single = op.and_then(AxisOperator::as_single_kernel);
+        let volume = match (op, &single) {
+            (Some(op), None) => {
+                let mut spare = Spare::default();
+                let mut v = Array3::zeros(data.dim());
+                op.apply_into(data, 2, boundary, &mut v, &mut spare);
+                Some(v)
+            }
+            _ => None,
+        };
+        let offset = visited;
+        acc.as_slice_mut()
+            .expect("standard layout")
+            .par_chunks_mut(plane)
+            .enumerate()
+            .for_each_init(PlaneBuffers::default, |bufs, (k, acc_plane)| {
+                let mut input = bufs.take(plane);
+                match (&single, &volume) {
+                    (Some(kz), _) => convolve_k_plane(src, shape, k, kz, boundary, &mut input),
+                    (None, Some(v)) => {
+                        let v = v.as_slice().expect("standard layout");
+                        input.copy_from_slice(&v[k * plane..(k + 1) * plane]);
+                    }
+                    (None, None) => input.copy_from_slice(&src[k * plane..(k + 1) * plane]),
+                }
+                let mut nth = offset;
+                plane_trie(
+                    &input,
+                    shape,
+                    products,
+                    &members,
+                    2,
+                    boundary,
+                    bufs,
+                    &mut |i, response| {
+                        visit(i, nth, response, acc_plane);
+                        nth += 1;
+                    },
+                );
+                bufs.give(input);
+            });
+        visited += members.len();
+    }
 }
 
-fn trie_pass(
-    data: &Array3<f64>,
-    products: &[SeparableProduct],
+/// `indices` grouped by their operator on `axis`, in first-seen order.
+fn group_by_axis<'a>(
+    products: &'a [SeparableProduct],
     indices: &[usize],
-    axes_left: usize,
-    boundary: Boundary,
-    visit: &mut dyn FnMut(usize, &Array3<f64>),
-    spare: &mut Spare,
-) {
-    if axes_left == 0 {
-        for &i in indices {
-            visit(i, data);
-        }
-        return;
-    }
-    let axis = axes_left - 1;
-    // Group by this axis' operator, in first-seen order.
+    axis: usize,
+) -> Vec<(Option<&'a AxisOperator>, Vec<usize>)> {
     let mut groups: Vec<(Option<&AxisOperator>, Vec<usize>)> = Vec::new();
     for &i in indices {
         let op = products[i].get(axis);
@@ -312,14 +504,40 @@ fn trie_pass(
             None => groups.push((op, vec![i])),
         }
     }
-    for (op, members) in groups {
+    groups
+}
+
+/// The j then i levels of the trie, on one plane.
+#[allow(clippy::too_many_arguments)]
+fn plane_trie(
+    input: &[f64],
+    shape: PlaneShape,
+    products: &[SeparableProduct],
+    indices: &[usize],
+    axes_left: usize,
+    boundary: Boundary,
+    bufs: &mut PlaneBuffers,
+    visit: &mut dyn FnMut(usize, &[f64]),
+) {
+    if axes_left == 0 {
+        for &i in indices {
+            visit(i, input);
+        }
+        return;
+    }
+    let axis = axes_left - 1;
+    for (op, members) in group_by_axis(products, indices, axis) {
         match op {
-            None => trie_pass(data, products, &members, axis, boundary, visit, spare),
+            None => plane_trie(
+                input, shape, products, &members, axis, boundary, bufs, visit,
+            ),
             Some(op) => {
-                let mut next = spare.take(data.dim());
-                op.apply_into(data, axis, boundary, &mut next, spare);
-                trie_pass(&next, products, &members, axis, boundary, visit, spare);
-                spare.give(next);
+                let mut next = bufs.take(input.len());
+                op.apply_plane(input, shape, axis, boundary, &mut next, bufs);
+                plane_trie(
+                    &next, shape, products, &members, axis, boundary, bufs, visit,
+                );
+                bufs.give(next);
             }
         }
     }
@@ -385,6 +603,41 @@ mod tests {
             let expected = if inside { 1.0 } else { 0.0 };
             assert!((v - expected).abs() < 1e-12, "{z} {y} {xx}: {v}");
         }
+    }
+
+    /// The plane pipeline equals one volume pass per axis, bit for bit.
+    #[test]
+    fn separable_plane_pipeline_equals_volume_passes_to_the_bit() {
+        let data = Array3::from_shape_fn((7, 9, 10), |(k, j, i)| {
+            (((k * 131 + j * 37 + i * 11) % 97) as f64 - 40.0) * 1.37
+        });
+        let (a, b, c) = ([0.3, -1.2, 0.7], [0.1, 0.5, 0.2, -0.4, 0.9], [0.25; 5]);
+        let kernels = [Some(&a[..]), None, Some(&c[..])];
+        let expected = convolve_axis(
+            &convolve_axis(&data, 2, &c, Boundary::Nearest),
+            0,
+            &a,
+            Boundary::Nearest,
+        );
+        let got = convolve_separable(&data, &kernels, Boundary::Nearest);
+        assert!(
+            got.iter()
+                .zip(expected.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
+        let kernels = [Some(&a[..]), Some(&b[..])];
+        let expected = convolve_axis(
+            &convolve_axis(&data, 1, &b, Boundary::Zero),
+            0,
+            &a,
+            Boundary::Zero,
+        );
+        let got = convolve_separable(&data, &kernels, Boundary::Zero);
+        assert!(
+            got.iter()
+                .zip(expected.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! the highest octave band). The response map is the real part of the
 //! filtered image.
 
-use ndarray::{Array2, Array3, ArrayView2};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
@@ -69,7 +69,7 @@ pub fn simoncelli(
                 let nu = (fr[r] * fr[r] + fc[c] * fc[c]).sqrt();
                 Complex64::new(simoncelli_transfer(nu, level), 0.0)
             });
-            let reduce = |_: usize, r: ArrayView2<Complex64>, out: &mut Array2<f64>| {
+            let reduce = |_: usize, r: ArrayView2<Complex64>, mut out: ArrayViewMut2<f64>| {
                 out.zip_mut_with(&r, |o, z| *o = z.re)
             };
             filter_planes(data, 0, boundary, pad, &plan, &[spectrum], &reduce)

@@ -271,19 +271,44 @@ impl Taps {
         let input = input.as_standard_layout();
         let src = input.as_slice().expect("standard layout");
         let mut out = vec![0.0f64; outer * n_out * inner];
-        for o in 0..outer {
-            let src = &src[o * n_in * inner..(o + 1) * n_in * inner];
-            let dst = &mut out[o * n_out * inner..(o + 1) * n_out * inner];
-            for p in 0..n_out {
-                let dst = &mut dst[p * inner..(p + 1) * inner];
-                for t in p * self.width..(p + 1) * self.width {
-                    let w = self.weight[t];
-                    let from = &src[self.index[t] * inner..(self.index[t] + 1) * inner];
-                    for (d, &v) in dst.iter_mut().zip(from) {
-                        *d += w * v;
+        let width = self.width;
+        if inner == 1 {
+            // The x pass: one output value per sample, its taps summed in
+            // the same order (from 0.0) as the runs below.
+            out.par_chunks_mut(n_out.max(1))
+                .enumerate()
+                .for_each(|(o, dst)| {
+                    let src = &src[o * n_in..(o + 1) * n_in];
+                    let taps = self
+                        .index
+                        .chunks_exact(width)
+                        .zip(self.weight.chunks_exact(width));
+                    for (d, (index, weight)) in dst.iter_mut().zip(taps) {
+                        let mut sum = 0.0;
+                        for (&i, &w) in index.iter().zip(weight) {
+                            sum += w * src[i];
+                        }
+                        *d = sum;
                     }
-                }
-            }
+                });
+        } else {
+            // One output run (`inner` values of sample `p` in outer block
+            // `o`) is a sum over the same taps in the same order whichever
+            // thread computes it, so the result does not depend on the
+            // thread count.
+            out.par_chunks_mut(inner.max(1))
+                .enumerate()
+                .for_each(|(q, dst)| {
+                    let (o, p) = (q / n_out, q % n_out);
+                    let src = &src[o * n_in * inner..(o + 1) * n_in * inner];
+                    for t in p * width..(p + 1) * width {
+                        let w = self.weight[t];
+                        let from = &src[self.index[t] * inner..(self.index[t] + 1) * inner];
+                        for (d, &v) in dst.iter_mut().zip(from) {
+                            *d += w * v;
+                        }
+                    }
+                });
         }
         let mut out_shape = shape;
         out_shape[axis.0] = n_out;
@@ -294,22 +319,80 @@ impl Taps {
 /// Turns samples into cubic B-spline coefficients along `axis` (Unser's
 /// recursive filter, mirror-symmetric boundaries).
 fn spline_prefilter(data: &mut Array3<f64>, axis: Axis) {
-    // Every line along `axis` is filtered on its own: split the volume into
-    // slices across another axis and give the slices to the threads. Each
-    // line's arithmetic is the same whatever thread runs it, so the result
-    // does not depend on the thread count.
-    let outer = Axis(if axis.index() == 0 { 1 } else { 0 });
-    let inner = Axis(if outer.index() < axis.index() {
-        axis.index() - 1
-    } else {
-        axis.index()
-    });
-    let mut slices: Vec<_> = data.axis_iter_mut(outer).collect();
-    slices.par_iter_mut().for_each(|slice| {
-        for lane in slice.lanes_mut(inner) {
-            prefilter_line(lane);
+    // Every line along `axis` is filtered on its own, with the same
+    // arithmetic whatever thread runs it, so the result does not depend on
+    // the thread count. Lines along x are contiguous: one at a time. Lines
+    // along y or z are strided: neighbouring lines are filtered together,
+    // step by step over contiguous runs of them (the same operations on
+    // each voxel, in the same order, as one line at a time).
+    if axis.index() == 2 {
+        let mut slices: Vec<_> = data.axis_iter_mut(Axis(0)).collect();
+        slices.par_iter_mut().for_each(|slice| {
+            for lane in slice.lanes_mut(Axis(1)) {
+                prefilter_line(lane);
+            }
+        });
+        return;
+    }
+    // Pencils: every line along `axis` through one x row (y: one z plane,
+    // z: one y row), filtered together.
+    let across = Axis(if axis.index() == 1 { 0 } else { 1 });
+    let mut pencils: Vec<_> = data.axis_iter_mut(across).collect();
+    pencils
+        .par_iter_mut()
+        .for_each_init(Vec::new, |carry, pencil| prefilter_lines(pencil, carry));
+}
+
+/// [`prefilter_line`] on every column of `lines` (rows: positions along the
+/// line; columns: neighbouring lines), row by row.
+fn prefilter_lines(lines: &mut ndarray::ArrayViewMut2<f64>, carry: &mut Vec<f64>) {
+    let z = 3f64.sqrt() - 2.0;
+    let gain = (1.0 - z) * (1.0 - 1.0 / z);
+    let (n, width) = lines.dim();
+    if n < 2 {
+        return;
+    }
+    lines.map_inplace(|v| *v *= gain);
+    // Causal initialisation: truncated sum of the mirrored signal.
+    let horizon = n.min(40);
+    carry.clear();
+    carry.extend(lines.row(0).iter());
+    let mut zk = z;
+    for k in 1..horizon {
+        for (s, &v) in carry.iter_mut().zip(lines.row(k).iter()) {
+            *s += zk * v;
         }
-    });
+        zk *= z;
+    }
+    lines
+        .row_mut(0)
+        .iter_mut()
+        .zip(carry.iter())
+        .for_each(|(v, &s)| *v = s);
+    for k in 1..n {
+        for (v, c) in lines.row_mut(k).iter_mut().zip(carry.iter_mut()) {
+            *v += z * *c;
+            *c = *v;
+        }
+    }
+    // Anti-causal initialisation for mirror boundaries.
+    let before_last: Vec<f64> = lines.row(n - 2).to_vec();
+    for ((v, c), &b) in lines
+        .row_mut(n - 1)
+        .iter_mut()
+        .zip(carry.iter_mut())
+        .zip(&before_last)
+    {
+        *v = (z / (z * z - 1.0)) * (z * b + *v);
+        *c = *v;
+    }
+    for k in (0..n - 1).rev() {
+        for (v, c) in lines.row_mut(k).iter_mut().zip(carry.iter_mut()) {
+            *v = z * (*c - *v);
+            *c = *v;
+        }
+    }
+    debug_assert_eq!(carry.len(), width);
 }
 
 /// The cubic B-spline prefilter of one line (mirror boundaries), in place.
@@ -492,6 +575,85 @@ pub fn shift_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn uneven(shape: (usize, usize, usize)) -> Array3<f64> {
+        Array3::from_shape_fn(shape, |(k, j, i)| {
+            (((k * 131 + j * 37 + i * 11) % 97) as f64 - 40.0) * 1.37
+        })
+    }
+
+    #[test]
+    fn prefilter_of_strided_lines_together_equals_one_line_at_a_time_to_the_bit() {
+        let data = uneven((7, 9, 11));
+        for axis in 0..3 {
+            let mut together = data.clone();
+            spline_prefilter(&mut together, Axis(axis));
+            let mut one_by_one = data.clone();
+            for lane in one_by_one.lanes_mut(Axis(axis)) {
+                prefilter_line(lane);
+            }
+            assert!(
+                together
+                    .iter()
+                    .zip(one_by_one.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "axis {axis}"
+            );
+        }
+    }
+
+    #[test]
+    fn parallel_taps_equal_a_serial_weighted_sum_to_the_bit() {
+        let data = uneven((5, 6, 7));
+        for axis in 0..3 {
+            let n = data.shape()[axis];
+            let taps = Taps::new(
+                Interpolator::Cubic,
+                (0..n + 3).map(|p| p as f64 * 0.77 - 0.4),
+                n,
+            );
+            let out = taps.apply(&data, Axis(axis));
+            for ((k, j, i), &v) in out.indexed_iter() {
+                let p = [k, j, i][axis];
+                let mut sum = 0.0;
+                for t in p * taps.width..(p + 1) * taps.width {
+                    let mut from = [k, j, i];
+                    from[axis] = taps.index[t];
+                    sum += taps.weight[t] * data[from];
+                }
+                assert_eq!(v.to_bits(), sum.to_bits(), "axis {axis} at {k} {j} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn cubic_resampling_is_bit_identical_with_one_and_two_threads() {
+        let image = uneven((9, 23, 31)).mapv(|v| v as f32);
+        let geometry = Geometry::new([0.8, 0.9, 2.5], [0.0; 3]);
+        let map = GridMap::new(&geometry, [31, 23, 9], [1.0, 1.0, 1.0], false);
+        let d = map.dims();
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    resample_box(
+                        &image,
+                        f64::from,
+                        &map,
+                        [(0, d[0]), (0, d[1]), (0, d[2])],
+                        Interpolator::Cubic,
+                    )
+                })
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(
+            one.iter()
+                .zip(two.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
 
     #[test]
     fn aligned_axis_follows_the_ibsi_example() {
