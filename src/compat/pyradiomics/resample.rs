@@ -475,7 +475,7 @@ fn prefilter_line(c: &mut [f64]) {
         let iz = 1.0 / z;
         let mut z2n = z.powi((n - 1) as i32);
         let mut sum = c[0] + z2n * c[n - 1];
-        z2n *= z2n * iz;
+        z2n = z2n * (z2n * iz);
         for v in c.iter().take(n - 1).skip(1) {
             sum += (zn + z2n) * v;
             zn *= z;

@@ -53,7 +53,7 @@ impl Roi {
         let msk = mask.data.slice(s![z0..z1, y0..y1, x0..x1]);
         values
             .slice_mut(s![1..shape.0 - 1, 1..shape.1 - 1, 1..shape.2 - 1])
-            .assign(&src.mapv(|v| intensity(v)));
+            .assign(&src.mapv(intensity));
         inside
             .slice_mut(s![1..shape.0 - 1, 1..shape.1 - 1, 1..shape.2 - 1])
             .assign(&msk);

@@ -24,7 +24,8 @@ use crate::{Error, Result};
 /// PyWavelets' decomposition low-pass filters (`pywt.Wavelet(name).dec_lo`).
 /// The high-pass filter is its quadrature mirror.
 pub fn decomposition_low_pass(name: &str) -> Option<&'static [f64]> {
-    const HAAR: [f64; 2] = [0.7071067811865476, 0.7071067811865476];
+    // 1/√2, PyWavelets' 0.7071067811865476.
+    const HAAR: [f64; 2] = [std::f64::consts::FRAC_1_SQRT_2; 2];
     const DB2: [f64; 4] = [
         -0.12940952255126037,
         0.2241438680420134,
