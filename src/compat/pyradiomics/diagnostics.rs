@@ -86,6 +86,23 @@ pub fn diagnostics(image: &Volume<f32>, mask: &Volume<bool>, params: &Params) ->
     row
 }
 
+/// The `Image-<prefix>_*` columns of a processed image: spacing, size,
+/// mean, minimum and maximum of every voxel.
+pub fn image_elements(prefix: &str, image: &Volume<f32>) -> Row {
+    let n = image.data.len() as f64;
+    let mean = image.data.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let min = image.data.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = image.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let name = |field: &str| format!("Image-{prefix}_{field}");
+    vec![
+        text(&name("Spacing"), float_tuple(&image.geometry.spacing)),
+        text(&name("Size"), int_tuple(&image.dims())),
+        number(&name("Mean"), mean),
+        number(&name("Minimum"), f64::from(min)),
+        number(&name("Maximum"), f64::from(max)),
+    ]
+}
+
 /// The `Mask-<prefix>_*` columns of a mask: spacing, size, bounding box,
 /// voxel count, 26-connected volumes, centre of mass (index and physical),
 /// and with the image (and its intensity map), the ROI's mean, minimum and

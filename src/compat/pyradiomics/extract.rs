@@ -2,10 +2,12 @@
 //! type's features, named and ordered as PyRadiomics writes them
 //! (`diagnostics_*`, then `original_shape_*`, `original_firstorder_*`, ...).
 //!
-//! Implemented: the Original, Square, SquareRoot, Logarithm and Exponential
-//! image types, normalisation and re-segmentation, every 3D feature class,
-//! without resampling or force2D. Every other setting that would change the
-//! values is refused by name rather than ignored.
+//! Implemented: the Original, LoG, Wavelet, Square, SquareRoot, Logarithm
+//! and Exponential image types, normalisation, resampling (nearest, linear,
+//! B-spline) or pre-cropping, re-segmentation, every 3D feature class,
+//! without force2D. Every other setting that would change the values is
+//! refused by name rather than ignored. Image types' images are computed in
+//! file order and their features in parallel, gathered in order.
 
 use std::path::Path;
 
@@ -18,11 +20,14 @@ use super::glszm::Glszm;
 use super::intensity::{self, Normalisation};
 use super::names::FeatureClass;
 use super::neighbours::Neighbourhoods;
-use super::params::{Params, Settings};
+use super::params::{ImageType, Params, Settings};
+use super::resample::{self, Interpolator, PixelType};
 use super::roi::Roi;
 use super::shape::Shape;
+use super::{log, wavelet};
 use crate::image::Volume;
 use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// One value of a row: PyRadiomics writes numbers and, in diagnostics, text.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,24 +64,39 @@ pub fn extract_files(
 ) -> Result<Row> {
     let label = label_of(params, label);
     check_supported(params)?;
-    let (loaded, roi_mask) = crate::io::read_case(image, mask, label)?;
-    extract(&loaded.volume, &roi_mask, label, params)
+    let (mut loaded, mut roi_mask) = crate::io::read_case(image, mask, label)?;
+    let pixel = PixelType::from_datatype(&loaded.datatype);
+    if params.settings.resampled_pixel_spacing.is_some() {
+        // The resampling grid is built from the spacings as SimpleITK reads them.
+        loaded.volume.geometry.spacing =
+            super::grid::simpleitk_spacing(image, loaded.volume.geometry.spacing)?;
+        roi_mask.geometry.spacing =
+            super::grid::simpleitk_spacing(mask, roi_mask.geometry.spacing)?;
+    }
+    extract_typed(&loaded.volume, pixel, &roi_mask, label, params)
 }
 
 /// Settings radial does not compute yet are refused by name, never ignored.
 pub fn check_supported(params: &Params) -> Result<()> {
     for (t, _) in &params.image_types {
-        if intensity::prefix(*t).is_none() {
+        if intensity::prefix(*t).is_none() && !matches!(t, ImageType::LoG | ImageType::Wavelet) {
             return Err(Error::setting(
                 format!("imageType.{}", t.name()),
-                "this image type is not implemented in radial's PyRadiomics mode yet (Original, Square, SquareRoot, Logarithm and Exponential are)",
+                "this image type is not implemented in radial's PyRadiomics mode yet (Original, LoG, Wavelet, Square, SquareRoot, Logarithm and Exponential are)",
             ));
         }
     }
-    for (_, own) in &params.image_types {
-        check_supported_settings(&params.settings.merged(own))?;
+    for (t, own) in &params.image_types {
+        let merged = params.settings.merged(own);
+        check_supported_settings(&merged)?;
+        if *t == ImageType::Wavelet {
+            wavelet::wavelet_of(&merged)?;
+        }
     }
     check_supported_settings(&params.settings)?;
+    if params.settings.resampled_pixel_spacing.is_some() {
+        Interpolator::named(params.settings.interpolator.unwrap_or("sitkBSpline"))?;
+    }
     for req in &params.feature_classes {
         if req.class == FeatureClass::Shape2D {
             return Err(Error::setting(
@@ -95,9 +115,6 @@ fn check_supported_settings(s: &Settings) -> Result<()> {
             "not implemented in radial's PyRadiomics mode yet",
         ))
     };
-    if s.resampled_pixel_spacing.is_some() {
-        return refuse("resampledPixelSpacing");
-    }
     if s.force_2d == Some(true) {
         return refuse("force2D");
     }
@@ -141,20 +158,82 @@ fn check_mask(mask: &Volume<bool>, label: i64, s: &Settings) -> Result<()> {
     Ok(())
 }
 
-/// Extracts a loaded case, in PyRadiomics' order: the mask checks, the
-/// normalisation of the whole image, the re-segmentation (checked again),
-/// the diagnostics, shape (once, on the original mask), then each image
-/// type's feature classes on the (re-segmented) ROI.
+/// Extracts a loaded case whose stored pixel type is unknown (taken as
+/// floating point: a resampled image is not truncated to integers). Prefer
+/// [`extract_typed`] when the file's datatype is known.
 pub fn extract(
     image: &Volume<f32>,
     mask: &Volume<bool>,
     label: i64,
     params: &Params,
 ) -> Result<Row> {
+    extract_typed(image, PixelType::F32, mask, label, params)
+}
+
+/// Extracts a loaded case, in PyRadiomics' order: the mask checks, the
+/// normalisation of the whole image, the resampling (or pre-crop), the
+/// re-segmentation (checked again), the diagnostics, shape (once, on the
+/// original mask), then each image type's feature classes on the
+/// (re-segmented) ROI. `pixel` is the file's pixel type, which SimpleITK
+/// keeps when it resamples.
+pub fn extract_typed(
+    image: &Volume<f32>,
+    pixel: PixelType,
+    mask: &Volume<bool>,
+    label: i64,
+    params: &Params,
+) -> Result<Row> {
     check_supported(params)?;
     let s = &params.settings;
+    // The label's presence first (PyRadiomics' getMask); the ROI's size
+    // and dimensions are checked on the mask the features use, after
+    // resampling (its checkMask).
+    if !mask.data.iter().any(|&m| m) {
+        return Err(Error::data(format!(
+            "label {label} is absent from the mask"
+        )));
+    }
+    let diagnosed = s.additional_info != Some(false);
+    let mut row = if diagnosed {
+        diagnostics::diagnostics(image, mask, params)
+    } else {
+        Row::new()
+    };
+    let mut normalisation = Normalisation::of(image, s);
+    let prepared = if s.resampled_pixel_spacing.is_some() {
+        // PyRadiomics normalises the whole image before resampling it, as
+        // a floating-point image (no truncation to the file's type).
+        let (source, pixel) = match normalisation.take() {
+            Some(n) => (
+                std::borrow::Cow::Owned(image.map(|&v| n.apply(f64::from(v)) as f32)),
+                PixelType::F64,
+            ),
+            None => (std::borrow::Cow::Borrowed(image), pixel),
+        };
+        let r = resample::resample(&source, pixel, mask, s)?;
+        if diagnosed {
+            row.extend(diagnostics::image_elements("interpolated", &r.image));
+            row.extend(diagnostics::mask_elements(
+                "interpolated",
+                &r.mask,
+                Some((&r.image, &intensity::loaded_map(None))),
+            ));
+        }
+        Some(r)
+    } else if s.pre_crop == Some(true) {
+        Some(resample::crop_to_mask(
+            image,
+            mask,
+            s.pad_distance.unwrap_or(5),
+        ))
+    } else {
+        None
+    };
+    let (image, mask) = match &prepared {
+        Some(r) => (&r.image, &r.mask),
+        None => (image, mask),
+    };
     check_mask(mask, label, s)?;
-    let normalisation = Normalisation::of(image, s);
     let loaded = || intensity::loaded_map(normalisation);
     let resegmented = super::resegment::resegmented(image, mask, &loaded(), s)?;
     if let Some(r) = &resegmented {
@@ -164,22 +243,15 @@ pub fn extract(
                 format!("after re-segmentation, {e}"),
             )
         })?;
-    }
-    let feature_mask = resegmented.as_ref().unwrap_or(mask);
-    // `additionalInfo: false` leaves the diagnostics out, as in PyRadiomics.
-    let mut row = if s.additional_info == Some(false) {
-        Row::new()
-    } else {
-        let mut row = diagnostics::diagnostics(image, mask, params);
-        if let Some(r) = &resegmented {
+        if diagnosed {
             row.extend(diagnostics::mask_elements(
                 "resegmented",
                 r,
                 Some((image, &loaded())),
             ));
         }
-        row
-    };
+    }
+    let feature_mask = resegmented.as_ref().unwrap_or(mask);
     if let Some(req) = params
         .feature_classes
         .iter()
@@ -196,21 +268,84 @@ pub fn extract(
         let roi = Roi::new(image, &shape_mask, &binning(s))?;
         push_class(&mut row, "original", req, &roi, s)?;
     }
+    // The loaded image as the filters see it (normalised when asked).
+    let needs_filters = params
+        .image_types
+        .iter()
+        .any(|(t, _)| matches!(t, ImageType::LoG | ImageType::Wavelet));
+    let filter_input = needs_filters.then(|| {
+        let map = loaded();
+        image.map(|&v| map(v))
+    });
+    // Each image type's images (a filter yields several), then their
+    // features, image by image in parallel and gathered in order.
+    let mut images: Vec<(String, Settings, TypeImage)> = Vec::new();
     for (t, own) in &params.image_types {
-        let prefix = intensity::prefix(*t).expect("refused by check_supported");
-        let map = intensity::image_type_map(*t, image, loaded())
-            .expect("voxel-wise image types only, as check_supported ensures");
-        let s = &s.merged(own);
-        let roi = Roi::with_values(image, feature_mask, &binning(s), &map)?;
-        for req in params
-            .feature_classes
-            .iter()
-            .filter(|c| c.class != FeatureClass::Shape)
-        {
-            push_class(&mut row, prefix, req, &roi, s)?;
+        let merged = s.merged(own);
+        match t {
+            ImageType::LoG => {
+                let input = filter_input.as_ref().expect("computed for filters");
+                let sigmas = merged.sigma.clone().unwrap_or_default();
+                let names = merged.sigma_names.clone().unwrap_or_else(|| {
+                    sigmas
+                        .iter()
+                        .map(|&v| super::params::python_float_text(v))
+                        .collect()
+                });
+                for (name, img) in log::log_images(input, &sigmas, &names) {
+                    images.push((name, merged.clone(), TypeImage::Single(img)));
+                }
+            }
+            ImageType::Wavelet => {
+                let input = filter_input.as_ref().expect("computed for filters");
+                for (name, img) in wavelet::wavelet_images(input, &merged)? {
+                    images.push((name, merged.clone(), TypeImage::Double(img)));
+                }
+            }
+            _ => {
+                let prefix = intensity::prefix(*t).expect("refused by check_supported");
+                let map = intensity::image_type_map(*t, image, loaded())
+                    .expect("voxel-wise image types only, as check_supported ensures");
+                images.push((prefix.to_string(), merged, TypeImage::Mapped(map)));
+            }
         }
     }
+    let columns: Vec<Result<Row>> = images
+        .par_iter()
+        .map(|(prefix, s, img)| {
+            let roi = match img {
+                TypeImage::Mapped(map) => Roi::with_values(image, feature_mask, &binning(s), map)?,
+                TypeImage::Single(v) => {
+                    Roi::with_values(v, feature_mask, &binning(s), &|x: f32| f64::from(x))?
+                }
+                TypeImage::Double(v) => {
+                    Roi::with_values(v, feature_mask, &binning(s), &|x: f64| x)?
+                }
+            };
+            let mut out = Row::new();
+            for req in params
+                .feature_classes
+                .iter()
+                .filter(|c| c.class != FeatureClass::Shape)
+            {
+                push_class(&mut out, prefix, req, &roi, s)?;
+            }
+            Ok(out)
+        })
+        .collect();
+    for c in columns {
+        row.extend(c?);
+    }
     Ok(row)
+}
+
+/// One image type's image: a voxel-wise map of the loaded image, or a
+/// filter's output (LoG in single precision as SimpleITK returns it, the
+/// wavelet sub-bands in double precision as PyWavelets returns them).
+enum TypeImage {
+    Mapped(intensity::IntensityMap),
+    Single(Volume<f32>),
+    Double(Volume<f64>),
 }
 
 /// `mask` limited to the bounding box of `other` (PyRadiomics crops the

@@ -128,6 +128,8 @@ pub struct Settings {
     pub resegment_shape: Option<bool>,
     pub pre_crop: Option<bool>,
     pub sigma: Option<Vec<f64>>,
+    /// Each sigma as Python writes it (`1.0`, `2`), for the LoG image names.
+    pub sigma_names: Option<Vec<String>>,
     pub start_level: Option<i64>,
     pub level: Option<i64>,
     pub wavelet: Option<String>,
@@ -178,6 +180,10 @@ impl Settings {
             resegment_shape: over.resegment_shape.or(self.resegment_shape),
             pre_crop: over.pre_crop.or(self.pre_crop),
             sigma: over.sigma.clone().or_else(|| self.sigma.clone()),
+            sigma_names: over
+                .sigma_names
+                .clone()
+                .or_else(|| self.sigma_names.clone()),
             start_level: over.start_level.or(self.start_level),
             level: over.level.or(self.level),
             wavelet: over.wavelet.clone().or_else(|| self.wavelet.clone()),
@@ -690,10 +696,17 @@ fn parse_settings(path: &str, v: &Value) -> Result<Settings> {
             "preCrop" => s.pre_crop = Some(r.boolean(k, v)?),
             "sigma" => {
                 let mut sigmas = Vec::new();
+                let mut names = Vec::new();
                 for item in r.list(k, v)? {
-                    sigmas.push(r.positive_float(k, item)?);
+                    let sigma = r.positive_float(k, item)?;
+                    names.push(match item {
+                        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                        _ => python_float_text(sigma),
+                    });
+                    sigmas.push(sigma);
                 }
                 s.sigma = Some(sigmas);
+                s.sigma_names = Some(names);
             }
             "start_level" => s.start_level = Some(r.int_in(k, v, 0, false, None)?),
             "level" => s.level = Some(r.int_in(k, v, 0, true, None)?),
@@ -787,6 +800,22 @@ fn parse_interpolator(r: &Reader, key: &str, v: &Value) -> Result<&'static str> 
     }
 }
 
+/// Python's `str` of a float: the shortest text that reads back, with
+/// `.0` for whole numbers and a two-digit exponent outside [1e-4, 1e16).
+pub fn python_float_text(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || (1e-4..1e16).contains(&a) {
+        let s = format!("{v}");
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        let s = format!("{v:e}");
+        let (mantissa, exp) = s.split_once('e').expect("scientific notation");
+        let exp: i32 = exp.parse().expect("an exponent");
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// PyWavelets' discrete wavelet names (`pywt.wavelist(kind='discrete')`).
 fn is_wavelet(name: &str) -> bool {
     let numbered = |prefix: &str, lo: u32, hi: u32| {
@@ -874,6 +903,15 @@ mod tests {
         let merged = p.settings.merged(&p.image_types[0].1);
         assert_eq!(merged.bin_width, Some(10.0));
         assert_eq!(merged.label, Some(2));
+    }
+
+    #[test]
+    fn sigma_names_are_python_texts() {
+        let p = parse("imageType:\n  LoG: {sigma: [1, 2.5, 3.0, 0.00001]}\n").unwrap();
+        assert_eq!(
+            p.image_types[0].1.sigma_names,
+            Some(vec!["1".into(), "2.5".into(), "3.0".into(), "1e-05".into()])
+        );
     }
 
     #[test]

@@ -35,11 +35,11 @@ impl Roi {
 
     /// Crops and bins the image's intensities as `intensity` maps them (a
     /// normalised or derived image type; see `intensity`).
-    pub fn with_values(
-        image: &Volume<f32>,
+    pub fn with_values<T: Copy>(
+        image: &Volume<T>,
         mask: &Volume<bool>,
         binning: &Binning,
-        intensity: &dyn Fn(f32) -> f64,
+        intensity: &dyn Fn(T) -> f64,
     ) -> Result<Roi> {
         let Some(bounds) = crate::processing::crop::bounding_box(&mask.data) else {
             return Err(Error::data("the mask selects no voxel"));
