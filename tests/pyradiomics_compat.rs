@@ -58,6 +58,32 @@ fn radials_own(name: &str) -> bool {
         || name.ends_with("_Hash")
 }
 
+/// radial's PyRadiomics-mode row of a sample case, its columns checked
+/// against the reference table's header (names and order).
+fn extract_in_pyradiomics_order(
+    samples: &Path,
+    case: &str,
+    label: i64,
+    params: &Params,
+    header: &[String],
+) -> pyradiomics::Row {
+    let (image, mask) = case_files(case);
+    let ours = pyradiomics::extract_files(
+        &samples.join(image),
+        &samples.join(mask),
+        Some(label),
+        params,
+    )
+    .unwrap_or_else(|e| panic!("{case} label {label}: {e}"));
+    let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+    let expected: Vec<&str> = header[2..].iter().map(String::as_str).collect();
+    assert_eq!(
+        names, expected,
+        "{case} label {label}: columns differ from PyRadiomics'"
+    );
+    ours
+}
+
 /// Compares radial with the reference table `settings` (`default`, or the
 /// name of a parameter file in tests/pyradiomics/params/) on every case,
 /// for the columns `keep` selects; prints the per-class table and returns
@@ -79,20 +105,7 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
     let mut failures = Vec::new();
     for row in &table[1..] {
         let (case, label) = (&row[0], row[1].parse::<i64>().unwrap());
-        let (image, mask) = case_files(case);
-        let ours = pyradiomics::extract_files(
-            &samples.join(image),
-            &samples.join(mask),
-            Some(label),
-            &params,
-        )
-        .unwrap_or_else(|e| panic!("{case} label {label}: {e}"));
-        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
-        let expected: Vec<&str> = header[2..].iter().map(String::as_str).collect();
-        assert_eq!(
-            names, expected,
-            "{case} label {label}: columns differ from PyRadiomics'"
-        );
+        let ours = extract_in_pyradiomics_order(&samples, case, label, &params, header);
         for ((name, cell), want) in ours.iter().zip(&row[2..]) {
             if radials_own(name) || !keep(name) {
                 continue;
@@ -273,20 +286,7 @@ fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
     let mut per_type: BTreeMap<String, (usize, usize, f64)> = BTreeMap::new();
     for row in &table[1..] {
         let (case, label) = (&row[0], row[1].parse::<i64>().unwrap());
-        let (image, mask) = case_files(case);
-        let ours = pyradiomics::extract_files(
-            &samples.join(image),
-            &samples.join(mask),
-            Some(label),
-            &params,
-        )
-        .unwrap_or_else(|e| panic!("{case} label {label}: {e}"));
-        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
-        let expected: Vec<&str> = header[2..].iter().map(String::as_str).collect();
-        assert_eq!(
-            names, expected,
-            "{case} label {label}: columns differ from PyRadiomics'"
-        );
+        let ours = extract_in_pyradiomics_order(&samples, case, label, &params, header);
         for ((name, cell), want) in ours.iter().zip(&row[2..]) {
             if radials_own(name) || !reproduced(name) {
                 continue;
