@@ -63,8 +63,9 @@ pub fn supervoxels(
     let region = grow(roi_box, margin, image.dims());
     let scaled = scaled_intensities(image, mask, region);
     let smoothed = smooth(scaled, spacing);
-    let (labels, clusters) = cluster(&smoothed, spacing, step_mm, compactness);
-    let min_size = clusters.cell_voxels.div_ceil(4);
+    let labels = cluster(&smoothed, spacing, step_mm, compactness);
+    let cell_voxels: usize = grid_step(spacing, step_mm).iter().product();
+    let min_size = cell_voxels.div_ceil(4);
     let (labels, count) = enforce_connectivity(&labels, &smoothed, min_size);
     Some(Supervoxels {
         region,
@@ -117,21 +118,17 @@ struct Centre {
     intensity: f64,
 }
 
-struct Clusters {
-    /// Voxels of one grid cell: the expected size of a cluster.
-    cell_voxels: usize,
+/// The seed grid's step in voxels per axis (x, y, z): `step_mm` rounded,
+/// at least one voxel.
+fn grid_step(spacing: [f64; 3], step_mm: f64) -> [usize; 3] {
+    spacing.map(|s| ((step_mm / s).round() as usize).max(1))
 }
 
 /// SLIC's rounds over the scaled, smoothed box: a cluster number per voxel.
-fn cluster(
-    data: &Array3<f64>,
-    spacing: [f64; 3],
-    step_mm: f64,
-    compactness: f64,
-) -> (Array3<u32>, Clusters) {
+fn cluster(data: &Array3<f64>, spacing: [f64; 3], step_mm: f64, compactness: f64) -> Array3<u32> {
     let (nz, ny, nx) = data.dim();
     let dims = [nx, ny, nz];
-    let step: [usize; 3] = spacing.map(|s| ((step_mm / s).round() as usize).max(1));
+    let step = grid_step(spacing, step_mm);
     // Seeds at the centres of the grid cells (a short axis gets one seed).
     let seeds = |a: usize| -> Vec<usize> {
         let n = dims[a].div_ceil(step[a]).max(1);
@@ -216,9 +213,7 @@ fn cluster(
             }
         }
     }
-    let labels = Array3::from_shape_vec(data.dim(), labels).expect("one label per voxel");
-    let cell_voxels = step.iter().product();
-    (labels, Clusters { cell_voxels })
+    Array3::from_shape_vec(data.dim(), labels).expect("one label per voxel")
 }
 
 /// Dense region numbers (in scan order of their first voxel, x fastest)
