@@ -555,6 +555,11 @@ pub fn shift_lines(
         let mut index = [0usize; 3];
         index[others[0]] = m / shape[others[1]];
         index[others[1]] = m % shape[others[1]];
+        // A lane of (positive) zeros stays zeros under linear or nearest
+        // weights, which are non-negative: most lanes of a shifted mask.
+        if lane.iter().all(|v| v.to_bits() == 0) {
+            continue;
+        }
         let off = offset(index);
         let t = taps
             .entry(off.to_bits())

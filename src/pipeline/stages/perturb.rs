@@ -37,7 +37,8 @@ impl StageKind for Perturb {
         "perturb"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: SLIC assigns voxels in single precision.
+        2
     }
     fn scope(&self) -> Scope {
         Scope::PerCase

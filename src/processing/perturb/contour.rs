@@ -207,7 +207,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    use super::super::distance::squared_distance;
+    use super::super::distance::squared_distance_at;
     use super::super::test_volumes::ball;
     use super::*;
 
@@ -225,8 +225,8 @@ mod tests {
         assert!(changed.len() > 50, "only {} voxels changed", changed.len());
         // Every changed voxel lies within one block (3 voxels per axis, so
         // a diagonal of √27 mm) of the boundary.
-        let inside = squared_distance(&mask.data.mapv(|m| !m), [1.0; 3]);
-        let outside = squared_distance(&mask.data, [1.0; 3]);
+        let inside = squared_distance_at(&mask.data.mapv(|m| !m), [1.0; 3], [0; 3]);
+        let outside = squared_distance_at(&mask.data, [1.0; 3], [0; 3]);
         for p in &changed {
             assert!(inside[*p].min(outside[*p]) <= 27.0 + 1e-9, "{p:?}");
         }

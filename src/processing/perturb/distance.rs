@@ -4,12 +4,24 @@
 
 use ndarray::{Array3, Axis};
 
-/// Squared distance (mm²) from every voxel to the nearest voxel where
-/// `set` is true (`f64::INFINITY` when the set is empty).
-pub fn squared_distance(set: &Array3<bool>, spacing: [f64; 3]) -> Array3<f64> {
+/// Squared distance (mm²) from every voxel of a box to the nearest voxel
+/// of the box where `set` is true (`f64::INFINITY` when the set is empty).
+/// The box is cut from a larger grid at voxel `origin` (x, y, z), and
+/// positions are taken on the larger grid, so a box holding the whole set
+/// gives the larger grid's distances to the bit wherever the nearest set
+/// voxel is the same.
+pub fn squared_distance_at(
+    set: &Array3<bool>,
+    spacing: [f64; 3],
+    origin: [usize; 3],
+) -> Array3<f64> {
     let mut d = set.mapv(|m| if m { 0.0 } else { f64::INFINITY });
-    // Array axes are (z, y, x); spacing is (x, y, z).
-    for (axis, step) in [(2, spacing[0]), (1, spacing[1]), (0, spacing[2])] {
+    // Array axes are (z, y, x); spacing and origin are (x, y, z).
+    for (axis, step, first) in [
+        (2, spacing[0], origin[0]),
+        (1, spacing[1], origin[1]),
+        (0, spacing[2], origin[2]),
+    ] {
         let n = d.len_of(Axis(axis));
         let mut f = vec![0.0; n];
         let mut out = vec![0.0; n];
@@ -19,7 +31,7 @@ pub fn squared_distance(set: &Array3<bool>, spacing: [f64; 3]) -> Array3<f64> {
             for (fi, x) in f.iter_mut().zip(lane.iter()) {
                 *fi = *x;
             }
-            envelope(&f, step, &mut out, &mut v, &mut z);
+            envelope(&f, step, first, &mut out, &mut v, &mut z);
             for (x, o) in lane.iter_mut().zip(&out) {
                 *x = *o;
             }
@@ -28,10 +40,10 @@ pub fn squared_distance(set: &Array3<bool>, spacing: [f64; 3]) -> Array3<f64> {
     d
 }
 
-/// `out[p] = min_q (step·(p − q))² + f[q]`.
-fn envelope(f: &[f64], step: f64, out: &mut [f64], v: &mut [usize], z: &mut [f64]) {
+/// `out[p] = min_q (step·(p − q))² + f[q]`, positions counted from `start`.
+fn envelope(f: &[f64], step: f64, start: usize, out: &mut [f64], v: &mut [usize], z: &mut [f64]) {
     let n = f.len();
-    let pos = |q: usize| q as f64 * step;
+    let pos = |q: usize| (q + start) as f64 * step;
     let Some(first) = f.iter().position(|x| x.is_finite()) else {
         out.iter_mut().for_each(|o| *o = f64::INFINITY);
         return;
@@ -85,7 +97,7 @@ mod tests {
             (k, j, i) == (1, 2, 3) || (k, j, i) == (3, 0, 0) || (k, j, i) == (0, 4, 5)
         });
         let sp = [0.7, 1.3, 2.5];
-        let d = squared_distance(&set, sp);
+        let d = squared_distance_at(&set, sp, [0; 3]);
         for ((k, j, i), &got) in d.indexed_iter() {
             let mut best = f64::INFINITY;
             for ((kk, jj, ii), &m) in set.indexed_iter() {
