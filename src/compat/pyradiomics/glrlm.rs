@@ -4,8 +4,6 @@
 //! direction along which no line holds two ROI voxels (it takes the ROI to
 //! be flat in that direction), so such a direction is left out here too.
 
-use std::collections::HashMap;
-
 use super::roi::{Roi, angles, step};
 use super::texture::{LevelCounts, Summaries, nanmean};
 
@@ -14,7 +12,7 @@ use super::texture::{LevelCounts, Summaries, nanmean};
 fn runs(roi: &Roi, d: [i32; 3]) -> LevelCounts {
     let shape = roi.levels.shape();
     let back = [-d[0], -d[1], -d[2]];
-    let mut counts: HashMap<(u32, u32), u64> = HashMap::new();
+    let mut runs: Vec<(u32, u32)> = Vec::new();
     for ((k, j, i), &level) in roi.levels.indexed_iter() {
         if level == 0 {
             continue;
@@ -34,14 +32,9 @@ fn runs(roi: &Roi, d: [i32; 3]) -> LevelCounts {
             len += 1;
             at = n;
         }
-        *counts.entry((level, len)).or_default() += 1;
+        runs.push((level, len));
     }
-    let mut entries: Vec<(f64, f64, f64)> = counts
-        .into_iter()
-        .map(|((l, r), c)| (f64::from(l), f64::from(r), c as f64))
-        .collect();
-    entries.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    LevelCounts { entries }
+    LevelCounts::of_pairs(runs)
 }
 
 /// Whether some line along `d` holds at least two ROI voxels (not

@@ -4,8 +4,6 @@
 //! whose grey level differs by at most `gldm_a`. NGTDM: unlike IBSI, a voxel
 //! without any neighbour in the mask still counts, with a difference of 0.
 
-use std::collections::HashMap;
-
 use super::roi::{Roi, angles, step};
 use super::texture::{LevelCounts, Summaries};
 
@@ -23,7 +21,7 @@ impl Neighbourhoods {
             .flat_map(|&d| [d, [-d[0], -d[1], -d[2]]])
             .collect();
         let shape = roi.levels.shape();
-        let mut dependence: HashMap<(u32, u32), u64> = HashMap::new();
+        let mut dependence: Vec<(u32, u32)> = Vec::new();
         let mut tone: Vec<(u64, f64)> = vec![(0, 0.0); roi.n_levels as usize + 1];
         for ((k, j, i), &level) in roi.levels.indexed_iter() {
             if level == 0 {
@@ -44,7 +42,7 @@ impl Neighbourhoods {
                     dep += 1;
                 }
             }
-            *dependence.entry((level, dep + 1)).or_default() += 1;
+            dependence.push((level, dep + 1));
             let diff = if count == 0 {
                 0.0
             } else {
@@ -54,11 +52,6 @@ impl Neighbourhoods {
             slot.0 += 1;
             slot.1 += diff;
         }
-        let mut entries: Vec<(f64, f64, f64)> = dependence
-            .into_iter()
-            .map(|((l, d), c)| (f64::from(l), f64::from(d), c as f64))
-            .collect();
-        entries.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
         let tones = tone
             .iter()
             .enumerate()
@@ -66,7 +59,7 @@ impl Neighbourhoods {
             .map(|(l, t)| (l as f64, t.0 as f64, t.1))
             .collect();
         Neighbourhoods {
-            dependence: LevelCounts { entries }.summaries(),
+            dependence: LevelCounts::of_pairs(dependence).summaries(),
             tones,
         }
     }
