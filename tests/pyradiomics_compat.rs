@@ -170,42 +170,9 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
     failures
 }
 
-/// The mesh-based shape features (marching-cubes volume and surface), which
-/// radial does not reproduce yet: its mesh resolves ambiguous cube faces
-/// differently from PyRadiomics' lookup table.
-const MESH_FEATURES: [&str; 4] = [
-    "original_shape_MeshVolume",
-    "original_shape_SurfaceArea",
-    "original_shape_SurfaceVolumeRatio",
-    "original_shape_Sphericity",
-];
-
-fn reproduced(name: &str) -> bool {
-    !MESH_FEATURES.contains(&name)
-}
-
-/// Everything radial reproduces today: the diagnostics it reproduces and
-/// every feature of the original image except the four mesh-based shape
-/// features, on every case.
+/// Every column on every case: the diagnostics radial reproduces and every
+/// feature of the original image, the mesh-based shape features included.
 #[test]
-fn reproduced_classes_agree_with_pyradiomics_on_every_sample_case() {
-    let Some(data) = common::data_dir("pyradiomics_compat") else {
-        return;
-    };
-    let failures = compare(&data, "default", reproduced);
-    assert!(
-        failures.is_empty(),
-        "{} values disagree with PyRadiomics (listed above)",
-        failures.len()
-    );
-}
-
-/// Every column, the mesh-based shape features included. Known to fail
-/// (see the README's PyRadiomics section) on the cases whose mask has
-/// ambiguous marching-cubes configurations. Run with
-/// `cargo test --test pyradiomics_compat -- --ignored` to see the table.
-#[test]
-#[ignore = "known disagreements in the mesh-based shape features; run with --ignored for the table"]
 fn every_feature_agrees_with_pyradiomics_on_every_sample_case() {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
@@ -218,6 +185,67 @@ fn every_feature_agrees_with_pyradiomics_on_every_sample_case() {
     );
 }
 
+/// PyRadiomics' MeshVolume and SurfaceArea on 150 small random masks that
+/// hold all 256 marching-cubes corner patterns, at three spacings
+/// (tests/pyradiomics/reference/mesh.csv, made by make_mesh_reference.py
+/// there). The masks' bits are in the table, so no data directory is needed.
+#[test]
+fn mesh_volume_and_area_agree_with_pyradiomics_on_every_corner_pattern() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference/mesh.csv");
+    let table = read_csv(&path);
+    assert_eq!(
+        table[0],
+        [
+            "nz",
+            "ny",
+            "nx",
+            "sz",
+            "sy",
+            "sx",
+            "bits",
+            "MeshVolume",
+            "SurfaceArea"
+        ]
+    );
+    let (mut worst_volume, mut worst_area) = (0.0f64, 0.0f64);
+    let mut failures = Vec::new();
+    for (line, row) in table[1..].iter().enumerate() {
+        let dim: Vec<usize> = row[0..3].iter().map(|v| v.parse().unwrap()).collect();
+        let spacing: Vec<f64> = row[3..6].iter().map(|v| v.parse().unwrap()).collect();
+        let digits: Vec<u32> = row[6].chars().map(|c| c.to_digit(16).unwrap()).collect();
+        // One voxel of background on every side, as PyRadiomics pads.
+        let mut mask = ndarray::Array3::from_elem((dim[0] + 2, dim[1] + 2, dim[2] + 2), false);
+        let mut voxel = 0;
+        for z in 0..dim[0] {
+            for y in 0..dim[1] {
+                for x in 0..dim[2] {
+                    mask[[z + 1, y + 1, x + 1]] = digits[voxel / 4] >> (voxel % 4) & 1 == 1;
+                    voxel += 1;
+                }
+            }
+        }
+        let got = pyradiomics::mesh::surface(&mask, [spacing[0], spacing[1], spacing[2]]);
+        let (volume, area): (f64, f64) = (row[7].parse().unwrap(), row[8].parse().unwrap());
+        let rel_volume = (got.volume - volume).abs() / volume.abs();
+        let rel_area = (got.area - area).abs() / area.abs();
+        worst_volume = worst_volume.max(rel_volume);
+        worst_area = worst_area.max(rel_area);
+        if !close(got.volume, volume) || !close(got.area, area) {
+            failures.push(format!(
+                "mask {} ({dim:?}): volume {} vs {volume}, area {} vs {area}",
+                line + 1,
+                got.volume,
+                got.area
+            ));
+        }
+    }
+    eprintln!(
+        "{} masks: worst relative difference MeshVolume {worst_volume:.2e}, SurfaceArea {worst_area:.2e}",
+        table.len() - 1
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// The voxel-wise image types (Square, SquareRoot, Logarithm, Exponential)
 /// beside the original image, every feature class:
 /// tests/pyradiomics/params/derived.yaml.
@@ -226,7 +254,7 @@ fn derived_image_types_agree_with_pyradiomics() {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
     };
-    let failures = compare(&data, "derived", reproduced);
+    let failures = compare(&data, "derived", |_| true);
     assert!(
         failures.is_empty(),
         "{} values disagree (listed above)",
@@ -242,8 +270,8 @@ fn normalisation_and_resegmentation_agree_with_pyradiomics() {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
     };
-    let mut failures = compare(&data, "normalised", reproduced);
-    failures.extend(compare(&data, "resegment_relative", reproduced));
+    let mut failures = compare(&data, "normalised", |_| true);
+    failures.extend(compare(&data, "resegment_relative", |_| true));
     assert!(
         failures.is_empty(),
         "{} values disagree (listed above)",
@@ -263,8 +291,7 @@ const FILTERED_SHARE: f64 = 0.99;
 /// tests/pyradiomics/reference/exampleCT.csv. The original image's
 /// diagnostics must agree within 1e-6; every other value is computed on
 /// the resampled image (its diagnostics, every feature of every image
-/// type), so the resampled/filtered tolerances apply. The four mesh-based
-/// shape features stay excluded as in the other tests. Prints the
+/// type), so the resampled/filtered tolerances apply. Prints the
 /// per-image-type agreement and every value beyond 1e-4 with both values.
 #[test]
 fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
@@ -288,7 +315,7 @@ fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
         let (case, label) = (&row[0], row[1].parse::<i64>().unwrap());
         let ours = extract_in_pyradiomics_order(&samples, case, label, &params, header);
         for ((name, cell), want) in ours.iter().zip(&row[2..]) {
-            if radials_own(name) || !reproduced(name) {
+            if radials_own(name) {
                 continue;
             }
             let original_diagnostic = name.starts_with("diagnostics_Image-original")

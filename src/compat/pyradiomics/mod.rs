@@ -16,6 +16,7 @@ pub mod glszm;
 pub mod grid;
 pub mod intensity;
 pub mod log;
+pub mod mesh;
 pub mod names;
 pub mod neighbours;
 pub mod params;
