@@ -102,6 +102,8 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
     let header = &table[0];
     // class -> (agree, total, worst relative difference and where)
     let mut per_class: BTreeMap<String, (usize, usize, f64, String)> = BTreeMap::new();
+    // shape feature -> largest relative difference over the cases
+    let mut per_shape_feature: BTreeMap<String, f64> = BTreeMap::new();
     let mut failures = Vec::new();
     for row in &table[1..] {
         let (case, label) = (&row[0], row[1].parse::<i64>().unwrap());
@@ -119,8 +121,16 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
             entry.1 += 1;
             let ok = match (cell, want.parse::<f64>()) {
                 (Cell::Number(v), Ok(w)) => {
-                    let rel = (v - w).abs() / w.abs().max(1e-300);
-                    if !close(*v, w) && rel > entry.2 {
+                    let rel = if (v.is_nan() && w.is_nan()) || (v - w).abs() <= ABS {
+                        0.0
+                    } else {
+                        (v - w).abs() / w.abs()
+                    };
+                    if name.contains("_shape_") {
+                        let worst = per_shape_feature.entry(name.clone()).or_insert(0.0);
+                        *worst = worst.max(rel);
+                    }
+                    if rel > entry.2 {
                         entry.2 = rel;
                         entry.3 = format!("{case}/{label} {name}: {v} vs {w}");
                     }
@@ -148,7 +158,7 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
         "\nPyRadiomics 3.0.1, {settings} settings, 7 case-labels: agreement within {REL:e} relative ({ABS:e} absolute)"
     );
     eprintln!(
-        "{:<12} {:>8} {:>8}  worst disagreement",
+        "{:<12} {:>8} {:>8}  largest relative difference",
         "class", "agree", "total"
     );
     for (class, (agree, total, worst, at)) in &per_class {
@@ -160,6 +170,10 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
                 format!("{worst:.2e} ({at})")
             }
         );
+    }
+    eprintln!("\nshape features, largest relative difference over the case-labels:");
+    for (name, worst) in &per_shape_feature {
+        eprintln!("  {name:<40} {worst:.2e}");
     }
     if !failures.is_empty() {
         eprintln!("\n{} values out of tolerance:", failures.len());
