@@ -305,17 +305,55 @@ const FILTERED_SHARE: f64 = 0.99;
 /// tests/pyradiomics/reference/exampleCT.csv. The original image's
 /// diagnostics must agree within 1e-6; every other value is computed on
 /// the resampled image (its diagnostics, every feature of every image
-/// type), so the resampled/filtered tolerances apply. Prints the
-/// per-image-type agreement and every value beyond 1e-4 with both values.
+/// type), so the resampled/filtered tolerances apply.
 #[test]
 fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
     };
+    compare_filtered(&data, "exampleCT", original_diagnostic);
+}
+
+/// The Gradient image type (SimpleITK's gradient magnitude, per mm) beside
+/// the original image, every class: tests/pyradiomics/params/gradient.yaml.
+/// The original image's values within 1e-6, the gradient image's within
+/// the filtered tolerances.
+#[test]
+fn gradient_image_type_agrees_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    compare_filtered(&data, "gradient", |name| {
+        original_diagnostic(name) || name.starts_with("original_")
+    });
+}
+
+/// The Gradient image type with `gradientUseSpacing: false` (differences
+/// per voxel), as an image type's own setting:
+/// tests/pyradiomics/params/gradient_voxels.yaml.
+#[test]
+fn gradient_without_spacing_agrees_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    compare_filtered(&data, "gradient_voxels", original_diagnostic);
+}
+
+/// The original image's diagnostics, computed before any resampling.
+fn original_diagnostic(name: &str) -> bool {
+    name.starts_with("diagnostics_Image-original") || name.starts_with("diagnostics_Mask-original")
+}
+
+/// Compares radial with the reference table `settings` (a parameter file
+/// of tests/pyradiomics/params/) on every case: the columns `strict`
+/// selects within 1e-6 relative, every other value with the resampled and
+/// filtered images' tolerances. Prints the per-image-type agreement and
+/// every value beyond 1e-4 with both values.
+fn compare_filtered(data: &Path, settings: &str, strict: impl Fn(&str) -> bool) {
     let samples = data.join("pyradiomics-samples");
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics");
-    let table = read_csv(&tests.join("reference/exampleCT.csv"));
-    let path = tests.join("params/exampleCT.yaml");
+    let table = read_csv(&tests.join(format!("reference/{settings}.csv")));
+    let path = tests.join(format!("params/{settings}.yaml"));
     let params = pyradiomics::params::parse(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header = &table[0];
@@ -332,8 +370,6 @@ fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
             if radials_own(name) {
                 continue;
             }
-            let original_diagnostic = name.starts_with("diagnostics_Image-original")
-                || name.starts_with("diagnostics_Mask-original");
             let (a, b): (Vec<f64>, Vec<f64>) = match (cell, want.parse::<f64>()) {
                 (Cell::Number(v), Ok(w)) => (vec![*v], vec![w]),
                 (Cell::Text(t), _) => match (tuple_numbers(t), tuple_numbers(want)) {
@@ -354,7 +390,7 @@ fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
                     continue;
                 }
             };
-            if original_diagnostic {
+            if strict(name) {
                 if !a.iter().zip(&b).all(|(x, y)| close(*x, *y)) {
                     strict_failures.push(format!(
                         "{case}/{label} {name}: radial {} PyRadiomics {want}",
@@ -398,7 +434,7 @@ fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
         }
     }
     eprintln!(
-        "\nPyRadiomics 3.0.1, exampleCT settings, 7 case-labels: within {FILTERED_REL:e} relative"
+        "\nPyRadiomics 3.0.1, {settings} settings, 7 case-labels: within {FILTERED_REL:e} relative (strict columns within {REL:e})"
     );
     eprintln!(
         "{:<24} {:>8} {:>8}  worst relative",
@@ -415,11 +451,11 @@ fn example_ct_resampling_log_and_wavelet_agree_with_pyradiomics() {
         eprintln!("  {b}");
     }
     for f in &strict_failures {
-        eprintln!("  original diagnostics: {f}");
+        eprintln!("  beyond {REL:e} (strict): {f}");
     }
     assert!(
         strict_failures.is_empty(),
-        "{} original-image diagnostics disagree",
+        "{} values of the strict columns disagree",
         strict_failures.len()
     );
     assert!(
