@@ -2,8 +2,8 @@
 //! type's features, named and ordered as PyRadiomics writes them
 //! (`diagnostics_*`, then `original_shape_*`, `original_firstorder_*`, ...).
 //!
-//! Implemented: the Original, LoG, Wavelet, Square, SquareRoot, Logarithm
-//! and Exponential image types, normalisation, resampling (nearest, linear,
+//! Implemented: the Original, LoG, Wavelet, Gradient, Square, SquareRoot,
+//! Logarithm and Exponential image types, normalisation, resampling (nearest, linear,
 //! B-spline) or pre-cropping, re-segmentation, every 3D feature class,
 //! without force2D. Every other setting that would change the values is
 //! refused by name rather than ignored. Image types' images are computed in
@@ -24,7 +24,7 @@ use super::params::{ImageType, Params, Settings};
 use super::resample::{self, Interpolator, PixelType};
 use super::roi::Roi;
 use super::shape::Shape;
-use super::{log, wavelet};
+use super::{gradient, log, wavelet};
 use crate::image::Volume;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -79,10 +79,10 @@ pub fn extract_files(
 /// Settings radial does not compute yet are refused by name, never ignored.
 pub fn check_supported(params: &Params) -> Result<()> {
     for (t, _) in &params.image_types {
-        if intensity::prefix(*t).is_none() && !matches!(t, ImageType::LoG | ImageType::Wavelet) {
+        if intensity::prefix(*t).is_none() && !is_filter(*t) {
             return Err(Error::setting(
                 format!("imageType.{}", t.name()),
-                "this image type is not implemented in radial's PyRadiomics mode yet (Original, LoG, Wavelet, Square, SquareRoot, Logarithm and Exponential are)",
+                "this image type is not implemented in radial's PyRadiomics mode yet (Original, LoG, Wavelet, Gradient, Square, SquareRoot, Logarithm and Exponential are)",
             ));
         }
     }
@@ -106,6 +106,11 @@ pub fn check_supported(params: &Params) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The image types computed by a filter on the whole (prepared) image.
+fn is_filter(t: ImageType) -> bool {
+    matches!(t, ImageType::LoG | ImageType::Wavelet | ImageType::Gradient)
 }
 
 fn check_supported_settings(s: &Settings) -> Result<()> {
@@ -269,10 +274,7 @@ pub fn extract_typed(
         push_class(&mut row, "original", req, &roi, s)?;
     }
     // The loaded image as the filters see it (normalised when asked).
-    let needs_filters = params
-        .image_types
-        .iter()
-        .any(|(t, _)| matches!(t, ImageType::LoG | ImageType::Wavelet));
+    let needs_filters = params.image_types.iter().any(|(t, _)| is_filter(*t));
     let filter_input = needs_filters.then(|| {
         let map = loaded();
         image.map(|&v| map(v))
@@ -301,6 +303,14 @@ pub fn extract_typed(
                 for (name, img) in wavelet::wavelet_images(input, &merged)? {
                     images.push((name, merged.clone(), TypeImage::Double(img)));
                 }
+            }
+            ImageType::Gradient => {
+                let input = filter_input.as_ref().expect("computed for filters");
+                let img = gradient::gradient_magnitude(
+                    input,
+                    merged.gradient_use_spacing.unwrap_or(true),
+                );
+                images.push(("gradient".to_string(), merged, TypeImage::Single(img)));
             }
             _ => {
                 let prefix = intensity::prefix(*t).expect("refused by check_supported");
@@ -340,8 +350,9 @@ pub fn extract_typed(
 }
 
 /// One image type's image: a voxel-wise map of the loaded image, or a
-/// filter's output (LoG in single precision as SimpleITK returns it, the
-/// wavelet sub-bands in double precision as PyWavelets returns them).
+/// filter's output (LoG and the gradient magnitude in single precision as
+/// SimpleITK returns them, the wavelet sub-bands in double precision as
+/// PyWavelets returns them).
 enum TypeImage {
     Mapped(intensity::IntensityMap),
     Single(Volume<f32>),

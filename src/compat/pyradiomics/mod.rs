@@ -2,8 +2,8 @@
 //! and its feature definitions (binning edges, kurtosis without −3, GLCM
 //! symmetry and averaging over angles, NGTDM counting isolated voxels,
 //! mesh-based shape), a second, faithful implementation beside the IBSI one.
-//! The zone traversal and the marching-cubes mesh are shared with IBSI where
-//! the definitions coincide.
+//! The zone traversal is shared with IBSI where the definitions coincide;
+//! the marching-cubes surface is PyRadiomics' own (`mesh`), not IBSI's.
 
 pub mod batch;
 pub mod binning;
@@ -13,9 +13,11 @@ pub mod firstorder;
 pub mod glcm;
 pub mod glrlm;
 pub mod glszm;
+pub mod gradient;
 pub mod grid;
 pub mod intensity;
 pub mod log;
+pub mod mesh;
 pub mod names;
 pub mod neighbours;
 pub mod params;

@@ -1,13 +1,13 @@
-//! PyRadiomics' 3D shape features: mesh volume and surface by marching cubes
-//! on the mask (radial's mesh), maximum diameters between mesh vertices
+//! PyRadiomics' 3D shape features: mesh volume and surface by PyRadiomics'
+//! marching cubes on the mask (see `mesh`), maximum diameters between mesh vertices
 //! (the midpoints of the voxel edges the surface cuts), and the principal
 //! axes from the covariance of the voxel centres (divided by N).
 
 use std::collections::BTreeMap;
 
+use super::mesh;
 use super::roi::Roi;
 use crate::features::morphology::linalg::symmetric_eigen;
-use crate::features::morphology::mesh::marching_cubes;
 
 pub struct Shape {
     volume: f64,
@@ -22,8 +22,7 @@ pub struct Shape {
 impl Shape {
     pub fn new(roi: &Roi) -> Shape {
         let sp = roi.spacing_zyx;
-        let spacing_xyz = [sp[2], sp[1], sp[0]];
-        let mesh = marching_cubes(&roi.mask);
+        let surface = mesh::surface(&roi.mask, sp);
         let n = roi.voxels.len() as f64;
         // Voxel centres in mm, array order (z, y, x).
         let centres: Vec<[f64; 3]> = roi
@@ -49,8 +48,8 @@ impl Shape {
         }
         eigen.sort_by(f64::total_cmp);
         Shape {
-            volume: mesh.volume(spacing_xyz),
-            area: mesh.area(spacing_xyz),
+            volume: surface.volume,
+            area: surface.area,
             voxel_volume: n * sp[0] * sp[1] * sp[2],
             diameters: diameters(roi),
             eigen,
