@@ -133,7 +133,11 @@ pub fn resample_box<T: Copy>(
             spline_prefilter(&mut block, Axis(axis));
         }
     }
-    // x first (contiguous), then y, then z.
+    // x first (contiguous), then y, then z. Each pass writes into the
+    // storage of the volume two passes back when it is large enough (the
+    // y pass reuses the block read): a fresh volume costs a page fault per
+    // 4 KiB page, more than the arithmetic of the pass.
+    let mut spare = Vec::new();
     for a in 0..3 {
         let (p0, p1) = new_box[a];
         let taps = Taps::new(
@@ -141,9 +145,18 @@ pub fn resample_box<T: Copy>(
             (p0..p1).map(|p| map.axes[a].coordinate(p) - block_lo[a] as f64),
             block_len[a],
         );
-        block = taps.apply(&block, Axis(2 - a));
+        let next = taps.apply_reusing(&block, Axis(2 - a), std::mem::take(&mut spare));
+        spare = storage_of(std::mem::replace(&mut block, next));
     }
     block
+}
+
+/// The allocation behind a standard-layout volume, for reuse.
+fn storage_of(volume: Array3<f64>) -> Vec<f64> {
+    match volume.into_raw_vec_and_offset() {
+        (values, Some(0)) => values,
+        _ => Vec::new(),
+    }
 }
 
 /// The old-index range (start, length; possibly beyond the image) that the
@@ -168,12 +181,27 @@ fn read_block<T: Copy>(
     block_lo: [isize; 3],
     block_len: [usize; 3],
 ) -> Array3<f64> {
+    let mut data = Vec::new();
+    read_block_into(old, value, block_lo, block_len, &mut data);
+    Array3::from_shape_vec((block_len[2], block_len[1], block_len[0]), data)
+        .expect("block size matches its shape")
+}
+
+/// [`read_block`] into `data` (its allocation reused; x fastest).
+fn read_block_into<T: Copy>(
+    old: &Array3<T>,
+    value: &impl Fn(T) -> f64,
+    block_lo: [isize; 3],
+    block_len: [usize; 3],
+    data: &mut Vec<f64>,
+) {
     let old_dims = [old.shape()[2], old.shape()[1], old.shape()[0]];
     let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
     let x_source: Vec<usize> = (0..block_len[0])
         .map(|i| clamp(block_lo[0] + i as isize, old_dims[0]))
         .collect();
-    let mut data = Vec::with_capacity(block_len.iter().product());
+    data.clear();
+    data.reserve(block_len.iter().product());
     for k in 0..block_len[2] {
         let kk = clamp(block_lo[2] + k as isize, old_dims[2]);
         for j in 0..block_len[1] {
@@ -182,8 +210,6 @@ fn read_block<T: Copy>(
             data.extend(x_source.iter().map(|&i| value(row[i])));
         }
     }
-    Array3::from_shape_vec((block_len[2], block_len[1], block_len[0]), data)
-        .expect("block size matches its shape")
 }
 
 /// Interpolation weights of every output sample along one axis: a fixed
@@ -259,18 +285,42 @@ impl Taps {
         }
     }
 
-    /// Applies the weights along `axis` of `input`. Seen as (outer, n,
-    /// inner) with the axis in the middle, each output is a weighted sum of
-    /// whole contiguous `inner` runs, so y and z passes stream memory in order.
+    /// Applies the weights along `axis` of `input`.
     fn apply(&self, input: &Array3<f64>, axis: Axis) -> Array3<f64> {
+        self.apply_reusing(input, axis, Vec::new())
+    }
+
+    /// [`Taps::apply`] into `storage` when it can hold the output (its
+    /// values are overwritten), into a fresh (lazily zeroed) volume
+    /// otherwise.
+    fn apply_reusing(&self, input: &Array3<f64>, axis: Axis, mut storage: Vec<f64>) -> Array3<f64> {
         let shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
-        let outer: usize = shape[..axis.0].iter().product();
-        let inner: usize = shape[axis.0 + 1..].iter().product();
-        let n_in = shape[axis.0];
-        let n_out = self.samples();
+        let mut out_shape = shape;
+        out_shape[axis.0] = self.samples();
+        let len = out_shape.iter().product();
+        if storage.capacity() >= len {
+            storage.clear();
+            storage.resize(len, 0.0);
+        } else {
+            storage = vec![0.0; len];
+        }
         let input = input.as_standard_layout();
         let src = input.as_slice().expect("standard layout");
-        let mut out = vec![0.0f64; outer * n_out * inner];
+        self.apply_to(src, shape, axis.0, &mut storage);
+        Array3::from_shape_vec(out_shape, storage).expect("output size matches its shape")
+    }
+
+    /// The weights applied along array axis `axis` of `src` (a standard
+    /// layout volume of `shape`), written to `out` (the output's size; its
+    /// values are overwritten). Seen as (outer, n, inner) with the axis in
+    /// the middle, each output is a weighted sum of whole contiguous
+    /// `inner` runs, so y and z passes stream memory in order.
+    fn apply_to(&self, src: &[f64], shape: [usize; 3], axis: usize, out: &mut [f64]) {
+        let outer: usize = shape[..axis].iter().product();
+        let inner: usize = shape[axis + 1..].iter().product();
+        let n_in = shape[axis];
+        let n_out = self.samples();
+        assert_eq!(out.len(), outer * n_out * inner, "output size");
         let width = self.width;
         if inner == 1 {
             // The x pass: one output value per sample, its taps summed in
@@ -301,6 +351,7 @@ impl Taps {
                 .for_each(|(q, dst)| {
                     let (o, p) = (q / n_out, q % n_out);
                     let src = &src[o * n_in * inner..(o + 1) * n_in * inner];
+                    dst.fill(0.0);
                     for t in p * width..(p + 1) * width {
                         let w = self.weight[t];
                         let from = &src[self.index[t] * inner..(self.index[t] + 1) * inner];
@@ -310,9 +361,6 @@ impl Taps {
                     }
                 });
         }
-        let mut out_shape = shape;
-        out_shape[axis.0] = n_out;
-        Array3::from_shape_vec(out_shape, out).expect("output size matches its shape")
     }
 }
 
@@ -473,8 +521,45 @@ pub fn resampled_stats(
         ndarray::concatenate(Axis(0), &views).expect("planes share the new x-y grid")
     };
     let whole_stack = (interpolator == Interpolator::Cubic).then(|| {
-        let planes: Vec<Array3<f64>> = (0..z_len).into_par_iter().map(in_plane).collect();
-        let mut stack = stack_of(&planes);
+        // Every old plane written straight into its place in the stack,
+        // each thread reusing its scratch planes (the same arithmetic as
+        // `in_plane`): fresh plane-sized buffers per plane cost page faults
+        // once freed memory has gone back to the system.
+        let plane_len = d[0] * d[1];
+        let mut stack = Array3::<f64>::zeros((z_len, d[1], d[0]));
+        stack
+            .as_slice_mut()
+            .expect("standard layout")
+            .par_chunks_mut(plane_len.max(1))
+            .enumerate()
+            .for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(block, across), (t, slot)| {
+                    let k = (z_lo + t as isize).clamp(0, nz_old as isize - 1);
+                    read_block_into(
+                        &image.data,
+                        &f64::from,
+                        [x_lo, y_lo, k],
+                        [x_len, y_len, 1],
+                        block,
+                    );
+                    let mut plane =
+                        Array3::from_shape_vec((1, y_len, x_len), std::mem::take(block))
+                            .expect("block size matches its shape");
+                    spline_prefilter(&mut plane, Axis(2));
+                    spline_prefilter(&mut plane, Axis(1));
+                    across.clear();
+                    across.resize(y_len * d[0], 0.0);
+                    taps_x.apply_to(
+                        plane.as_slice().expect("standard layout"),
+                        [1, y_len, x_len],
+                        2,
+                        across,
+                    );
+                    taps_y.apply_to(across, [1, y_len, d[0]], 1, slot);
+                    *block = storage_of(plane);
+                },
+            );
         spline_prefilter(&mut stack, Axis(0));
         stack
     });
@@ -484,10 +569,10 @@ pub fn resampled_stats(
         .collect();
     slabs
         .par_iter()
-        .map(|&(z0, z1)| {
+        .map_init(Vec::new, |spare, &(z0, z1)| {
             let z_taps = taps(2, z0, z1, z_lo, z_len);
             let slab = match &whole_stack {
-                Some(stack) => z_taps.apply(stack, Axis(0)),
+                Some(stack) => z_taps.apply_reusing(stack, Axis(0), std::mem::take(spare)),
                 None => {
                     // The same weights on the same values, read from the
                     // planes this slab needs only: the sums are identical.
@@ -498,6 +583,7 @@ pub fn resampled_stats(
             };
             let mut acc = StatsAccumulator::default();
             slab.iter().for_each(|&v| acc.add(finish(v)));
+            *spare = storage_of(slab);
             acc
         })
         .collect::<Vec<_>>()
