@@ -458,6 +458,41 @@ pub fn filter_volume(
     pad: [usize; 3],
     transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
 ) -> Array3<Complex64> {
+    let (grid, pad, (nz, ny, nx)) = filtered_grid(data, boundary, pad, transfer);
+    grid.slice(ndarray::s![
+        pad[0]..pad[0] + nz,
+        pad[1]..pad[1] + ny,
+        pad[2]..pad[2] + nx
+    ])
+    .to_owned()
+}
+
+/// The real part of [`filter_volume`], cropped straight from the padded
+/// grid (no complex copy of the volume).
+pub fn filter_volume_real(
+    data: &Array3<f64>,
+    boundary: Boundary,
+    pad: [usize; 3],
+    transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
+) -> Array3<f64> {
+    let (grid, pad, (nz, ny, nx)) = filtered_grid(data, boundary, pad, transfer);
+    grid.slice(ndarray::s![
+        pad[0]..pad[0] + nz,
+        pad[1]..pad[1] + ny,
+        pad[2]..pad[2] + nx
+    ])
+    .mapv(|z| z.re)
+}
+
+/// The padded grid filtered by `transfer`, with the padding and the
+/// image's shape.
+#[allow(clippy::type_complexity)]
+fn filtered_grid(
+    data: &Array3<f64>,
+    boundary: Boundary,
+    pad: [usize; 3],
+    transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
+) -> (Array3<Complex64>, [usize; 3], (usize, usize, usize)) {
     let (nz, ny, nx) = data.dim();
     let shape = (nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]);
     // Where each grid index of each axis reads from, decided once.
@@ -471,10 +506,21 @@ pub fn filter_volume(
         sources(shape.1, pad[1], ny),
         sources(shape.2, pad[2], nx),
     );
-    let mut grid = Array3::from_shape_fn(shape, |(k, j, i)| match (sk[k], sj[j], si[i]) {
-        (Some(k), Some(j), Some(i)) => Complex64::new(data[[k, j, i]], 0.0),
-        _ => Complex64::new(0.0, 0.0),
-    });
+    // Filled row by row in parallel (the same values as one serial pass).
+    let mut grid = Array3::<Complex64>::zeros(shape);
+    grid.as_slice_mut()
+        .expect("standard layout")
+        .par_chunks_mut(shape.2.max(1))
+        .enumerate()
+        .for_each(|(row, values)| {
+            let (k, j) = (row / shape.1, row % shape.1);
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = match (sk[k], sj[j], si[i]) {
+                    (Some(k), Some(j), Some(i)) => Complex64::new(data[[k, j, i]], 0.0),
+                    _ => Complex64::new(0.0, 0.0),
+                };
+            }
+        });
     fft3(&mut grid, false);
     grid.as_slice_mut()
         .expect("standard layout")
@@ -487,12 +533,7 @@ pub fn filter_volume(
             }
         });
     fft3(&mut grid, true);
-    grid.slice(ndarray::s![
-        pad[0]..pad[0] + nz,
-        pad[1]..pad[1] + ny,
-        pad[2]..pad[2] + nx
-    ])
-    .to_owned()
+    (grid, pad, (nz, ny, nx))
 }
 
 /// In-place 3D FFT (inverse normalised), lines transformed in parallel.
@@ -536,28 +577,39 @@ pub fn fft3(data: &mut Array3<Complex64>, inverse: bool) {
         }
     });
     // k: gather blocks of lines, transform in parallel, scatter in order.
+    // A bounded batch of blocks at a time, their buffers reused from batch
+    // to batch: buffers for every block at once would be a second volume,
+    // paid for in page faults.
     const BLOCK: usize = 256;
-    let blocks: Vec<(usize, Vec<Complex64>)> = (0..plane.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let start = b * BLOCK;
-            let width = BLOCK.min(plane - start);
-            let mut lines = vec![Complex64::new(0.0, 0.0); width * nz];
-            for w in 0..width {
-                let line = &mut lines[w * nz..(w + 1) * nz];
-                for k in 0..nz {
-                    line[k] = buf[k * plane + start + w];
+    const BATCH: usize = 32;
+    let n_blocks = plane.div_ceil(BLOCK);
+    let mut buffers: Vec<Vec<Complex64>> = vec![Vec::new(); BATCH.min(n_blocks)];
+    for first in (0..n_blocks).step_by(BATCH) {
+        let batch = BATCH.min(n_blocks - first);
+        let source: &[Complex64] = buf;
+        buffers[..batch]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(b, lines)| {
+                let start = (first + b) * BLOCK;
+                let width = BLOCK.min(plane - start);
+                lines.clear();
+                lines.resize(width * nz, Complex64::new(0.0, 0.0));
+                for w in 0..width {
+                    let line = &mut lines[w * nz..(w + 1) * nz];
+                    for k in 0..nz {
+                        line[k] = source[k * plane + start + w];
+                    }
+                    fz.process(line);
                 }
-                fz.process(line);
-            }
-            (start, lines)
-        })
-        .collect();
-    for (start, lines) in blocks {
-        let width = lines.len() / nz;
-        for w in 0..width {
-            for k in 0..nz {
-                buf[k * plane + start + w] = lines[w * nz + k];
+            });
+        for (b, lines) in buffers[..batch].iter().enumerate() {
+            let start = (first + b) * BLOCK;
+            let width = lines.len() / nz;
+            for w in 0..width {
+                for k in 0..nz {
+                    buf[k * plane + start + w] = lines[w * nz + k];
+                }
             }
         }
     }
