@@ -227,7 +227,57 @@ pub fn filter_planes(
     spectra: &[Array2<Complex64>],
     reduce: &PlaneReducer,
 ) -> Array3<f64> {
-    let count = data.len_of(Axis(normal_axis));
+    let mut out = Array3::<f64>::zeros(data.dim());
+    let filter = PlaneFilter {
+        normal_axis,
+        boundary,
+        pad,
+        plan,
+        spectra,
+        reduce,
+    };
+    filter_planes_into(data, &filter, &mut out, Fold::Assign);
+    out
+}
+
+/// How [`filter_planes_into`] puts each reduced plane into its volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    Assign,
+    Max,
+    /// `out + plane`.
+    Add,
+}
+
+/// The arguments of [`filter_planes`] but the data.
+pub struct PlaneFilter<'a> {
+    pub normal_axis: usize,
+    pub boundary: Boundary,
+    pub pad: (usize, usize),
+    pub plan: &'a Plan2,
+    pub spectra: &'a [Array2<Complex64>],
+    pub reduce: &'a PlaneReducer,
+}
+
+/// [`filter_planes`] folded into `out` plane by plane as each is reduced
+/// (in parallel, each plane into its own part of `out`): pooling over
+/// plane families needs no volume per family, and no plane is held
+/// beyond its thread's scratch.
+pub fn filter_planes_into(
+    data: &Array3<f64>,
+    filter: &PlaneFilter,
+    out: &mut Array3<f64>,
+    fold: Fold,
+) {
+    let PlaneFilter {
+        normal_axis,
+        boundary,
+        pad,
+        plan,
+        spectra,
+        reduce,
+    } = *filter;
+    assert_eq!(out.dim(), data.dim(), "output shape");
     let (grid_rows, grid_cols) = plan.shape();
     // The inverse transform's 1/size, folded into the image's spectrum once
     // per plane instead of applied to every response.
@@ -242,12 +292,15 @@ pub fn filter_planes(
     } else {
         (data, normal_axis)
     };
-    let planes: Vec<Array2<f64>> = (0..count)
-        .into_par_iter()
+    let mut targets: Vec<ndarray::ArrayViewMut2<f64>> =
+        out.axis_iter_mut(Axis(normal_axis)).collect();
+    targets
+        .par_iter_mut()
+        .enumerate()
         // The grids are reused from plane to plane on each thread.
-        .map_init(
+        .for_each_init(
             || PlaneScratch::new(plan),
-            |scratch, p| {
+            |scratch, (p, target)| {
                 let plane = source.index_axis(Axis(source_axis), p);
                 let (rows, cols) = plane.dim();
                 let PlaneScratch {
@@ -256,6 +309,7 @@ pub fn filter_planes(
                     work,
                     kept,
                     scratch,
+                    result,
                 } = scratch;
                 pad_plane(plane, pad, boundary, grid);
                 // Forward: rows, then columns as contiguous lines of the
@@ -269,7 +323,12 @@ pub fn filter_planes(
                 let lines = image.as_slice_mut().expect("standard layout");
                 plan.lines(&plan.col_fwd, lines, scratch);
                 lines.iter_mut().for_each(|v| *v *= scale);
-                let mut out = Array2::<f64>::zeros((rows, cols));
+                // The plane's result starts from zeros, as a fresh plane would.
+                if result.as_ref().is_none_or(|r| r.dim() != (rows, cols)) {
+                    *result = Some(Array2::<f64>::zeros((rows, cols)));
+                }
+                let out = result.as_mut().expect("just made");
+                out.fill(0.0);
                 for (s, filter) in transposed.iter().enumerate() {
                     // Column by column (a block of lines at a time): the
                     // product with the filter, then its inverse transform.
@@ -305,15 +364,14 @@ pub fn filter_planes(
                         reduce(s, cropped, out.slice_mut(ndarray::s![r0..r1, ..]));
                     }
                 }
-                out
+                let out: &Array2<f64> = out;
+                match fold {
+                    Fold::Assign => target.assign(out),
+                    Fold::Max => target.zip_mut_with(out, |o, &v| *o = o.max(v)),
+                    Fold::Add => target.zip_mut_with(out, |o, &v| *o += v),
+                }
             },
-        )
-        .collect();
-    let mut out = Array3::<f64>::zeros(data.dim());
-    for (p, plane) in planes.into_iter().enumerate() {
-        out.index_axis_mut(Axis(normal_axis), p).assign(&plane);
-    }
-    out
+        );
 }
 
 /// One thread's grids for [`filter_planes`].
@@ -327,6 +385,8 @@ struct PlaneScratch {
     /// A block of the image's rows of `work`, back in row order.
     kept: Vec<Complex64>,
     scratch: Vec<Complex64>,
+    /// The reduced plane (image rows × columns), made on first use.
+    result: Option<Array2<f64>>,
 }
 
 impl PlaneScratch {
@@ -339,6 +399,7 @@ impl PlaneScratch {
             work: Array2::from_elem((cols, rows), zero),
             kept: Vec::new(),
             scratch: Vec::new(),
+            result: None,
         }
     }
 }
@@ -623,6 +684,48 @@ pub fn fft3(data: &mut Array3<Complex64>, inverse: bool) {
 mod tests {
     use super::*;
     use crate::filters::separable::convolve_axis;
+
+    /// The 3D FFT (k lines in batches of blocks) equals each line
+    /// transformed on its own, i, then j, then k, to the bit; the planes
+    /// here hold several batches of k-line blocks.
+    #[test]
+    fn fft3_equals_line_by_line_transforms_to_the_bit() {
+        let (nz, ny, nx) = (5, 97, 91);
+        assert!(ny * nx > 32 * 256, "more than one batch of blocks");
+        let data = Array3::from_shape_fn((nz, ny, nx), |(k, j, i)| {
+            Complex64::new(((k * 131 + j * 37 + i * 11) % 97) as f64 - 40.0, 0.0)
+        });
+        for inverse in [false, true] {
+            let mut got = data.clone();
+            fft3(&mut got, inverse);
+            let mut planner = FftPlanner::new();
+            let mut expected = data.clone();
+            for axis in [2, 1, 0] {
+                let n = expected.len_of(Axis(axis));
+                let fft = if inverse {
+                    planner.plan_fft_inverse(n)
+                } else {
+                    planner.plan_fft_forward(n)
+                };
+                for mut lane in expected.lanes_mut(Axis(axis)) {
+                    let mut line: Vec<Complex64> = lane.iter().copied().collect();
+                    fft.process(&mut line);
+                    lane.iter_mut().zip(&line).for_each(|(v, &l)| *v = l);
+                }
+            }
+            if inverse {
+                let scale = 1.0 / (nx * ny * nz) as f64;
+                expected.mapv_inplace(|v| v * scale);
+            }
+            assert!(
+                got.iter()
+                    .zip(expected.iter())
+                    .all(|(a, b)| a.re.to_bits() == b.re.to_bits()
+                        && a.im.to_bits() == b.im.to_bits()),
+                "inverse: {inverse}"
+            );
+        }
+    }
 
     #[test]
     fn fft_plane_convolution_equals_direct_convolution() {
