@@ -434,8 +434,11 @@ impl AxisOperator {
 /// chain has reached before the last kernel (`None`: the input itself) and
 /// that last kernel (`None`: an empty chain).
 pub struct ChainPrefixes<'a> {
-    terms: Vec<(f64, Option<Array3<f64>>, Option<&'a [f64]>)>,
+    terms: Vec<PrefixedTerm<'a>>,
 }
+
+/// One term of [`ChainPrefixes`]: weight, volume before the last kernel, last kernel.
+type PrefixedTerm<'a> = (f64, Option<Array3<f64>>, Option<&'a [f64]>);
 
 impl ChainPrefixes<'_> {
     /// Plane `k` of the operator applied to `src` (the volume the prefixes
