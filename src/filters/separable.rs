@@ -725,6 +725,60 @@ mod tests {
         );
     }
 
+    /// A k operator of chains (à trous: a kernel, then a dilated one),
+    /// evaluated plane by plane from its chain prefixes, gives the bits of
+    /// the operator applied as volume passes ([`AxisOperator::apply_into`]),
+    /// with 1 and 3 threads.
+    #[test]
+    fn chain_operator_plane_by_plane_equals_volume_passes_to_the_bit() {
+        let data = Array3::from_shape_fn((9, 7, 8), |(k, j, i)| {
+            (((k * 131 + j * 37 + i * 11) % 97) as f64 - 40.0) * 1.37
+        });
+        let (a, b) = (vec![0.3, -1.2, 0.7], vec![0.1, 0.0, 0.5, 0.0, -0.4]);
+        let (c, d) = (vec![-0.2, 0.9, 0.4], vec![0.6, 0.0, 0.25, 0.0, 0.15]);
+        let chain_k = AxisOperator::chain(vec![a.clone(), b.clone()]).combine(
+            0.7,
+            &AxisOperator::chain(vec![c.clone(), d.clone()]),
+            -1.3,
+        );
+        assert!(chain_k.as_single_kernel().is_none());
+        let product: SeparableProduct = vec![
+            AxisOperator::chain(vec![c.clone()]),
+            AxisOperator::chain(vec![a.clone()]),
+            chain_k.clone(),
+        ];
+        for boundary in [Boundary::Mirror, Boundary::Zero] {
+            let mut along_k = Array3::zeros(data.dim());
+            chain_k.apply_into(&data, 2, boundary, &mut along_k, &mut Spare::default());
+            let expected =
+                convolve_axis(&convolve_axis(&along_k, 1, &a, boundary), 0, &c, boundary);
+            for threads in [1, 3] {
+                let mut got = Array3::zeros(data.dim());
+                let assign =
+                    |_: usize, _: usize, r: &[f64], acc: &mut [f64]| acc.copy_from_slice(r);
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        for_each_product(
+                            &data,
+                            std::slice::from_ref(&product),
+                            boundary,
+                            &mut got,
+                            &assign,
+                        )
+                    });
+                assert!(
+                    got.iter()
+                        .zip(expected.iter())
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{boundary:?}, {threads} threads"
+                );
+            }
+        }
+    }
+
     #[test]
     fn even_kernels_get_a_trailing_zero() {
         assert_eq!(odd_kernel(&[1.0, 2.0]), vec![1.0, 2.0, 0.0]);
