@@ -111,15 +111,68 @@ pub fn filtered_features(
     case: &PreparedCase,
     settings: &ExtractionSettings,
 ) -> Result<FeatureSet> {
-    let (data, geometry) = interpolated_whole_image_f64(image, settings.interpolation.as_ref());
-    // Where the ROI box of the case starts on the whole grid.
-    let start = geometry
-        .physical_to_index(case.roi.image.geometry.origin)
-        .map(|v| v.round().max(0.0) as usize);
-    let [nx, ny, nz] = case.roi.image.dims();
-    let mut out = FeatureSet::new();
-    for named in &settings.filters {
-        let response = crate::filters::apply_f64(&data, geometry.spacing, &named.filter);
+    filtered_features_with(image, case, settings, &mut ResponseMaps::default())
+}
+
+/// The response maps of one image, each computed once: a caller extracting
+/// several feature sets of the same case (a recipe's sources: statistics
+/// and texture of `log_s1`) passes the same `ResponseMaps` to each
+/// [`filtered_features_with`]. Maps are kept cropped to their ROI box; the
+/// interpolated whole image is kept for the last interpolation only.
+#[derive(Default)]
+pub struct ResponseMaps {
+    /// The whole image on the grid of one interpolation (its key).
+    whole: Option<(String, ndarray::Array3<f64>, crate::image::Geometry)>,
+    /// Cropped response maps by (interpolation, filter, box).
+    maps: Vec<(String, ndarray::Array3<f32>)>,
+    filter_runs: usize,
+}
+
+impl ResponseMaps {
+    /// How many response maps were computed (each filter run once).
+    pub fn filter_runs(&self) -> usize {
+        self.filter_runs
+    }
+
+    /// The response map of `filter` on the image interpolated by
+    /// `interpolation`, cropped to the box of `case`'s ROI.
+    fn cropped(
+        &mut self,
+        image: &Volume<f32>,
+        interpolation: Option<&processing::InterpolationSettings>,
+        filter: &crate::filters::FilterSettings,
+        case: &PreparedCase,
+    ) -> ndarray::Array3<f32> {
+        let interpolation_key = serde_json::to_string(&interpolation).expect("settings serialise");
+        let roi_geometry = case.roi.image.geometry;
+        let [nx, ny, nz] = case.roi.image.dims();
+        let key = serde_json::to_string(&(
+            &interpolation_key,
+            filter,
+            roi_geometry.origin,
+            [nx, ny, nz],
+        ))
+        .expect("settings serialise");
+        if let Some((_, map)) = self.maps.iter().find(|(k, _)| *k == key) {
+            return map.clone();
+        }
+        if self
+            .whole
+            .as_ref()
+            .is_none_or(|(k, _, _)| *k != interpolation_key)
+        {
+            // Dropped first: two whole images are never held at once.
+            self.whole = None;
+            let (data, geometry) = interpolated_whole_image_f64(image, interpolation);
+            self.whole = Some((interpolation_key, data, geometry));
+        }
+        let (_, data, geometry) = self.whole.as_ref().expect("just interpolated");
+        // Where the ROI box of the case starts on the whole grid.
+        let start = geometry
+            .physical_to_index(roi_geometry.origin)
+            .map(|v| v.round().max(0.0) as usize);
+        let response = crate::filters::apply_f64(data, geometry.spacing, filter);
+        self.filter_runs += 1;
         let cropped = response
             .slice(ndarray::s![
                 start[2]..start[2] + nz,
@@ -127,6 +180,21 @@ pub fn filtered_features(
                 start[0]..start[0] + nx
             ])
             .mapv(|v| v as f32);
+        self.maps.push((key, cropped.clone()));
+        cropped
+    }
+}
+
+/// [`filtered_features`] with response maps shared through `maps`.
+pub fn filtered_features_with(
+    image: &Volume<f32>,
+    case: &PreparedCase,
+    settings: &ExtractionSettings,
+    maps: &mut ResponseMaps,
+) -> Result<FeatureSet> {
+    let mut out = FeatureSet::new();
+    for named in &settings.filters {
+        let cropped = maps.cropped(image, settings.interpolation.as_ref(), &named.filter, case);
         let roi = RoiImage {
             image: Volume::new(cropped, case.roi.image.geometry),
             morph_mask: case.roi.morph_mask.clone(),

@@ -227,7 +227,57 @@ pub fn filter_planes(
     spectra: &[Array2<Complex64>],
     reduce: &PlaneReducer,
 ) -> Array3<f64> {
-    let count = data.len_of(Axis(normal_axis));
+    let mut out = Array3::<f64>::zeros(data.dim());
+    let filter = PlaneFilter {
+        normal_axis,
+        boundary,
+        pad,
+        plan,
+        spectra,
+        reduce,
+    };
+    filter_planes_into(data, &filter, &mut out, Fold::Assign);
+    out
+}
+
+/// How [`filter_planes_into`] puts each reduced plane into its volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    Assign,
+    Max,
+    /// `out + plane`.
+    Add,
+}
+
+/// The arguments of [`filter_planes`] but the data.
+pub struct PlaneFilter<'a> {
+    pub normal_axis: usize,
+    pub boundary: Boundary,
+    pub pad: (usize, usize),
+    pub plan: &'a Plan2,
+    pub spectra: &'a [Array2<Complex64>],
+    pub reduce: &'a PlaneReducer,
+}
+
+/// [`filter_planes`] folded into `out` plane by plane as each is reduced
+/// (in parallel, each plane into its own part of `out`): pooling over
+/// plane families needs no volume per family, and no plane is held
+/// beyond its thread's scratch.
+pub fn filter_planes_into(
+    data: &Array3<f64>,
+    filter: &PlaneFilter,
+    out: &mut Array3<f64>,
+    fold: Fold,
+) {
+    let PlaneFilter {
+        normal_axis,
+        boundary,
+        pad,
+        plan,
+        spectra,
+        reduce,
+    } = *filter;
+    assert_eq!(out.dim(), data.dim(), "output shape");
     let (grid_rows, grid_cols) = plan.shape();
     // The inverse transform's 1/size, folded into the image's spectrum once
     // per plane instead of applied to every response.
@@ -242,12 +292,15 @@ pub fn filter_planes(
     } else {
         (data, normal_axis)
     };
-    let planes: Vec<Array2<f64>> = (0..count)
-        .into_par_iter()
+    let mut targets: Vec<ndarray::ArrayViewMut2<f64>> =
+        out.axis_iter_mut(Axis(normal_axis)).collect();
+    targets
+        .par_iter_mut()
+        .enumerate()
         // The grids are reused from plane to plane on each thread.
-        .map_init(
+        .for_each_init(
             || PlaneScratch::new(plan),
-            |scratch, p| {
+            |scratch, (p, target)| {
                 let plane = source.index_axis(Axis(source_axis), p);
                 let (rows, cols) = plane.dim();
                 let PlaneScratch {
@@ -256,6 +309,7 @@ pub fn filter_planes(
                     work,
                     kept,
                     scratch,
+                    result,
                 } = scratch;
                 pad_plane(plane, pad, boundary, grid);
                 // Forward: rows, then columns as contiguous lines of the
@@ -269,7 +323,12 @@ pub fn filter_planes(
                 let lines = image.as_slice_mut().expect("standard layout");
                 plan.lines(&plan.col_fwd, lines, scratch);
                 lines.iter_mut().for_each(|v| *v *= scale);
-                let mut out = Array2::<f64>::zeros((rows, cols));
+                // The plane's result starts from zeros, as a fresh plane would.
+                if result.as_ref().is_none_or(|r| r.dim() != (rows, cols)) {
+                    *result = Some(Array2::<f64>::zeros((rows, cols)));
+                }
+                let out = result.as_mut().expect("just made");
+                out.fill(0.0);
                 for (s, filter) in transposed.iter().enumerate() {
                     // Column by column (a block of lines at a time): the
                     // product with the filter, then its inverse transform.
@@ -305,15 +364,14 @@ pub fn filter_planes(
                         reduce(s, cropped, out.slice_mut(ndarray::s![r0..r1, ..]));
                     }
                 }
-                out
+                let out: &Array2<f64> = out;
+                match fold {
+                    Fold::Assign => target.assign(out),
+                    Fold::Max => target.zip_mut_with(out, |o, &v| *o = o.max(v)),
+                    Fold::Add => target.zip_mut_with(out, |o, &v| *o += v),
+                }
             },
-        )
-        .collect();
-    let mut out = Array3::<f64>::zeros(data.dim());
-    for (p, plane) in planes.into_iter().enumerate() {
-        out.index_axis_mut(Axis(normal_axis), p).assign(&plane);
-    }
-    out
+        );
 }
 
 /// One thread's grids for [`filter_planes`].
@@ -327,6 +385,8 @@ struct PlaneScratch {
     /// A block of the image's rows of `work`, back in row order.
     kept: Vec<Complex64>,
     scratch: Vec<Complex64>,
+    /// The reduced plane (image rows × columns), made on first use.
+    result: Option<Array2<f64>>,
 }
 
 impl PlaneScratch {
@@ -339,6 +399,7 @@ impl PlaneScratch {
             work: Array2::from_elem((cols, rows), zero),
             kept: Vec::new(),
             scratch: Vec::new(),
+            result: None,
         }
     }
 }
@@ -458,6 +519,41 @@ pub fn filter_volume(
     pad: [usize; 3],
     transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
 ) -> Array3<Complex64> {
+    let (grid, pad, (nz, ny, nx)) = filtered_grid(data, boundary, pad, transfer);
+    grid.slice(ndarray::s![
+        pad[0]..pad[0] + nz,
+        pad[1]..pad[1] + ny,
+        pad[2]..pad[2] + nx
+    ])
+    .to_owned()
+}
+
+/// The real part of [`filter_volume`], cropped straight from the padded
+/// grid (no complex copy of the volume).
+pub fn filter_volume_real(
+    data: &Array3<f64>,
+    boundary: Boundary,
+    pad: [usize; 3],
+    transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
+) -> Array3<f64> {
+    let (grid, pad, (nz, ny, nx)) = filtered_grid(data, boundary, pad, transfer);
+    grid.slice(ndarray::s![
+        pad[0]..pad[0] + nz,
+        pad[1]..pad[1] + ny,
+        pad[2]..pad[2] + nx
+    ])
+    .mapv(|z| z.re)
+}
+
+/// The padded grid filtered by `transfer`, with the padding and the
+/// image's shape.
+#[allow(clippy::type_complexity)]
+fn filtered_grid(
+    data: &Array3<f64>,
+    boundary: Boundary,
+    pad: [usize; 3],
+    transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
+) -> (Array3<Complex64>, [usize; 3], (usize, usize, usize)) {
     let (nz, ny, nx) = data.dim();
     let shape = (nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]);
     // Where each grid index of each axis reads from, decided once.
@@ -471,10 +567,21 @@ pub fn filter_volume(
         sources(shape.1, pad[1], ny),
         sources(shape.2, pad[2], nx),
     );
-    let mut grid = Array3::from_shape_fn(shape, |(k, j, i)| match (sk[k], sj[j], si[i]) {
-        (Some(k), Some(j), Some(i)) => Complex64::new(data[[k, j, i]], 0.0),
-        _ => Complex64::new(0.0, 0.0),
-    });
+    // Filled row by row in parallel (the same values as one serial pass).
+    let mut grid = Array3::<Complex64>::zeros(shape);
+    grid.as_slice_mut()
+        .expect("standard layout")
+        .par_chunks_mut(shape.2.max(1))
+        .enumerate()
+        .for_each(|(row, values)| {
+            let (k, j) = (row / shape.1, row % shape.1);
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = match (sk[k], sj[j], si[i]) {
+                    (Some(k), Some(j), Some(i)) => Complex64::new(data[[k, j, i]], 0.0),
+                    _ => Complex64::new(0.0, 0.0),
+                };
+            }
+        });
     fft3(&mut grid, false);
     grid.as_slice_mut()
         .expect("standard layout")
@@ -487,12 +594,7 @@ pub fn filter_volume(
             }
         });
     fft3(&mut grid, true);
-    grid.slice(ndarray::s![
-        pad[0]..pad[0] + nz,
-        pad[1]..pad[1] + ny,
-        pad[2]..pad[2] + nx
-    ])
-    .to_owned()
+    (grid, pad, (nz, ny, nx))
 }
 
 /// In-place 3D FFT (inverse normalised), lines transformed in parallel.
@@ -536,28 +638,39 @@ pub fn fft3(data: &mut Array3<Complex64>, inverse: bool) {
         }
     });
     // k: gather blocks of lines, transform in parallel, scatter in order.
+    // A bounded batch of blocks at a time, their buffers reused from batch
+    // to batch: buffers for every block at once would be a second volume,
+    // paid for in page faults.
     const BLOCK: usize = 256;
-    let blocks: Vec<(usize, Vec<Complex64>)> = (0..plane.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let start = b * BLOCK;
-            let width = BLOCK.min(plane - start);
-            let mut lines = vec![Complex64::new(0.0, 0.0); width * nz];
-            for w in 0..width {
-                let line = &mut lines[w * nz..(w + 1) * nz];
-                for k in 0..nz {
-                    line[k] = buf[k * plane + start + w];
+    const BATCH: usize = 32;
+    let n_blocks = plane.div_ceil(BLOCK);
+    let mut buffers: Vec<Vec<Complex64>> = vec![Vec::new(); BATCH.min(n_blocks)];
+    for first in (0..n_blocks).step_by(BATCH) {
+        let batch = BATCH.min(n_blocks - first);
+        let source: &[Complex64] = buf;
+        buffers[..batch]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(b, lines)| {
+                let start = (first + b) * BLOCK;
+                let width = BLOCK.min(plane - start);
+                lines.clear();
+                lines.resize(width * nz, Complex64::new(0.0, 0.0));
+                for w in 0..width {
+                    let line = &mut lines[w * nz..(w + 1) * nz];
+                    for k in 0..nz {
+                        line[k] = source[k * plane + start + w];
+                    }
+                    fz.process(line);
                 }
-                fz.process(line);
-            }
-            (start, lines)
-        })
-        .collect();
-    for (start, lines) in blocks {
-        let width = lines.len() / nz;
-        for w in 0..width {
-            for k in 0..nz {
-                buf[k * plane + start + w] = lines[w * nz + k];
+            });
+        for (b, lines) in buffers[..batch].iter().enumerate() {
+            let start = (first + b) * BLOCK;
+            let width = lines.len() / nz;
+            for w in 0..width {
+                for k in 0..nz {
+                    buf[k * plane + start + w] = lines[w * nz + k];
+                }
             }
         }
     }
@@ -571,6 +684,48 @@ pub fn fft3(data: &mut Array3<Complex64>, inverse: bool) {
 mod tests {
     use super::*;
     use crate::filters::separable::convolve_axis;
+
+    /// The 3D FFT (k lines in batches of blocks) equals each line
+    /// transformed on its own, i, then j, then k, to the bit; the planes
+    /// here hold several batches of k-line blocks.
+    #[test]
+    fn fft3_equals_line_by_line_transforms_to_the_bit() {
+        let (nz, ny, nx) = (5, 97, 91);
+        assert!(ny * nx > 32 * 256, "more than one batch of blocks");
+        let data = Array3::from_shape_fn((nz, ny, nx), |(k, j, i)| {
+            Complex64::new(((k * 131 + j * 37 + i * 11) % 97) as f64 - 40.0, 0.0)
+        });
+        for inverse in [false, true] {
+            let mut got = data.clone();
+            fft3(&mut got, inverse);
+            let mut planner = FftPlanner::new();
+            let mut expected = data.clone();
+            for axis in [2, 1, 0] {
+                let n = expected.len_of(Axis(axis));
+                let fft = if inverse {
+                    planner.plan_fft_inverse(n)
+                } else {
+                    planner.plan_fft_forward(n)
+                };
+                for mut lane in expected.lanes_mut(Axis(axis)) {
+                    let mut line: Vec<Complex64> = lane.iter().copied().collect();
+                    fft.process(&mut line);
+                    lane.iter_mut().zip(&line).for_each(|(v, &l)| *v = l);
+                }
+            }
+            if inverse {
+                let scale = 1.0 / (nx * ny * nz) as f64;
+                expected.mapv_inplace(|v| v * scale);
+            }
+            assert!(
+                got.iter()
+                    .zip(expected.iter())
+                    .all(|(a, b)| a.re.to_bits() == b.re.to_bits()
+                        && a.im.to_bits() == b.im.to_bits()),
+                "inverse: {inverse}"
+            );
+        }
+    }
 
     #[test]
     fn fft_plane_convolution_equals_direct_convolution() {

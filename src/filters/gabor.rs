@@ -12,7 +12,9 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
-use super::fourier::{Plan2, filter_planes, kernel_spectrum, smooth_length};
+use super::fourier::{
+    Fold, Plan2, PlaneFilter, filter_planes_into, kernel_spectrum, smooth_length,
+};
 use super::rotation::Pooling;
 use super::settings::{GaborPlanes, GaborResponse};
 
@@ -99,8 +101,8 @@ pub fn gabor(data: &Array3<f64>, spacing: [f64; 3], f: &GaborFilter) -> Array3<f
     let array_spacing = [spacing[2], spacing[1], spacing[0]];
     let orientations = f.orientations();
     let total = f.thetas().len() * normals.len();
-    let mut pooled: Option<Array3<f64>> = None;
-    for &normal in normals {
+    let mut pooled = Array3::<f64>::zeros(data.dim());
+    for (n, &normal) in normals.iter().enumerate() {
         let in_plane: Vec<usize> = (0..3).filter(|&a| a != normal).collect();
         let dims = data.dim();
         let sizes = [dims.0, dims.1, dims.2];
@@ -148,19 +150,24 @@ pub fn gabor(data: &Array3<f64>, spacing: [f64; 3], f: &GaborFilter) -> Array3<f
                 }
             }
         };
-        let family = filter_planes(data, normal, f.boundary, half, &plan, &spectra, &reduce);
-        pooled = Some(match pooled {
-            None => family,
-            Some(mut acc) => {
-                match f.pooling {
-                    Pooling::Max => acc.zip_mut_with(&family, |a, &b| *a = a.max(b)),
-                    Pooling::Average => acc += &family,
-                }
-                acc
-            }
-        });
+        // Each family folded into the pooled map plane by plane (the same
+        // sums as pooling whole family maps, without a volume per family).
+        let filter = PlaneFilter {
+            normal_axis: normal,
+            boundary: f.boundary,
+            pad: half,
+            plan: &plan,
+            spectra: &spectra,
+            reduce: &reduce,
+        };
+        let fold = match (n, f.pooling) {
+            (0, _) => Fold::Assign,
+            (_, Pooling::Max) => Fold::Max,
+            (_, Pooling::Average) => Fold::Add,
+        };
+        filter_planes_into(data, &filter, &mut pooled, fold);
     }
-    let mut out = pooled.expect("at least one plane family");
+    let mut out = pooled;
     if f.pooling == Pooling::Average {
         let n = total as f64;
         out.mapv_inplace(|v| v / n);

@@ -152,6 +152,7 @@ mod tests {
             "kind: wavelet\nfamily: db3\nsubband: HHH\nlevel: 2\nrotation_invariant: true\npooling: average\ndimensions: 3\nboundary: mirror\n",
             "kind: wavelet\nfamily: coif1\nsubband: LH\nlevel: 1\ndimensions: 2\nboundary: periodic\n",
             "kind: gabor\nsigma: 3\nlambda: 2\ngamma: 1.5\ntheta: 0\ntheta_step: 45\nresponse: modulus\nplanes: orthogonal\npooling: average\nboundary: mirror\n",
+            "kind: gabor\nsigma: 3\nlambda: 2\ngamma: 1.5\ntheta: 0\ntheta_step: 45\nresponse: real\nplanes: orthogonal\npooling: max\nboundary: zero\n",
             "kind: simoncelli\nlevel: 1\ndimensions: 3\nboundary: periodic\n",
         ];
         for yaml in filters {

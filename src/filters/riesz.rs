@@ -11,7 +11,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
-use super::fourier::{Plan2, centred_frequencies, filter_planes, filter_volume, frequencies};
+use super::fourier::{Plan2, centred_frequencies, filter_planes, filter_volume_real, frequencies};
 use super::log::log_factors;
 use super::settings::{Dimensions, RieszBase};
 use super::simoncelli::simoncelli_transfer;
@@ -145,7 +145,7 @@ pub fn riesz(
                 let ng = [nu[2][b[2]], nu[1][b[1]], nu[0][b[0]]];
                 riesz_transfer(order, &ng) * base.transfer(&wg, &ng)
             };
-            filter_volume(data, boundary, pad, &transfer).mapv(|z| z.re)
+            filter_volume_real(data, boundary, pad, &transfer)
         }
         Dimensions::Two => {
             let pad = (base.reach(1, ny, boundary), base.reach(0, nx, boundary));

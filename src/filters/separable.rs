@@ -395,6 +395,92 @@ impl AxisOperator {
     }
 }
 
+impl AxisOperator {
+    /// The operator along the k axis split for plane-by-plane evaluation:
+    /// each chain's kernels but the last applied to `data` as volumes
+    /// (ping-ponging between two; a one-kernel chain reads `data` itself).
+    pub fn chain_prefixes(&self, data: &Array3<f64>, boundary: Boundary) -> ChainPrefixes<'_> {
+        let mut spare = Spare::default();
+        let terms = self
+            .terms
+            .iter()
+            .map(|(w, chain)| {
+                let (last, prefix) = match chain.split_last() {
+                    Some((last, prefix)) => (Some(last.as_slice()), prefix),
+                    None => (None, &chain[..0]),
+                };
+                let mut volume: Option<Array3<f64>> = None;
+                for kernel in prefix {
+                    let mut next = spare.take(data.dim());
+                    convolve_axis_into(
+                        volume.as_ref().unwrap_or(data),
+                        2,
+                        kernel,
+                        boundary,
+                        &mut next,
+                    );
+                    if let Some(done) = volume.replace(next) {
+                        spare.give(done);
+                    }
+                }
+                (*w, volume, last)
+            })
+            .collect();
+        ChainPrefixes { terms }
+    }
+}
+
+/// [`AxisOperator::chain_prefixes`]: per term its weight, the volume its
+/// chain has reached before the last kernel (`None`: the input itself) and
+/// that last kernel (`None`: an empty chain).
+pub struct ChainPrefixes<'a> {
+    terms: Vec<PrefixedTerm<'a>>,
+}
+
+/// One term of [`ChainPrefixes`]: weight, volume before the last kernel, last kernel.
+type PrefixedTerm<'a> = (f64, Option<Array3<f64>>, Option<&'a [f64]>);
+
+impl ChainPrefixes<'_> {
+    /// Plane `k` of the operator applied to `src` (the volume the prefixes
+    /// were computed from) along k: the terms' last passes, weighted and
+    /// summed in order, the same arithmetic as [`AxisOperator::apply_into`].
+    /// `term` is scratch of one plane.
+    pub fn plane(
+        &self,
+        src: &[f64],
+        shape: PlaneShape,
+        k: usize,
+        boundary: Boundary,
+        out: &mut [f64],
+        term: &mut [f64],
+    ) {
+        let plane = shape.plane_len();
+        for (n, (w, volume, last)) in self.terms.iter().enumerate() {
+            let input = match volume {
+                Some(v) => v.as_slice().expect("standard layout"),
+                None => src,
+            };
+            match last {
+                Some(kz) => convolve_k_plane(input, shape, k, kz, boundary, term),
+                None => term.copy_from_slice(&input[k * plane..(k + 1) * plane]),
+            }
+            let w = *w;
+            if n == 0 {
+                out.iter_mut()
+                    .zip(term.iter())
+                    .for_each(|(o, &v)| *o = w * v);
+            } else {
+                out.iter_mut()
+                    .zip(term.iter())
+                    .for_each(|(o, &v)| *o += w * v);
+            }
+        }
+        if self.terms.is_empty() {
+            out.fill(0.0);
+        }
+    }
+}
+
 /// Volumes no longer needed, kept for reuse.
 #[derive(Default)]
 pub struct Spare(Vec<Array3<f64>>);
@@ -446,13 +532,11 @@ pub fn for_each_product(
     let mut visited = 0;
     for (op, members) in group_by_axis(products, &indices, 2) {
         let single = op.and_then(AxisOperator::as_single_kernel);
-        let volume = match (op, &single) {
-            (Some(op), None) => {
-                let mut spare = Spare::default();
-                let mut v = Array3::zeros(data.dim());
-                op.apply_into(data, 2, boundary, &mut v, &mut spare);
-                Some(v)
-            }
+        // A k operator made of chains (à trous): each chain but its last
+        // kernel as a volume, the last kernel plane by plane below, so the
+        // operator's result is never a volume of its own.
+        let chains = match (op, &single) {
+            (Some(op), None) => Some(op.chain_prefixes(data, boundary)),
             _ => None,
         };
         let offset = visited;
@@ -462,11 +546,12 @@ pub fn for_each_product(
             .enumerate()
             .for_each_init(PlaneBuffers::default, |bufs, (k, acc_plane)| {
                 let mut input = bufs.take(plane);
-                match (&single, &volume) {
+                match (&single, &chains) {
                     (Some(kz), _) => convolve_k_plane(src, shape, k, kz, boundary, &mut input),
-                    (None, Some(v)) => {
-                        let v = v.as_slice().expect("standard layout");
-                        input.copy_from_slice(&v[k * plane..(k + 1) * plane]);
+                    (None, Some(chains)) => {
+                        let mut term = bufs.take(plane);
+                        chains.plane(src, shape, k, boundary, &mut input, &mut term);
+                        bufs.give(term);
                     }
                     (None, None) => input.copy_from_slice(&src[k * plane..(k + 1) * plane]),
                 }
@@ -638,6 +723,60 @@ mod tests {
                 .zip(expected.iter())
                 .all(|(x, y)| x.to_bits() == y.to_bits())
         );
+    }
+
+    /// A k operator of chains (à trous: a kernel, then a dilated one),
+    /// evaluated plane by plane from its chain prefixes, gives the bits of
+    /// the operator applied as volume passes ([`AxisOperator::apply_into`]),
+    /// with 1 and 3 threads.
+    #[test]
+    fn chain_operator_plane_by_plane_equals_volume_passes_to_the_bit() {
+        let data = Array3::from_shape_fn((9, 7, 8), |(k, j, i)| {
+            (((k * 131 + j * 37 + i * 11) % 97) as f64 - 40.0) * 1.37
+        });
+        let (a, b) = (vec![0.3, -1.2, 0.7], vec![0.1, 0.0, 0.5, 0.0, -0.4]);
+        let (c, d) = (vec![-0.2, 0.9, 0.4], vec![0.6, 0.0, 0.25, 0.0, 0.15]);
+        let chain_k = AxisOperator::chain(vec![a.clone(), b.clone()]).combine(
+            0.7,
+            &AxisOperator::chain(vec![c.clone(), d.clone()]),
+            -1.3,
+        );
+        assert!(chain_k.as_single_kernel().is_none());
+        let product: SeparableProduct = vec![
+            AxisOperator::chain(vec![c.clone()]),
+            AxisOperator::chain(vec![a.clone()]),
+            chain_k.clone(),
+        ];
+        for boundary in [Boundary::Mirror, Boundary::Zero] {
+            let mut along_k = Array3::zeros(data.dim());
+            chain_k.apply_into(&data, 2, boundary, &mut along_k, &mut Spare::default());
+            let expected =
+                convolve_axis(&convolve_axis(&along_k, 1, &a, boundary), 0, &c, boundary);
+            for threads in [1, 3] {
+                let mut got = Array3::zeros(data.dim());
+                let assign =
+                    |_: usize, _: usize, r: &[f64], acc: &mut [f64]| acc.copy_from_slice(r);
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| {
+                        for_each_product(
+                            &data,
+                            std::slice::from_ref(&product),
+                            boundary,
+                            &mut got,
+                            &assign,
+                        )
+                    });
+                assert!(
+                    got.iter()
+                        .zip(expected.iter())
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{boundary:?}, {threads} threads"
+                );
+            }
+        }
     }
 
     #[test]

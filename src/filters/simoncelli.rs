@@ -10,7 +10,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rustfft::num_complex::Complex64;
 
 use super::boundary::Boundary;
-use super::fourier::{Plan2, centred_frequencies, filter_planes, filter_volume};
+use super::fourier::{Plan2, centred_frequencies, filter_planes, filter_volume_real};
 use super::settings::Dimensions;
 
 /// The transfer function at normalised radial frequency `nu` (1 = Nyquist).
@@ -56,7 +56,7 @@ pub fn simoncelli(
                 let nu = (f[0][b[0]].powi(2) + f[1][b[1]].powi(2) + f[2][b[2]].powi(2)).sqrt();
                 Complex64::new(simoncelli_transfer(nu, level), 0.0)
             };
-            filter_volume(data, boundary, pad, &transfer).mapv(|z| z.re)
+            filter_volume_real(data, boundary, pad, &transfer)
         }
         Dimensions::Two => {
             let pad = (padding(ny, boundary), padding(nx, boundary));

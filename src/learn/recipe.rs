@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{
-    PreparedCase, compute_families, family_name, filtered_features, prepare_case,
+    PreparedCase, ResponseMaps, compute_families, family_name, filtered_features_with, prepare_case,
 };
 use crate::features::FeatureSet;
 use crate::image::Volume;
@@ -50,8 +50,19 @@ impl ExtractionRecipe {
 
     /// Every feature of every source (the diagnostic values of each chain
     /// too, unprefixed). Sources that share a processing chain share one
-    /// run of it.
+    /// run of it; sources that share a filter (the same filter settings on
+    /// the same interpolation) share its response map.
     pub fn extract(&self, image: &Volume<f32>, mask: &Volume<bool>) -> Result<FeatureSet> {
+        self.extract_with(image, mask, &mut ResponseMaps::default())
+    }
+
+    /// [`ExtractionRecipe::extract`] with the response maps kept in `maps`.
+    fn extract_with(
+        &self,
+        image: &Volume<f32>,
+        mask: &Volume<bool>,
+        maps: &mut ResponseMaps,
+    ) -> Result<FeatureSet> {
         // Each distinct chain runs once, for the union of its sources' families.
         let mut chains: Vec<(String, ExtractionSettings)> = Vec::new();
         for source in &self.sources {
@@ -86,7 +97,7 @@ impl ExtractionRecipe {
             }
             // Response-map features (`filters:`), named after their filter.
             if !source.settings.filters.is_empty() {
-                values.extend(filtered_features(image, case, &source.settings)?.values);
+                values.extend(filtered_features_with(image, case, &source.settings, maps)?.values);
             }
             for (name, v) in values {
                 match &source.prefix {
@@ -138,6 +149,66 @@ mod tests {
             .extract(&image, &mask)
             .unwrap();
         assert_eq!(got, expected);
+    }
+
+    /// Two sources reading one filter (statistics and GLCM of `log_s1`,
+    /// as two filter stages would record them) share one response map, and
+    /// their features are those each source gives on its own.
+    #[test]
+    fn sources_on_one_filter_compute_it_once_with_the_same_features() {
+        let (image, mask) = case();
+        let source = |prefix: &str, families: &str, bins: &str| {
+            let yaml = format!(
+                "interpolation: {{spacing: [1.5, 1.5, 1.5], image: cubic, mask: linear}}\n\
+                 families: []\n\
+                 filters:\n  - name: log_s1\n    families: {families}\n    {bins}\n    \
+                 filter: {{kind: log, sigma: 1.0, cutoff: 3, dimensions: 3, boundary: mirror}}\n"
+            );
+            FeatureSource {
+                prefix: Some(prefix.into()),
+                settings: ExtractionSettings::from_yaml_str(&yaml, "t.yaml").unwrap(),
+            }
+        };
+        let recipe = ExtractionRecipe {
+            sources: vec![
+                source("stat", "[statistics]", ""),
+                source(
+                    "glcm",
+                    "[glcm]",
+                    "discretisation: {method: fixed_bin_number, bins: 8}",
+                ),
+            ],
+        };
+        let mut maps = ResponseMaps::default();
+        let got = recipe.extract_with(&image, &mask, &mut maps).unwrap();
+        assert_eq!(maps.filter_runs(), 1, "one filter, one response map");
+        // Each source on its own (its own maps): the same values, to the bit.
+        let mut expected = FeatureSet::new();
+        let mut runs = 0;
+        for source in &recipe.sources {
+            let mut own = ResponseMaps::default();
+            let alone = ExtractionRecipe {
+                sources: vec![source.clone()],
+            }
+            .extract_with(&image, &mask, &mut own)
+            .unwrap();
+            runs += own.filter_runs();
+            for (name, v) in alone.values {
+                if expected.get(&name).is_none() {
+                    expected.push(name, v);
+                }
+            }
+        }
+        assert_eq!(runs, 2);
+        assert!(got.get("stat.log_s1_stat_mean").is_some());
+        assert!(got.get("glcm.log_s1_cm_joint_max_3D_avg").is_some());
+        assert_eq!(got.values.len(), expected.values.len());
+        for (name, v) in &got.values {
+            let e = expected
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(v.to_bits(), e.to_bits(), "{name}");
+        }
     }
 
     #[test]
