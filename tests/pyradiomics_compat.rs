@@ -276,6 +276,23 @@ fn derived_image_types_agree_with_pyradiomics() {
     );
 }
 
+/// force2D: texture in the axial planes (tests/pyradiomics/params/force2d.yaml)
+/// and, at distances 1 and 2, in the planes normal to y (force2d_y.yaml).
+#[test]
+fn force_2d_agrees_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    for name in ["force2d", "force2d_y"] {
+        let failures = compare(&data, name, |_| true);
+        assert!(
+            failures.is_empty(),
+            "{name}: {} values disagree (listed above)",
+            failures.len()
+        );
+    }
+}
+
 /// Normalisation (scale, outliers) and a sigma-mode re-segmentation, with
 /// the re-segmented mask's diagnostics and shape on the original mask
 /// cropped as PyRadiomics crops it: tests/pyradiomics/params/normalised.yaml.

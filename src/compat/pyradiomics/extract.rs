@@ -5,7 +5,7 @@
 //! Implemented: the Original, LoG, Wavelet, Gradient, Square, SquareRoot,
 //! Logarithm and Exponential image types, normalisation, resampling (nearest, linear,
 //! B-spline) or pre-cropping, re-segmentation, every 3D feature class,
-//! without force2D. Every other setting that would change the values is
+//! with or without force2D (not the shape2D class). Every other setting that would change the values is
 //! refused by name rather than ignored. Image types' images are computed in
 //! file order and their features in parallel, gathered in order.
 
@@ -22,7 +22,7 @@ use super::names::FeatureClass;
 use super::neighbours::Neighbourhoods;
 use super::params::{ImageType, Params, Settings};
 use super::resample::{self, Interpolator, PixelType};
-use super::roi::Roi;
+use super::roi::{Roi, texture_angles};
 use super::shape::Shape;
 use super::{gradient, log, wavelet};
 use crate::image::Volume;
@@ -101,7 +101,7 @@ pub fn check_supported(params: &Params) -> Result<()> {
         if req.class == FeatureClass::Shape2D {
             return Err(Error::setting(
                 "featureClass.shape2D",
-                "shape2D needs force2D, which is not implemented in radial's PyRadiomics mode yet",
+                "not implemented in radial's PyRadiomics mode yet",
             ));
         }
     }
@@ -120,9 +120,6 @@ fn check_supported_settings(s: &Settings) -> Result<()> {
             "not implemented in radial's PyRadiomics mode yet",
         ))
     };
-    if s.force_2d == Some(true) {
-        return refuse("force2D");
-    }
     if s.correct_mask == Some(true) {
         return refuse("correctMask");
     }
@@ -411,6 +408,10 @@ type Values<'a> = Box<dyn Fn(&str) -> Option<f64> + 'a>;
 
 fn class_values<'a>(class: FeatureClass, roi: &'a Roi, s: &Settings) -> Result<Values<'a>> {
     let distances = s.distances.clone().unwrap_or_else(|| vec![1]);
+    // force2D: texture neighbours only within the planes normal to one axis.
+    let plane = (s.force_2d == Some(true)).then(|| s.force_2d_dimension.unwrap_or(0) as usize);
+    let dirs = texture_angles(&distances, plane);
+    let unit_dirs = texture_angles(&[1], plane);
     Ok(match class {
         FeatureClass::FirstOrder => {
             let f = FirstOrder::new(roi, s.voxel_array_shift.unwrap_or(0));
@@ -423,26 +424,26 @@ fn class_values<'a>(class: FeatureClass, roi: &'a Roi, s: &Settings) -> Result<V
         FeatureClass::Glcm => {
             let f = Glcm::new(
                 roi,
-                &distances,
+                &dirs,
                 s.symmetrical_glcm.unwrap_or(true),
                 s.weighting_norm,
             );
             Box::new(move |n| f.value(n))
         }
         FeatureClass::Glrlm => {
-            let f = Glrlm::new(roi);
+            let f = Glrlm::new(roi, &unit_dirs);
             Box::new(move |n| f.value(n))
         }
         FeatureClass::Glszm => {
-            let f = Glszm::new(roi)?;
+            let f = Glszm::new(roi, plane.map(|_| unit_dirs.as_slice()))?;
             Box::new(move |n| f.value(n))
         }
         FeatureClass::Gldm => {
-            let f = Neighbourhoods::new(roi, &distances, s.gldm_a.unwrap_or(0));
+            let f = Neighbourhoods::new(roi, &dirs, s.gldm_a.unwrap_or(0));
             Box::new(move |n| f.gldm(n))
         }
         FeatureClass::Ngtdm => {
-            let f = Neighbourhoods::new(roi, &distances, 0);
+            let f = Neighbourhoods::new(roi, &dirs, 0);
             Box::new(move |n| f.ngtdm(n))
         }
         FeatureClass::Shape2D => {

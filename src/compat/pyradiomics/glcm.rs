@@ -6,7 +6,7 @@
 //! Idn normalise by Ng, the highest grey level.
 
 use super::params::WeightingNorm;
-use super::roi::{Roi, angles, step};
+use super::roi::{Roi, step};
 use super::texture::nanmean;
 
 /// One normalised matrix (dense over present levels) with its marginals.
@@ -24,7 +24,7 @@ pub struct Glcm {
 impl Glcm {
     pub fn new(
         roi: &Roi,
-        distances: &[i64],
+        dirs: &[[i32; 3]],
         symmetrical: bool,
         weighting: Option<WeightingNorm>,
     ) -> Glcm {
@@ -32,9 +32,8 @@ impl Glcm {
         let dense = roi.dense_index();
         let n = present.len();
         let shape = roi.levels.shape();
-        let dirs = angles(distances);
         let mut counts: Vec<Vec<f64>> = Vec::with_capacity(dirs.len());
-        for &d in &dirs {
+        for &d in dirs {
             let mut m = vec![0.0; n * n];
             for ((k, j, i), &level) in roi.levels.indexed_iter() {
                 if level == 0 {
@@ -62,7 +61,7 @@ impl Glcm {
         if let Some(norm) = weighting {
             let sp = roi.spacing_zyx;
             let mut merged = vec![0.0; n * n];
-            for (m, d) in counts.iter().zip(&dirs) {
+            for (m, d) in counts.iter().zip(dirs) {
                 let a: [f64; 3] = std::array::from_fn(|x| f64::from(d[x].abs()) * sp[x]);
                 let w = match norm {
                     WeightingNorm::Infinity => {

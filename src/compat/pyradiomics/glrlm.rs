@@ -4,7 +4,7 @@
 //! direction along which no line holds two ROI voxels (it takes the ROI to
 //! be flat in that direction), so such a direction is left out here too.
 
-use super::roi::{Roi, angles, step};
+use super::roi::{Roi, step};
 use super::texture::{LevelCounts, Summaries, nanmean};
 
 /// Run-length matrix of one direction: runs are maximal lines of voxels of
@@ -85,9 +85,11 @@ pub struct Glrlm {
 }
 
 impl Glrlm {
-    pub fn new(roi: &Roi) -> Glrlm {
-        let per_angle = angles(&[1])
-            .into_iter()
+    /// `dirs`: the directions of distance 1 (in-plane ones with force2D).
+    pub fn new(roi: &Roi, dirs: &[[i32; 3]]) -> Glrlm {
+        let per_angle = dirs
+            .iter()
+            .copied()
             .filter(|&d| has_line_of_two(roi, d))
             .filter_map(|d| runs(roi, d).summaries())
             .collect();

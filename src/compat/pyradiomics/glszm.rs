@@ -4,7 +4,7 @@
 
 use ndarray::Array3;
 
-use super::roi::Roi;
+use super::roi::{Roi, step};
 use super::texture::{LevelCounts, Summaries};
 use crate::Result;
 use crate::features::texture::grid::LevelGrid;
@@ -15,8 +15,49 @@ pub struct Glszm {
     summaries: Option<Summaries>,
 }
 
+/// (grey level, zone size) of every zone: voxels of one level connected
+/// through `dirs` and their opposites, found by flooding in scan order.
+fn zones_through(roi: &Roi, dirs: &[[i32; 3]]) -> Vec<(u32, u32)> {
+    let shape = roi.levels.shape();
+    let mut seen = Array3::from_elem(roi.levels.raw_dim(), false);
+    let mut stack: Vec<[usize; 3]> = Vec::new();
+    let mut zones = Vec::new();
+    for ((k, j, i), &level) in roi.levels.indexed_iter() {
+        if level == 0 || seen[[k, j, i]] {
+            continue;
+        }
+        seen[[k, j, i]] = true;
+        stack.push([k, j, i]);
+        let mut size = 0u32;
+        while let Some(p) = stack.pop() {
+            size += 1;
+            for &d in dirs {
+                for d in [d, d.map(|c| -c)] {
+                    if let Some(q) = step(shape, p, d)
+                        && roi.levels[q] == level
+                        && !seen[q]
+                    {
+                        seen[q] = true;
+                        stack.push(q);
+                    }
+                }
+            }
+        }
+        zones.push((level, size));
+    }
+    zones
+}
+
 impl Glszm {
-    pub fn new(roi: &Roi) -> Result<Glszm> {
+    /// Zones of 26-connected voxels, or with `in_plane` (force2D) of voxels
+    /// connected through these in-plane directions and their opposites.
+    pub fn new(roi: &Roi, in_plane: Option<&[[i32; 3]]>) -> Result<Glszm> {
+        if let Some(dirs) = in_plane {
+            let zones = LevelCounts::of_pairs(zones_through(roi, dirs));
+            return Ok(Glszm {
+                summaries: zones.summaries(),
+            });
+        }
         let discretised = Discretised {
             levels: roi.levels.clone(),
             n_levels: roi.n_levels,

@@ -4,7 +4,7 @@
 //! whose grey level differs by at most `gldm_a`. NGTDM: unlike IBSI, a voxel
 //! without any neighbour in the mask still counts, with a difference of 0.
 
-use super::roi::{Roi, angles, step};
+use super::roi::{Roi, step};
 use super::texture::{LevelCounts, Summaries};
 
 pub struct Neighbourhoods {
@@ -14,8 +14,8 @@ pub struct Neighbourhoods {
 }
 
 impl Neighbourhoods {
-    pub fn new(roi: &Roi, distances: &[i64], gldm_a: i64) -> Neighbourhoods {
-        let half = angles(distances);
+    /// `half`: one direction of each ± pair (in-plane ones with force2D).
+    pub fn new(roi: &Roi, half: &[[i32; 3]], gldm_a: i64) -> Neighbourhoods {
         let offsets: Vec<[i32; 3]> = half
             .iter()
             .flat_map(|&d| [d, [-d[0], -d[1], -d[2]]])

@@ -126,6 +126,16 @@ pub fn angles(distances: &[i64]) -> Vec<[i32; 3]> {
     out
 }
 
+/// The texture classes' directions: [`angles`] of `distances`, and with
+/// `force2D` only those within the planes normal to array axis `plane`
+/// (0 is z), in the same order.
+pub fn texture_angles(distances: &[i64], plane: Option<usize>) -> Vec<[i32; 3]> {
+    angles(distances)
+        .into_iter()
+        .filter(|d| plane.is_none_or(|a| d[a] == 0))
+        .collect()
+}
+
 /// The voxel at `(k, j, i) + step`, if inside the array.
 #[inline]
 pub fn step(shape: &[usize], at: [usize; 3], d: [i32; 3]) -> Option<[usize; 3]> {
