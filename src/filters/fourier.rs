@@ -519,13 +519,21 @@ pub fn filter_volume(
     pad: [usize; 3],
     transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
 ) -> Array3<Complex64> {
-    let (grid, pad, (nz, ny, nx)) = filtered_grid(data, boundary, pad, transfer);
+    let (grid, pad, dims) = filtered_grid(data, boundary, pad, transfer);
+    image_part(&grid, pad, dims).to_owned()
+}
+
+/// The image's part of the padded grid.
+fn image_part(
+    grid: &Array3<Complex64>,
+    pad: [usize; 3],
+    (nz, ny, nx): (usize, usize, usize),
+) -> ndarray::ArrayView3<'_, Complex64> {
     grid.slice(ndarray::s![
         pad[0]..pad[0] + nz,
         pad[1]..pad[1] + ny,
         pad[2]..pad[2] + nx
     ])
-    .to_owned()
 }
 
 /// The real part of [`filter_volume`], cropped straight from the padded
@@ -536,13 +544,8 @@ pub fn filter_volume_real(
     pad: [usize; 3],
     transfer: &(dyn Fn([usize; 3]) -> Complex64 + Sync),
 ) -> Array3<f64> {
-    let (grid, pad, (nz, ny, nx)) = filtered_grid(data, boundary, pad, transfer);
-    grid.slice(ndarray::s![
-        pad[0]..pad[0] + nz,
-        pad[1]..pad[1] + ny,
-        pad[2]..pad[2] + nx
-    ])
-    .mapv(|z| z.re)
+    let (grid, pad, dims) = filtered_grid(data, boundary, pad, transfer);
+    image_part(&grid, pad, dims).mapv(|z| z.re)
 }
 
 /// The padded grid filtered by `transfer`, with the padding and the
