@@ -169,6 +169,9 @@ mod tests {
     use super::*;
     use crate::image::Geometry;
 
+    // 0.70711 is 1/√2 rounded to five decimals on purpose: the rounding is
+    // what the test checks.
+    #[allow(clippy::approx_constant)]
     #[test]
     fn eight_neighbours_sit_on_the_unit_circle_rounded_to_five_decimals() {
         let c = circle(1.0, 8);
