@@ -293,6 +293,22 @@ fn force_2d_agrees_with_pyradiomics() {
     }
 }
 
+/// The LBP2D image type: its defaults in axial slices
+/// (tests/pyradiomics/params/lbp2d.yaml), and rotation-invariant codes of 6
+/// interpolated samples at radius 1.5 in the planes normal to y
+/// (lbp2d_ror.yaml).
+#[test]
+fn lbp_2d_agrees_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    for name in ["lbp2d", "lbp2d_ror"] {
+        compare_filtered(&data, name, |name| {
+            original_diagnostic(name) || name.starts_with("original_")
+        });
+    }
+}
+
 /// Normalisation (scale, outliers) and a sigma-mode re-segmentation, with
 /// the re-segmented mask's diagnostics and shape on the original mask
 /// cropped as PyRadiomics crops it: tests/pyradiomics/params/normalised.yaml.

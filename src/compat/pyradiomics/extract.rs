@@ -18,6 +18,7 @@ use super::glcm::Glcm;
 use super::glrlm::Glrlm;
 use super::glszm::Glszm;
 use super::intensity::{self, Normalisation};
+use super::lbp::{self, LbpMethod};
 use super::names::FeatureClass;
 use super::neighbours::Neighbourhoods;
 use super::params::{ImageType, Params, Settings};
@@ -82,7 +83,7 @@ pub fn check_supported(params: &Params) -> Result<()> {
         if intensity::prefix(*t).is_none() && !is_filter(*t) {
             return Err(Error::setting(
                 format!("imageType.{}", t.name()),
-                "this image type is not implemented in radial's PyRadiomics mode yet (Original, LoG, Wavelet, Gradient, Square, SquareRoot, Logarithm and Exponential are)",
+                "this image type is not implemented in radial's PyRadiomics mode yet (Original, LoG, Wavelet, Gradient, LBP2D, Square, SquareRoot, Logarithm and Exponential are)",
             ));
         }
     }
@@ -91,6 +92,9 @@ pub fn check_supported(params: &Params) -> Result<()> {
         check_supported_settings(&merged)?;
         if *t == ImageType::Wavelet {
             wavelet::wavelet_of(&merged)?;
+        }
+        if *t == ImageType::Lbp2D {
+            lbp_method(&merged)?;
         }
     }
     check_supported_settings(&params.settings)?;
@@ -110,7 +114,21 @@ pub fn check_supported(params: &Params) -> Result<()> {
 
 /// The image types computed by a filter on the whole (prepared) image.
 fn is_filter(t: ImageType) -> bool {
-    matches!(t, ImageType::LoG | ImageType::Wavelet | ImageType::Gradient)
+    matches!(
+        t,
+        ImageType::LoG | ImageType::Wavelet | ImageType::Gradient | ImageType::Lbp2D
+    )
+}
+
+/// `lbp2DMethod` (default `uniform`); `var` is refused by name.
+fn lbp_method(s: &Settings) -> Result<LbpMethod> {
+    let name = s.lbp2d_method.as_deref().unwrap_or("uniform");
+    LbpMethod::named(name).ok_or_else(|| {
+        Error::setting(
+            "setting.lbp2DMethod",
+            format!("`{name}` is not implemented in radial's PyRadiomics mode yet (default, ror and uniform are)"),
+        )
+    })
 }
 
 fn check_supported_settings(s: &Settings) -> Result<()> {
@@ -202,6 +220,13 @@ pub fn extract_typed(
         Row::new()
     };
     let mut normalisation = Normalisation::of(image, s);
+    // The pixel type of the image the image types see: SimpleITK's
+    // normalisation makes a double image, otherwise the file's type stays.
+    let stored_pixel = if normalisation.is_some() {
+        PixelType::F64
+    } else {
+        pixel
+    };
     let prepared = if s.resampled_pixel_spacing.is_some() {
         // PyRadiomics normalises the whole image before resampling it, as
         // a floating-point image (no truncation to the file's type).
@@ -308,6 +333,18 @@ pub fn extract_typed(
                     merged.gradient_use_spacing.unwrap_or(true),
                 );
                 images.push(("gradient".to_string(), merged, TypeImage::Single(img)));
+            }
+            ImageType::Lbp2D => {
+                let input = filter_input.as_ref().expect("computed for filters");
+                let img = lbp::lbp2d(
+                    input,
+                    merged.force_2d_dimension.unwrap_or(0) as usize,
+                    merged.lbp2d_radius.unwrap_or(1.0),
+                    merged.lbp2d_samples.unwrap_or(8) as usize,
+                    lbp_method(&merged)?,
+                    stored_pixel,
+                );
+                images.push(("lbp-2D".to_string(), merged, TypeImage::Double(img)));
             }
             _ => {
                 let prefix = intensity::prefix(*t).expect("refused by check_supported");

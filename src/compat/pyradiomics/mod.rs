@@ -16,6 +16,7 @@ pub mod glszm;
 pub mod gradient;
 pub mod grid;
 pub mod intensity;
+pub mod lbp;
 pub mod log;
 pub mod mesh;
 pub mod names;

@@ -62,7 +62,7 @@ def table(extractor, samples, out_path):
 def main():
     data_dir, out_dir = sys.argv[1], sys.argv[2]
     samples = os.path.join(data_dir, "pyradiomics-samples")
-    which = sys.argv[3:] or ["default", "exampleCT", "derived", "normalised", "resegment_relative", "gradient", "gradient_voxels", "force2d", "force2d_y"]
+    which = sys.argv[3:] or ["default", "exampleCT", "derived", "normalised", "resegment_relative", "gradient", "gradient_voxels", "force2d", "force2d_y", "lbp2d", "lbp2d_ror"]
     for name in which:
         if name == "default":
             extractor = featureextractor.RadiomicsFeatureExtractor()
