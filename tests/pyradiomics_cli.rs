@@ -188,7 +188,8 @@ fn additional_info_false_leaves_the_diagnostics_out() {
 }
 
 /// The `pyradiomics` pipeline stage: the same numbers as `radial extract
-/// --pyradiomics` on each case (diagnostics left out), a parameter-file
+/// --pyradiomics` on each case (diagnostics left out; resampled, so the
+/// file's pixel type and header spacings must reach the stage), a parameter-file
 /// edit reruns that stage and collect only, and a bad inline key fails at
 /// planning, naming it.
 #[test]
@@ -210,7 +211,10 @@ fn a_pyradiomics_stage_matches_extract_and_reruns_on_a_parameter_change() {
     std::fs::write(dir.path().join("cases.csv"), manifest).unwrap();
     let params = write_params(
         dir.path(),
-        "imageType:\n  Original: {}\n  Square: {}\nfeatureClass:\n  shape: ['VoxelVolume']\n  firstorder:\n  glszm:\nsetting:\n  binWidth: 25\n",
+        // Resampled with B-splines: the integer images' values are
+        // truncated to their pixel type, on the headers' spacings, in the
+        // stage as in the CLI.
+        "imageType:\n  Original: {}\n  Square: {}\nfeatureClass:\n  shape: ['VoxelVolume']\n  firstorder:\n  glszm:\nsetting:\n  binWidth: 25\n  resampledPixelSpacing: [2, 2, 2]\n",
     );
     let pipeline = "name: pyrad\nmanifest: cases.csv\nstages:\n  - {id: load, kind: load}\n  - id: features\n    kind: pyradiomics\n    inputs: [load]\n    params: {params_file: params.yaml}\n  - {id: collect, kind: collect, inputs: [features], params: {outcomes: [phenotype]}}\n";
     std::fs::write(dir.path().join("p.yaml"), pipeline).unwrap();

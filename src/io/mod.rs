@@ -24,6 +24,19 @@ pub struct LoadedImage {
     pub path: PathBuf,
 }
 
+/// What a case's files said before radial normalised them, for the modes
+/// that compute as another tool does (PyRadiomics computes in the file's
+/// pixel type, on the spacings SimpleITK reads from the headers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSource {
+    /// The image file's datatype (`int16`, `float32`, ...).
+    pub datatype: String,
+    /// The image's spacing as its header states it (x, y, z), mm.
+    pub image_spacing: [f64; 3],
+    /// The mask's spacing as its header states it (x, y, z), mm.
+    pub mask_spacing: [f64; 3],
+}
+
 /// The formats radial reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -10,6 +10,7 @@ use ndarray::Array3;
 
 use crate::features::FeatureSet;
 use crate::image::{Geometry, Volume};
+use crate::io::StoredSource;
 use crate::processing::{
     DiscretisationSettings, Discretised, InterpolationSettings, ResegmentationSettings, RoiImage,
 };
@@ -32,11 +33,14 @@ pub enum ArtifactType {
     Features = 4,
 }
 
-/// The output of `load`.
+/// The output of `load` (and `perturb`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseImage {
     pub image: Volume<f32>,
     pub mask: Volume<bool>,
+    /// What the files stated (the `pyradiomics` stage computes in the
+    /// image's pixel type, as `radial extract --pyradiomics` does).
+    pub stored: StoredSource,
 }
 
 /// The output of `resample`, `resegment` and `filter`: the ROI image, the
@@ -290,6 +294,11 @@ impl CaseImage {
         e.f32_array(&self.image.data);
         e.geometry(&self.mask.geometry);
         e.bool_array(&self.mask.data);
+        e.str(&self.stored.datatype);
+        let spacings = self.stored.image_spacing.iter();
+        spacings
+            .chain(&self.stored.mask_spacing)
+            .for_each(|&x| e.f64(x));
         e.0
     }
     pub fn decode(bytes: &[u8]) -> Result<Self> {
@@ -299,7 +308,19 @@ impl CaseImage {
         let image = Volume::new(d.f32_array()?, g);
         let g = d.geometry()?;
         let mask = Volume::new(d.bool_array()?, g);
-        d.finish(CaseImage { image, mask })
+        let datatype = d.str()?;
+        let image_spacing = [d.f64()?, d.f64()?, d.f64()?];
+        let mask_spacing = [d.f64()?, d.f64()?, d.f64()?];
+        let stored = StoredSource {
+            datatype,
+            image_spacing,
+            mask_spacing,
+        };
+        d.finish(CaseImage {
+            image,
+            mask,
+            stored,
+        })
     }
 }
 

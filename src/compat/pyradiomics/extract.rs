@@ -27,6 +27,7 @@ use super::roi::{Roi, texture_angles};
 use super::shape::Shape;
 use super::{gradient, log, wavelet};
 use crate::image::Volume;
+use crate::io::StoredSource;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -65,16 +66,41 @@ pub fn extract_files(
 ) -> Result<Row> {
     let label = label_of(params, label);
     check_supported(params)?;
-    let (mut loaded, mut roi_mask) = crate::io::read_case(image, mask, label)?;
-    let pixel = PixelType::from_datatype(&loaded.datatype);
+    let (loaded, roi_mask) = crate::io::read_case(image, mask, label)?;
+    let stored = stored_source(&loaded, &roi_mask, mask)?;
+    extract_stored(loaded.volume, roi_mask, &stored, label, params)
+}
+
+/// What PyRadiomics would read from the case's files: the image's datatype
+/// and the spacings as SimpleITK reads them from the headers.
+pub fn stored_source(
+    image: &crate::io::LoadedImage,
+    mask: &Volume<bool>,
+    mask_path: &Path,
+) -> Result<StoredSource> {
+    Ok(StoredSource {
+        datatype: image.datatype.clone(),
+        image_spacing: super::grid::simpleitk_spacing(&image.path, image.volume.geometry.spacing)?,
+        mask_spacing: super::grid::simpleitk_spacing(mask_path, mask.geometry.spacing)?,
+    })
+}
+
+/// Extracts a loaded case in the pixel type and, when resampling, on the
+/// spacings its files stated: the same numbers as [`extract_files`].
+pub fn extract_stored(
+    mut image: Volume<f32>,
+    mut mask: Volume<bool>,
+    stored: &StoredSource,
+    label: i64,
+    params: &Params,
+) -> Result<Row> {
     if params.settings.resampled_pixel_spacing.is_some() {
         // The resampling grid is built from the spacings as SimpleITK reads them.
-        loaded.volume.geometry.spacing =
-            super::grid::simpleitk_spacing(image, loaded.volume.geometry.spacing)?;
-        roi_mask.geometry.spacing =
-            super::grid::simpleitk_spacing(mask, roi_mask.geometry.spacing)?;
+        image.geometry.spacing = stored.image_spacing;
+        mask.geometry.spacing = stored.mask_spacing;
     }
-    extract_typed(&loaded.volume, pixel, &roi_mask, label, params)
+    let pixel = PixelType::from_datatype(&stored.datatype);
+    extract_typed(&image, pixel, &mask, label, params)
 }
 
 /// Settings radial does not compute yet are refused by name, never ignored.
@@ -176,18 +202,6 @@ fn check_mask(mask: &Volume<bool>, label: i64, s: &Settings) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Extracts a loaded case whose stored pixel type is unknown (taken as
-/// floating point: a resampled image is not truncated to integers). Prefer
-/// [`extract_typed`] when the file's datatype is known.
-pub fn extract(
-    image: &Volume<f32>,
-    mask: &Volume<bool>,
-    label: i64,
-    params: &Params,
-) -> Result<Row> {
-    extract_typed(image, PixelType::F32, mask, label, params)
 }
 
 /// Extracts a loaded case, in PyRadiomics' order: the mask checks, the

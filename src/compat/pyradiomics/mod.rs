@@ -29,5 +29,5 @@ pub mod shape;
 pub mod texture;
 pub mod wavelet;
 
-pub use extract::{Cell, Row, extract, extract_files, extract_typed};
+pub use extract::{Cell, Row, extract_files, extract_stored, extract_typed};
 pub use params::Params;

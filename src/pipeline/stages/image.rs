@@ -1,6 +1,8 @@
 //! The image stages: `load`, `resample`, `resegment`, `discretise`, each a
 //! thin adapter from stored artifacts to the library's processing chain.
 
+use std::path::PathBuf;
+
 use serde_json::Value;
 
 use super::{Scope, StageKind, TaskData, canonical_checked, one_input_of, typed};
@@ -36,7 +38,8 @@ impl StageKind for Load {
     fn version(&self) -> u32 {
         // 2: spacings rounded to their float32 decimal and boundary
         // comparisons within the rounding rule (src/image/precision.rs).
-        2
+        // 3: the output carries the files' datatype and header spacings.
+        3
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -65,13 +68,19 @@ impl StageKind for Load {
             Some(roi) => crate::io::RoiChoice::Named(roi),
             None => crate::io::RoiChoice::Label(case.label),
         };
-        let (image, mask) = match &p.phase {
-            None => crate::io::load_case(&case.image, case.series.as_deref(), &case.mask, choice)?,
+        let (image, mask, mask_path) = match &p.phase {
+            None => {
+                let (image, mask) =
+                    crate::io::load_case(&case.image, case.series.as_deref(), &case.mask, choice)?;
+                (image, mask, case.mask.clone())
+            }
             Some(phase) => load_phase(task, case, phase, choice)?,
         };
+        let stored = crate::compat::pyradiomics::extract::stored_source(&image, &mask, &mask_path)?;
         Ok(CaseImage {
             image: image.volume,
             mask,
+            stored,
         }
         .encode())
     }
@@ -85,7 +94,7 @@ fn load_phase(
     case: &crate::pipeline::manifest::Case,
     phase: &str,
     choice: crate::io::RoiChoice,
-) -> Result<(crate::io::LoadedImage, crate::image::Volume<bool>)> {
+) -> Result<(crate::io::LoadedImage, crate::image::Volume<bool>, PathBuf)> {
     let files = task
         .manifest
         .phase_files_of_case(&case.case_id, phase)
@@ -96,7 +105,7 @@ fn load_phase(
             ))
         })?;
     let mask = files.mask_of(case);
-    crate::io::load_case(&files.image, None, mask, choice).map_err(|e| match e {
+    let (image, roi) = crate::io::load_case(&files.image, None, mask, choice).map_err(|e| match e {
         Error::GeometryMismatch { details, .. } if files.mask.is_none() => Error::data(format!(
             "case `{}`, phase `{phase}`: the image {} and the case's mask {} do not share a grid ({details}); \
              a phase on another grid needs its own mask column `mask.{phase}`",
@@ -105,7 +114,8 @@ fn load_phase(
             mask.display()
         )),
         other => other,
-    })
+    })?;
+    Ok((image, roi, mask.to_path_buf()))
 }
 
 /// Resampling to a new grid, then cropping around the ROI (IBSI 2.4).

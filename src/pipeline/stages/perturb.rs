@@ -38,7 +38,8 @@ impl StageKind for Perturb {
     }
     fn version(&self) -> u32 {
         // 2: SLIC assigns voxels in single precision.
-        2
+        // 3: the output carries the files' datatype and header spacings.
+        3
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -65,6 +66,12 @@ impl StageKind for Perturb {
         let (_, bytes) = task.only_input()?;
         let input = CaseImage::decode(bytes)?;
         let (image, mask) = settings.apply(&case.case_id, v, &input.image, &input.mask)?;
-        Ok(CaseImage { image, mask }.encode())
+        // A variant is the same acquisition: it keeps the files' facts.
+        Ok(CaseImage {
+            image,
+            mask,
+            stored: input.stored,
+        }
+        .encode())
     }
 }

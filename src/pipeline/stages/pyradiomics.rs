@@ -66,7 +66,8 @@ impl StageKind for PyRadiomicsStage {
         "pyradiomics"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: in the image file's pixel type and on its header spacings.
+        2
     }
     fn scope(&self) -> Scope {
         Scope::PerCase
@@ -126,7 +127,15 @@ impl StageKind for PyRadiomicsStage {
             .ok_or_else(|| Error::data("pyradiomics runs per case"))?;
         let (_, bytes) = task.only_input()?;
         let loaded = CaseImage::decode(bytes)?;
-        let row = pyradiomics::extract(&loaded.image, &loaded.mask, case.label, &parameters)?;
+        // In the file's pixel type and on its header spacings, as
+        // `radial extract --pyradiomics` computes.
+        let row = pyradiomics::extract::extract_stored(
+            loaded.image,
+            loaded.mask,
+            &loaded.stored,
+            case.label,
+            &parameters,
+        )?;
         let mut out = FeatureSet::new();
         for (name, cell) in row {
             if let Cell::Number(v) = cell
