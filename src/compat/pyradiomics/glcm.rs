@@ -193,7 +193,7 @@ impl Angle {
                 }
             }
             "DifferenceAverage" => diff_avg,
-            "DifferenceEntropy" => entropy(&diff_p),
+            "DifferenceEntropy" => entropy(diff_p),
             "DifferenceVariance" => diff_p
                 .iter()
                 .enumerate()
@@ -202,8 +202,8 @@ impl Angle {
             "JointEnergy" => p.iter().map(|v| v * v).sum(),
             "JointEntropy" => hxy,
             "Imc1" => {
-                let hx = entropy(&px);
-                let hy = entropy(&py);
+                let hx = entropy(px);
+                let hy = entropy(py);
                 let hxy1 = -cells()
                     .map(|(a, b, v)| v * (px[a] * py[b] + eps).log2())
                     .sum::<f64>();
@@ -248,9 +248,9 @@ impl Angle {
                 .sum(),
             "MaximumProbability" => p.iter().copied().fold(0.0, f64::max),
             "SumAverage" => sum_p.iter().enumerate().map(|(k, v)| k as f64 * v).sum(),
-            "SumEntropy" => entropy(&sum_p),
+            "SumEntropy" => entropy(sum_p),
             "SumSquares" => cells().map(|(a, _, v)| v * (g[a] - ux).powi(2)).sum(),
-            "MCC" => mcc(p, &px, &py, n),
+            "MCC" => mcc(p, px, py, n),
             _ => return None,
         })
     }
