@@ -32,11 +32,19 @@ fn number(name: &str, value: f64) -> (String, Cell) {
     (format!("diagnostics_{name}"), Cell::Number(value))
 }
 
-fn hash<T: Copy>(v: &Volume<T>, bytes: impl Fn(T) -> Vec<u8>) -> String {
+fn hash<T: Copy, const N: usize>(v: &Volume<T>, bytes: impl Fn(T) -> [u8; N]) -> String {
     let mut h = Sha256::new();
+    // The same byte stream fed in blocks (the digest does not depend on
+    // how the stream is cut), not one call per voxel.
+    let mut block: Vec<u8> = Vec::with_capacity(1 << 16);
     for &x in v.data.iter() {
-        h.update(bytes(x));
+        block.extend_from_slice(&bytes(x));
+        if block.len() >= (1 << 16) - N {
+            h.update(&block);
+            block.clear();
+        }
     }
+    h.update(&block);
     let digest = h.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -67,20 +75,14 @@ pub fn diagnostics(image: &Volume<f32>, mask: &Volume<bool>, params: &Params) ->
             "Configuration_EnabledImageTypes",
             format!("{{{}}}", types.join(", ")),
         ),
-        text(
-            "Image-original_Hash",
-            hash(image, |v: f32| v.to_le_bytes().to_vec()),
-        ),
+        text("Image-original_Hash", hash(image, |v: f32| v.to_le_bytes())),
         text("Image-original_Dimensionality", "3D"),
         text("Image-original_Spacing", float_tuple(&g.spacing)),
         text("Image-original_Size", int_tuple(&dims)),
         number("Image-original_Mean", mean),
         number("Image-original_Minimum", f64::from(min)),
         number("Image-original_Maximum", f64::from(max)),
-        text(
-            "Mask-original_Hash",
-            hash(mask, |v: bool| vec![u8::from(v)]),
-        ),
+        text("Mask-original_Hash", hash(mask, |v: bool| [u8::from(v)])),
     ];
     row.extend(mask_elements("original", mask, None));
     row
@@ -172,6 +174,10 @@ fn connected_components(mask: &Volume<bool>) -> usize {
     let mut seen = ndarray::Array3::<bool>::from_elem(m.raw_dim(), false);
     let mut components = 0;
     let mut stack = Vec::new();
+    let steps: Vec<[i32; 3]> = super::roi::angles(&[1])
+        .into_iter()
+        .flat_map(|d| [d, d.map(|c| -c)])
+        .collect();
     for ((k, j, i), &inside) in m.indexed_iter() {
         if !inside || seen[[k, j, i]] {
             continue;
@@ -180,15 +186,13 @@ fn connected_components(mask: &Volume<bool>) -> usize {
         seen[[k, j, i]] = true;
         stack.push([k, j, i]);
         while let Some(p) = stack.pop() {
-            for d in super::roi::angles(&[1]) {
-                for d in [d, d.map(|c| -c)] {
-                    if let Some(q) = super::roi::step(shape, p, d)
-                        && m[q]
-                        && !seen[q]
-                    {
-                        seen[q] = true;
-                        stack.push(q);
-                    }
+            for &d in &steps {
+                if let Some(q) = super::roi::step(shape, p, d)
+                    && m[q]
+                    && !seen[q]
+                {
+                    seen[q] = true;
+                    stack.push(q);
                 }
             }
         }

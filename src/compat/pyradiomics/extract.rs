@@ -6,8 +6,9 @@
 //! Logarithm and Exponential image types, normalisation, resampling (nearest, linear,
 //! B-spline) or pre-cropping, re-segmentation, every 3D feature class,
 //! with or without force2D (not the shape2D class). Every other setting that would change the values is
-//! refused by name rather than ignored. Image types' images are computed in
-//! file order and their features in parallel, gathered in order.
+//! refused by name rather than ignored. Image types (each LoG sigma on its
+//! own) are made and measured in parallel, each image's feature classes in
+//! parallel too, and the columns gathered in file order.
 
 use std::path::Path;
 
@@ -228,11 +229,6 @@ pub fn extract_typed(
         )));
     }
     let diagnosed = s.additional_info != Some(false);
-    let mut row = if diagnosed {
-        diagnostics::diagnostics(image, mask, params)
-    } else {
-        Row::new()
-    };
     let mut normalisation = Normalisation::of(image, s);
     // The pixel type of the image the image types see: SimpleITK's
     // normalisation makes a double image, otherwise the file's type stays.
@@ -241,34 +237,54 @@ pub fn extract_typed(
     } else {
         pixel
     };
-    let prepared = if s.resampled_pixel_spacing.is_some() {
-        // PyRadiomics normalises the whole image before resampling it, as
-        // a floating-point image (no truncation to the file's type).
-        let (source, pixel) = match normalisation.take() {
-            Some(n) => (
-                std::borrow::Cow::Owned(image.map(|&v| n.apply(f64::from(v)) as f32)),
-                PixelType::F64,
-            ),
-            None => (std::borrow::Cow::Borrowed(image), pixel),
-        };
-        let r = resample::resample(&source, pixel, mask, s)?;
-        if diagnosed {
-            row.extend(diagnostics::image_elements("interpolated", &r.image));
-            row.extend(diagnostics::mask_elements(
-                "interpolated",
-                &r.mask,
-                Some((&r.image, &intensity::loaded_map(None))),
-            ));
+    // The original image's diagnostics (hashes, statistics, connected
+    // components) do not depend on the resampling: both run at once.
+    let (mut row, prepared) = rayon::join(
+        || {
+            if diagnosed {
+                diagnostics::diagnostics(image, mask, params)
+            } else {
+                Row::new()
+            }
+        },
+        || -> Result<Option<(resample::Resampled, Row)>> {
+            if s.resampled_pixel_spacing.is_some() {
+                // PyRadiomics normalises the whole image before resampling it, as
+                // a floating-point image (no truncation to the file's type).
+                let (source, pixel) = match normalisation.take() {
+                    Some(n) => (
+                        std::borrow::Cow::Owned(image.map(|&v| n.apply(f64::from(v)) as f32)),
+                        PixelType::F64,
+                    ),
+                    None => (std::borrow::Cow::Borrowed(image), pixel),
+                };
+                let r = resample::resample(&source, pixel, mask, s)?;
+                let mut interpolated = Row::new();
+                if diagnosed {
+                    interpolated.extend(diagnostics::image_elements("interpolated", &r.image));
+                    interpolated.extend(diagnostics::mask_elements(
+                        "interpolated",
+                        &r.mask,
+                        Some((&r.image, &intensity::loaded_map(None))),
+                    ));
+                }
+                Ok(Some((r, interpolated)))
+            } else if s.pre_crop == Some(true) {
+                Ok(Some((
+                    resample::crop_to_mask(image, mask, s.pad_distance.unwrap_or(5)),
+                    Row::new(),
+                )))
+            } else {
+                Ok(None)
+            }
+        },
+    );
+    let prepared = match prepared? {
+        Some((r, interpolated)) => {
+            row.extend(interpolated);
+            Some(r)
         }
-        Some(r)
-    } else if s.pre_crop == Some(true) {
-        Some(resample::crop_to_mask(
-            image,
-            mask,
-            s.pad_distance.unwrap_or(5),
-        ))
-    } else {
-        None
+        None => None,
     };
     let (image, mask) = match &prepared {
         Some(r) => (&r.image, &r.mask),
@@ -293,36 +309,41 @@ pub fn extract_typed(
         }
     }
     let feature_mask = resegmented.as_ref().unwrap_or(mask);
-    if let Some(req) = params
-        .feature_classes
-        .iter()
-        .find(|c| c.class == FeatureClass::Shape)
-    {
-        // PyRadiomics computes shape once, before the image types, on the
-        // original mask (the re-segmented one with `resegmentShape`),
-        // cropped to the bounding box of the mask the features use.
-        let shape_mask = match (&resegmented, s.resegment_shape) {
-            (Some(r), Some(true)) => r.clone(),
-            (Some(r), _) => within_bounding_box(mask, r),
-            (None, _) => mask.clone(),
-        };
-        let roi = Roi::new(image, &shape_mask, &binning(s))?;
-        push_class(&mut row, "original", req, &roi, s)?;
-    }
+    let shape_columns = || -> Result<Row> {
+        let mut out = Row::new();
+        if let Some(req) = params
+            .feature_classes
+            .iter()
+            .find(|c| c.class == FeatureClass::Shape)
+        {
+            // PyRadiomics computes shape once, before the image types, on the
+            // original mask (the re-segmented one with `resegmentShape`),
+            // cropped to the bounding box of the mask the features use.
+            let shape_mask = match (&resegmented, s.resegment_shape) {
+                (Some(r), Some(true)) => r.clone(),
+                (Some(r), _) => within_bounding_box(mask, r),
+                (None, _) => mask.clone(),
+            };
+            let roi = Roi::new(image, &shape_mask, &binning(s))?;
+            push_class(&mut out, "original", req, &roi, s)?;
+        }
+        Ok(out)
+    };
     // The loaded image as the filters see it (normalised when asked).
     let needs_filters = params.image_types.iter().any(|(t, _)| is_filter(*t));
     let filter_input = needs_filters.then(|| {
         let map = loaded();
         image.map(|&v| map(v))
     });
-    // Each image type's images (a filter yields several), then their
-    // features, image by image in parallel and gathered in order.
-    let mut images: Vec<(String, Settings, TypeImage)> = Vec::new();
+    // Each image type's images (a filter yields several; each LoG sigma is
+    // a job of its own), made and measured job by job in parallel, so that
+    // an image lives only until its features are computed; the columns
+    // are gathered in file order.
+    let mut jobs: Vec<(Settings, Job)> = Vec::new();
     for (t, own) in &params.image_types {
         let merged = s.merged(own);
         match t {
             ImageType::LoG => {
-                let input = filter_input.as_ref().expect("computed for filters");
                 let sigmas = merged.sigma.clone().unwrap_or_default();
                 let names = merged.sigma_names.clone().unwrap_or_else(|| {
                     sigmas
@@ -330,71 +351,113 @@ pub fn extract_typed(
                         .map(|&v| super::params::python_float_text(v))
                         .collect()
                 });
-                for (name, img) in log::log_images(input, &sigmas, &names) {
-                    images.push((name, merged.clone(), TypeImage::Single(img)));
+                for (sigma, name) in sigmas.into_iter().zip(names) {
+                    jobs.push((merged.clone(), Job::Log(sigma, name)));
                 }
             }
-            ImageType::Wavelet => {
-                let input = filter_input.as_ref().expect("computed for filters");
-                for (name, img) in wavelet::wavelet_images(input, &merged)? {
-                    images.push((name, merged.clone(), TypeImage::Double(img)));
-                }
-            }
-            ImageType::Gradient => {
-                let input = filter_input.as_ref().expect("computed for filters");
-                let img = gradient::gradient_magnitude(
-                    input,
-                    merged.gradient_use_spacing.unwrap_or(true),
-                );
-                images.push(("gradient".to_string(), merged, TypeImage::Single(img)));
-            }
-            ImageType::Lbp2D => {
-                let input = filter_input.as_ref().expect("computed for filters");
-                let img = lbp::lbp2d(
-                    input,
-                    merged.force_2d_dimension.unwrap_or(0) as usize,
-                    merged.lbp2d_radius.unwrap_or(1.0),
-                    merged.lbp2d_samples.unwrap_or(8) as usize,
-                    lbp_method(&merged)?,
-                    stored_pixel,
-                );
-                images.push(("lbp-2D".to_string(), merged, TypeImage::Double(img)));
-            }
+            ImageType::Wavelet => jobs.push((merged, Job::Wavelet)),
+            ImageType::Gradient => jobs.push((merged, Job::Gradient)),
+            ImageType::Lbp2D => jobs.push((merged, Job::Lbp2D(stored_pixel))),
             _ => {
                 let prefix = intensity::prefix(*t).expect("refused by check_supported");
                 let map = intensity::image_type_map(*t, image, loaded())
                     .expect("voxel-wise image types only, as check_supported ensures");
-                images.push((prefix.to_string(), merged, TypeImage::Mapped(map)));
+                jobs.push((
+                    merged,
+                    Job::Made(vec![(prefix.to_string(), TypeImage::Mapped(map))]),
+                ));
             }
         }
     }
-    let columns: Vec<Result<Row>> = images
-        .par_iter()
-        .map(|(prefix, s, img)| {
-            let roi = match img {
-                TypeImage::Mapped(map) => Roi::with_values(image, feature_mask, &binning(s), map)?,
-                TypeImage::Single(v) => {
-                    Roi::with_values(v, feature_mask, &binning(s), &|x: f32| f64::from(x))?
-                }
-                TypeImage::Double(v) => {
-                    Roi::with_values(v, feature_mask, &binning(s), &|x: f64| x)?
-                }
-            };
-            let mut out = Row::new();
-            for req in params
-                .feature_classes
-                .iter()
-                .filter(|c| c.class != FeatureClass::Shape)
-            {
-                push_class(&mut out, prefix, req, &roi, s)?;
+    let measure = |prefix: &str, s: &Settings, img: &TypeImage| -> Result<Row> {
+        let roi = match img {
+            TypeImage::Mapped(map) => Roi::with_values(image, feature_mask, &binning(s), map)?,
+            TypeImage::Single(v) => {
+                Roi::with_values(v, feature_mask, &binning(s), &|x: f32| f64::from(x))?
             }
-            Ok(out)
-        })
-        .collect();
-    for c in columns {
-        row.extend(c?);
-    }
+            TypeImage::Double(v) => Roi::with_values(v, feature_mask, &binning(s), &|x: f64| x)?,
+        };
+        let classes: Vec<Result<Row>> = params
+            .feature_classes
+            .par_iter()
+            .filter(|c| c.class != FeatureClass::Shape)
+            .map(|req| {
+                let mut out = Row::new();
+                push_class(&mut out, prefix, req, &roi, s)?;
+                Ok(out)
+            })
+            .collect();
+        concat(classes)
+    };
+    let (shape, columns) = rayon::join(shape_columns, || {
+        jobs.into_par_iter()
+            .map(|(s, job)| -> Result<Row> {
+                let images = job.images(filter_input.as_ref(), &s)?;
+                let rows: Vec<Result<Row>> = images
+                    .par_iter()
+                    .map(|(prefix, img)| measure(prefix, &s, img))
+                    .collect();
+                concat(rows)
+            })
+            .collect::<Vec<Result<Row>>>()
+    });
+    row.extend(shape?);
+    row.extend(concat(columns)?);
     Ok(row)
+}
+
+/// The rows in order, or the first error in order.
+fn concat(parts: Vec<Result<Row>>) -> Result<Row> {
+    let mut out = Row::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// The images of one image type (or of one LoG sigma), made when the job runs.
+enum Job {
+    Log(f64, String),
+    Wavelet,
+    Gradient,
+    /// The LBP codes, stored in this pixel type.
+    Lbp2D(PixelType),
+    Made(Vec<(String, TypeImage)>),
+}
+
+impl Job {
+    /// `input`: the loaded image as the filters see it (present when a
+    /// filter is enabled).
+    fn images(self, input: Option<&Volume<f64>>, s: &Settings) -> Result<Vec<(String, TypeImage)>> {
+        let input = || input.expect("computed for filters");
+        Ok(match self {
+            Job::Log(sigma, name) => log::log_images(input(), &[sigma], &[name])
+                .into_iter()
+                .map(|(name, img)| (name, TypeImage::Single(img)))
+                .collect(),
+            Job::Wavelet => wavelet::wavelet_images(input(), s)?
+                .into_iter()
+                .map(|(name, img)| (name, TypeImage::Double(img)))
+                .collect(),
+            Job::Gradient => {
+                let img =
+                    gradient::gradient_magnitude(input(), s.gradient_use_spacing.unwrap_or(true));
+                vec![("gradient".to_string(), TypeImage::Single(img))]
+            }
+            Job::Lbp2D(pixel) => {
+                let img = lbp::lbp2d(
+                    input(),
+                    s.force_2d_dimension.unwrap_or(0) as usize,
+                    s.lbp2d_radius.unwrap_or(1.0),
+                    s.lbp2d_samples.unwrap_or(8) as usize,
+                    lbp_method(s)?,
+                    pixel,
+                );
+                vec![("lbp-2D".to_string(), TypeImage::Double(img))]
+            }
+            Job::Made(images) => images,
+        })
+    }
 }
 
 /// One image type's image: a voxel-wise map of the loaded image, or a

@@ -5,14 +5,26 @@
 //! angles with pairs. Rows and columns are the grey levels present; Idmn and
 //! Idn normalise by Ng, the highest grey level.
 
+use super::lattice::Lattice;
 use super::params::WeightingNorm;
-use super::roi::{Roi, step};
+use super::roi::Roi;
 use super::texture::nanmean;
 
-/// One normalised matrix (dense over present levels) with its marginals.
+/// One normalised matrix (dense over present levels) with its marginals
+/// and the sums most features read, computed once for all of them.
 struct Angle {
     p: Vec<f64>,
     n: usize,
+    px: Vec<f64>,
+    py: Vec<f64>,
+    ux: f64,
+    uy: f64,
+    /// p_{x+y}(k) and p_{x−y}(k) over the grey-level values.
+    sum_p: Vec<f64>,
+    diff_p: Vec<f64>,
+    /// Joint entropy.
+    hxy: f64,
+    diff_avg: f64,
 }
 
 pub struct Glcm {
@@ -31,23 +43,23 @@ impl Glcm {
         let present = roi.present_levels();
         let dense = roi.dense_index();
         let n = present.len();
-        let shape = roi.levels.shape();
-        let mut counts: Vec<Vec<f64>> = Vec::with_capacity(dirs.len());
-        for &d in dirs {
-            let mut m = vec![0.0; n * n];
-            for ((k, j, i), &level) in roi.levels.indexed_iter() {
-                if level == 0 {
-                    continue;
+        // All directions counted in one pass over the ROI voxels (integer
+        // counts, exact in f64 whatever the order).
+        let lattice = roi.lattice(Lattice::reach_of(dirs));
+        let offsets: Vec<isize> = dirs.iter().map(|&d| lattice.offset(d)).collect();
+        let mut tallies: Vec<Vec<u32>> = vec![vec![0; n * n]; dirs.len()];
+        for &idx in &lattice.voxels {
+            let row = dense[lattice.levels[idx] as usize] as usize * n;
+            for (m, &off) in tallies.iter_mut().zip(&offsets) {
+                let other = lattice.at(idx, off);
+                if other != 0 {
+                    m[row + dense[other as usize] as usize] += 1;
                 }
-                let Some(q) = step(shape, [k, j, i], d) else {
-                    continue;
-                };
-                let other = roi.levels[q];
-                if other == 0 {
-                    continue;
-                }
-                m[dense[level as usize] as usize * n + dense[other as usize] as usize] += 1.0;
             }
+        }
+        let mut counts: Vec<Vec<f64>> = Vec::with_capacity(dirs.len());
+        for tally in tallies {
+            let mut m: Vec<f64> = tally.into_iter().map(f64::from).collect();
             if symmetrical {
                 let t = m.clone();
                 for a in 0..n {
@@ -77,6 +89,8 @@ impl Glcm {
             }
             counts = vec![merged];
         }
+        let levels: Vec<f64> = present.iter().map(|&l| f64::from(l)).collect();
+        let ng = f64::from(roi.n_levels);
         let per_angle = counts
             .into_iter()
             .filter_map(|mut m| {
@@ -85,13 +99,13 @@ impl Glcm {
                     return None;
                 }
                 m.iter_mut().for_each(|v| *v /= total);
-                Some(Angle { p: m, n })
+                Some(Angle::new(m, n, &levels, ng))
             })
             .collect();
         Glcm {
             per_angle,
-            levels: present.iter().map(|&l| f64::from(l)).collect(),
-            ng: f64::from(roi.n_levels),
+            levels,
+            ng,
         }
     }
 
@@ -106,26 +120,47 @@ impl Glcm {
 }
 
 impl Angle {
-    fn feature(&self, name: &str, g: &[f64], ng: f64) -> Option<f64> {
-        let n = self.n;
-        let p = &self.p;
+    fn new(p: Vec<f64>, n: usize, g: &[f64], ng: f64) -> Angle {
         let eps = f64::EPSILON;
         let px: Vec<f64> = (0..n).map(|a| (0..n).map(|b| p[a * n + b]).sum()).collect();
         let py: Vec<f64> = (0..n).map(|b| (0..n).map(|a| p[a * n + b]).sum()).collect();
         let ux: f64 = (0..n).map(|a| g[a] * px[a]).sum();
         let uy: f64 = (0..n).map(|b| g[b] * py[b]).sum();
-        let cells = || (0..n).flat_map(|a| (0..n).map(move |b| (a, b, p[a * n + b])));
-        // p_{x+y}(k) and p_{x−y}(k) over the grey-level values.
         let ngi = ng as usize;
         let mut sum_p = vec![0.0; 2 * ngi + 1];
         let mut diff_p = vec![0.0; ngi];
-        for (a, b, v) in cells() {
-            sum_p[(g[a] + g[b]) as usize] += v;
-            diff_p[(g[a] - g[b]).abs() as usize] += v;
+        for a in 0..n {
+            for b in 0..n {
+                let v = p[a * n + b];
+                sum_p[(g[a] + g[b]) as usize] += v;
+                diff_p[(g[a] - g[b]).abs() as usize] += v;
+            }
         }
-        let hxy = -cells().map(|(_, _, v)| v * (v + eps).log2()).sum::<f64>();
-        let entropy = |q: &[f64]| -q.iter().map(|v| v * (v + eps).log2()).sum::<f64>();
+        let hxy = -p.iter().map(|&v| v * (v + eps).log2()).sum::<f64>();
         let diff_avg: f64 = diff_p.iter().enumerate().map(|(k, v)| k as f64 * v).sum();
+        Angle {
+            p,
+            n,
+            px,
+            py,
+            ux,
+            uy,
+            sum_p,
+            diff_p,
+            hxy,
+            diff_avg,
+        }
+    }
+
+    fn feature(&self, name: &str, g: &[f64], ng: f64) -> Option<f64> {
+        let n = self.n;
+        let p = &self.p;
+        let eps = f64::EPSILON;
+        let (px, py, ux, uy) = (&self.px, &self.py, self.ux, self.uy);
+        let (sum_p, diff_p) = (&self.sum_p, &self.diff_p);
+        let (hxy, diff_avg) = (self.hxy, self.diff_avg);
+        let cells = || (0..n).flat_map(|a| (0..n).map(move |b| (a, b, p[a * n + b])));
+        let entropy = |q: &[f64]| -q.iter().map(|v| v * (v + eps).log2()).sum::<f64>();
         Some(match name {
             "Autocorrelation" => cells().map(|(a, b, v)| v * g[a] * g[b]).sum(),
             "JointAverage" => ux,
@@ -158,7 +193,7 @@ impl Angle {
                 }
             }
             "DifferenceAverage" => diff_avg,
-            "DifferenceEntropy" => entropy(&diff_p),
+            "DifferenceEntropy" => entropy(diff_p),
             "DifferenceVariance" => diff_p
                 .iter()
                 .enumerate()
@@ -167,8 +202,8 @@ impl Angle {
             "JointEnergy" => p.iter().map(|v| v * v).sum(),
             "JointEntropy" => hxy,
             "Imc1" => {
-                let hx = entropy(&px);
-                let hy = entropy(&py);
+                let hx = entropy(px);
+                let hy = entropy(py);
                 let hxy1 = -cells()
                     .map(|(a, b, v)| v * (px[a] * py[b] + eps).log2())
                     .sum::<f64>();
@@ -213,9 +248,9 @@ impl Angle {
                 .sum(),
             "MaximumProbability" => p.iter().copied().fold(0.0, f64::max),
             "SumAverage" => sum_p.iter().enumerate().map(|(k, v)| k as f64 * v).sum(),
-            "SumEntropy" => entropy(&sum_p),
+            "SumEntropy" => entropy(sum_p),
             "SumSquares" => cells().map(|(a, _, v)| v * (g[a] - ux).powi(2)).sum(),
-            "MCC" => mcc(p, &px, &py, n),
+            "MCC" => mcc(p, px, py, n),
             _ => return None,
         })
     }

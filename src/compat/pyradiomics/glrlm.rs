@@ -4,33 +4,27 @@
 //! direction along which no line holds two ROI voxels (it takes the ROI to
 //! be flat in that direction), so such a direction is left out here too.
 
+use super::lattice::Lattice;
 use super::roi::{Roi, step};
 use super::texture::{LevelCounts, Summaries, nanmean};
 
 /// Run-length matrix of one direction: runs are maximal lines of voxels of
 /// one grey level inside the mask.
-fn runs(roi: &Roi, d: [i32; 3]) -> LevelCounts {
-    let shape = roi.levels.shape();
-    let back = [-d[0], -d[1], -d[2]];
+fn runs(lattice: &Lattice, d: [i32; 3]) -> LevelCounts {
+    let off = lattice.offset(d);
     let mut runs: Vec<(u32, u32)> = Vec::new();
-    for ((k, j, i), &level) in roi.levels.indexed_iter() {
-        if level == 0 {
-            continue;
-        }
+    for &idx in &lattice.voxels {
+        let level = lattice.levels[idx];
         // Start a run only where the previous voxel does not continue it.
-        if let Some(p) = step(shape, [k, j, i], back)
-            && roi.levels[p] == level
-        {
+        if lattice.at(idx, -off) == level {
             continue;
         }
+        // The padding (level 0) ends every run inside the array.
         let mut len = 1u32;
-        let mut at = [k, j, i];
-        while let Some(n) = step(shape, at, d) {
-            if roi.levels[n] != level {
-                break;
-            }
+        let mut at = idx.wrapping_add_signed(off);
+        while lattice.levels[at] == level {
             len += 1;
-            at = n;
+            at = at.wrapping_add_signed(off);
         }
         runs.push((level, len));
     }
@@ -39,7 +33,13 @@ fn runs(roi: &Roi, d: [i32; 3]) -> LevelCounts {
 
 /// Whether some line along `d` holds at least two ROI voxels (not
 /// necessarily adjacent).
-fn has_line_of_two(roi: &Roi, d: [i32; 3]) -> bool {
+fn has_line_of_two(roi: &Roi, lattice: &Lattice, d: [i32; 3]) -> bool {
+    // Two adjacent ROI voxels along `d` settle it at once (the usual case);
+    // otherwise each line is followed to the array's edge.
+    let off = lattice.offset(d);
+    if lattice.voxels.iter().any(|&idx| lattice.at(idx, off) != 0) {
+        return true;
+    }
     let shape = roi.mask.shape();
     roi.mask.indexed_iter().any(|((k, j, i), &inside)| {
         if !inside {
@@ -87,11 +87,12 @@ pub struct Glrlm {
 impl Glrlm {
     /// `dirs`: the directions of distance 1 (in-plane ones with force2D).
     pub fn new(roi: &Roi, dirs: &[[i32; 3]]) -> Glrlm {
+        let lattice = roi.lattice(1);
         let per_angle = dirs
             .iter()
             .copied()
-            .filter(|&d| has_line_of_two(roi, d))
-            .filter_map(|d| runs(roi, d).summaries())
+            .filter(|&d| has_line_of_two(roi, &lattice, d))
+            .filter_map(|d| runs(&lattice, d).summaries())
             .collect();
         Glrlm { per_angle }
     }

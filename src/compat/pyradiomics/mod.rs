@@ -2,8 +2,9 @@
 //! and its feature definitions (binning edges, kurtosis without −3, GLCM
 //! symmetry and averaging over angles, NGTDM counting isolated voxels,
 //! mesh-based shape), a second, faithful implementation beside the IBSI one.
-//! The zone traversal is shared with IBSI where the definitions coincide;
-//! the marching-cubes surface is PyRadiomics' own (`mesh`), not IBSI's.
+//! The texture classes walk the ROI's levels on one padded array
+//! (`lattice`); the marching-cubes surface is PyRadiomics' own (`mesh`),
+//! not IBSI's.
 
 pub mod batch;
 pub mod binning;
@@ -16,6 +17,7 @@ pub mod glszm;
 pub mod gradient;
 pub mod grid;
 pub mod intensity;
+pub mod lattice;
 pub mod lbp;
 pub mod log;
 pub mod mesh;

@@ -4,7 +4,8 @@
 //! whose grey level differs by at most `gldm_a`. NGTDM: unlike IBSI, a voxel
 //! without any neighbour in the mask still counts, with a difference of 0.
 
-use super::roi::{Roi, step};
+use super::lattice::Lattice;
+use super::roi::Roi;
 use super::texture::{LevelCounts, Summaries};
 
 pub struct Neighbourhoods {
@@ -16,32 +17,32 @@ pub struct Neighbourhoods {
 impl Neighbourhoods {
     /// `half`: one direction of each ± pair (in-plane ones with force2D).
     pub fn new(roi: &Roi, half: &[[i32; 3]], gldm_a: i64) -> Neighbourhoods {
-        let offsets: Vec<[i32; 3]> = half
+        let lattice = roi.lattice(Lattice::reach_of(half));
+        let offsets: Vec<isize> = half
             .iter()
-            .flat_map(|&d| [d, [-d[0], -d[1], -d[2]]])
+            .flat_map(|&d| [lattice.offset(d), -lattice.offset(d)])
             .collect();
-        let shape = roi.levels.shape();
-        let mut dependence: Vec<(u32, u32)> = Vec::new();
+        let mut dependence: Vec<(u32, u32)> = Vec::with_capacity(lattice.voxels.len());
         let mut tone: Vec<(u64, f64)> = vec![(0, 0.0); roi.n_levels as usize + 1];
-        for ((k, j, i), &level) in roi.levels.indexed_iter() {
-            if level == 0 {
-                continue;
-            }
-            let (mut dep, mut count, mut sum) = (0u32, 0u32, 0.0f64);
-            for &d in &offsets {
-                let Some(n) = step(shape, [k, j, i], d) else {
-                    continue;
-                };
-                let other = roi.levels[n];
+        for &idx in &lattice.voxels {
+            let level = lattice.levels[idx];
+            // The neighbours' levels are summed as integers: every partial
+            // sum is an integer far below 2^53, so adding them one by one in
+            // f64 would give this exact value too, without a chain of
+            // dependent floating-point additions.
+            let (mut dep, mut count, mut sum) = (0u32, 0u32, 0u64);
+            for &off in &offsets {
+                let other = lattice.at(idx, off);
                 if other == 0 {
                     continue;
                 }
                 count += 1;
-                sum += f64::from(other);
+                sum += u64::from(other);
                 if (i64::from(level) - i64::from(other)).abs() <= gldm_a {
                     dep += 1;
                 }
             }
+            let sum = sum as f64;
             dependence.push((level, dep + 1));
             let diff = if count == 0 {
                 0.0

@@ -3,7 +3,12 @@
 //! neighbour look-ups never leave the array), in array order (z, y, x), and
 //! the grey levels of its binning.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use ndarray::{Array3, s};
+
+use super::lattice::Lattice;
 
 use super::binning::Binning;
 use crate::image::Volume;
@@ -25,6 +30,9 @@ pub struct Roi {
     pub voxels: Vec<f64>,
     /// Grey levels of the ROI voxels, in the same order.
     pub voxel_levels: Vec<u32>,
+    /// The levels as the texture classes walk them with unit steps, built
+    /// on first use and shared by the classes.
+    unit_lattice: OnceLock<Lattice>,
 }
 
 impl Roi {
@@ -82,7 +90,21 @@ impl Roi {
             n_levels,
             voxels,
             voxel_levels,
+            unit_lattice: OnceLock::new(),
         })
+    }
+
+    /// The grey levels padded for steps of up to `reach` voxels per axis
+    /// (the one of reach 1 is built once per ROI).
+    pub fn lattice(&self, reach: usize) -> Cow<'_, Lattice> {
+        if reach <= 1 {
+            Cow::Borrowed(
+                self.unit_lattice
+                    .get_or_init(|| Lattice::new(&self.levels, 1)),
+            )
+        } else {
+            Cow::Owned(Lattice::new(&self.levels, reach))
+        }
     }
 
     /// The grey levels present, increasing.

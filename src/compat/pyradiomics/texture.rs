@@ -11,12 +11,43 @@ pub struct LevelCounts {
 
 impl LevelCounts {
     /// The counts of (grey level, j) pairs, entries in increasing (level, j)
-    /// order. Sorting packed keys is several times faster than a hash map
-    /// per pair, and gives the order the summaries are added in directly.
+    /// order. Counted in a dense table when it is small beside the number
+    /// of pairs, else by sorting packed keys (several times faster than a
+    /// hash map per pair); both give the same entries in the order the
+    /// summaries are added in.
     pub fn of_pairs(pairs: impl IntoIterator<Item = (u32, u32)>) -> LevelCounts {
+        let pairs: Vec<(u32, u32)> = pairs.into_iter().collect();
+        let (mut top_level, mut top_j) = (0usize, 0usize);
+        for &(level, j) in &pairs {
+            top_level = top_level.max(level as usize);
+            top_j = top_j.max(j as usize);
+        }
+        let cells = (top_level + 1).saturating_mul(top_j + 1);
+        if cells <= 4 * pairs.len() + 4096 {
+            Self::counted(&pairs, top_j + 1, cells)
+        } else {
+            Self::sorted(&pairs)
+        }
+    }
+
+    fn counted(pairs: &[(u32, u32)], width: usize, cells: usize) -> LevelCounts {
+        let mut table = vec![0u32; cells];
+        for &(level, j) in pairs {
+            table[level as usize * width + j as usize] += 1;
+        }
+        let entries = table
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(cell, &c)| ((cell / width) as f64, (cell % width) as f64, f64::from(c)))
+            .collect();
+        LevelCounts { entries }
+    }
+
+    fn sorted(pairs: &[(u32, u32)]) -> LevelCounts {
         let mut keys: Vec<u64> = pairs
-            .into_iter()
-            .map(|(level, j)| (u64::from(level) << 32) | u64::from(j))
+            .iter()
+            .map(|&(level, j)| (u64::from(level) << 32) | u64::from(j))
             .collect();
         keys.sort_unstable();
         let mut entries: Vec<(f64, f64, f64)> = Vec::new();
@@ -128,4 +159,25 @@ pub fn nanmean(values: impl IntoIterator<Item = f64>) -> f64 {
         }
     }
     if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_and_sorted_counting_give_the_same_entries() {
+        let pairs: Vec<(u32, u32)> = (0..500u32)
+            .map(|k| (1 + (k * 7919) % 13, 1 + (k * 104_729) % 37))
+            .collect();
+        let (top_l, top_j) = (13usize, 37usize);
+        let dense = LevelCounts::counted(&pairs, top_j + 1, (top_l + 1) * (top_j + 1));
+        let sorted = LevelCounts::sorted(&pairs);
+        assert_eq!(dense.entries, sorted.entries);
+        assert_eq!(
+            sorted.entries.iter().map(|e| e.2).sum::<f64>(),
+            pairs.len() as f64
+        );
+        assert_eq!(LevelCounts::of_pairs(pairs).entries, sorted.entries);
+    }
 }
