@@ -501,3 +501,177 @@ fn compare_filtered(data: &Path, settings: &str, strict: impl Fn(&str) -> bool) 
         "only {within} of {total} values within {FILTERED_REL:e} relative (at least {FILTERED_SHARE} needed)"
     );
 }
+
+/// The params of a shape2D extraction along array axis `axis`, with the
+/// features listed in `features` order.
+fn shape2d_params(force_2d: bool, axis: usize, features: &[&str]) -> Params {
+    let text = format!(
+        "setting:\n  force2D: {force_2d}\n  force2Ddimension: {axis}\nfeatureClass:\n  shape2D: [{}]\n",
+        features.join(", ")
+    );
+    pyradiomics::params::parse(&text).unwrap()
+}
+
+/// The case's mask with the label kept only in the slice along array axis
+/// `axis` holding most of its voxels (lowest index on ties), as
+/// make_shape2d_reference.py chooses it.
+fn one_slice(mask: &radial::image::Volume<bool>, axis: usize) -> radial::image::Volume<bool> {
+    let data = &mask.data;
+    let counts: Vec<usize> = data
+        .axis_iter(ndarray::Axis(axis))
+        .map(|s| s.iter().filter(|&&m| m).count())
+        .collect();
+    let best = *counts.iter().max().unwrap();
+    let keep = counts.iter().position(|&c| c == best).unwrap();
+    let mut out = mask.clone();
+    for (k, mut s) in out.data.axis_iter_mut(ndarray::Axis(axis)).enumerate() {
+        if k != keep {
+            s.fill(false);
+        }
+    }
+    out
+}
+
+/// shape2D on every sample case made one slice thick along array axis 0
+/// and along axis 1 (tests/pyradiomics/reference/shape2d.csv, made by
+/// make_shape2d_reference.py there), every feature incl. the deprecated
+/// SphericalDisproportion, in the table's column order.
+#[test]
+fn shape_2d_agrees_with_pyradiomics_on_single_slices() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let samples = data.join("pyradiomics-samples");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference/shape2d.csv");
+    let table = read_csv(&path);
+    let header = &table[0];
+    assert_eq!(header[..3], ["case", "label", "axis"]);
+    let features: Vec<&str> = header[3..]
+        .iter()
+        .map(|h| h.strip_prefix("original_shape2D_").unwrap())
+        .collect();
+    let (mut compared, mut worst) = (0usize, 0.0f64);
+    let mut failures = Vec::new();
+    for row in &table[1..] {
+        let (case, label, axis) = (
+            &row[0],
+            row[1].parse::<i64>().unwrap(),
+            row[2].parse().unwrap(),
+        );
+        let (image, mask) = case_files(case);
+        let (loaded, roi_mask) =
+            radial::io::read_case(&samples.join(image), &samples.join(mask), label).unwrap();
+        let stored =
+            pyradiomics::extract::stored_source(&loaded, &roi_mask, &samples.join(mask)).unwrap();
+        let params = shape2d_params(true, axis, &features);
+        let ours = pyradiomics::extract::extract_stored(
+            loaded.volume,
+            one_slice(&roi_mask, axis),
+            &stored,
+            label,
+            &params,
+        )
+        .unwrap_or_else(|e| panic!("{case} label {label} axis {axis}: {e}"));
+        let ours: Vec<&(String, Cell)> = ours
+            .iter()
+            .filter(|(n, _)| n.starts_with("original_shape2D_"))
+            .collect();
+        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, header[3..], "{case} label {label} axis {axis}");
+        for ((name, cell), expected) in ours.iter().zip(&row[3..]) {
+            let expected: f64 = expected.parse().unwrap();
+            let Cell::Number(got) = cell else {
+                panic!("{case} {name}: not a number")
+            };
+            compared += 1;
+            if expected != 0.0 {
+                worst = worst.max((got - expected).abs() / expected.abs());
+            }
+            if !close(*got, expected) {
+                failures.push(format!(
+                    "{case} label {label} axis {axis} {name}: {got} vs {expected}"
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "shape2D on {} single slices: {compared} values, worst relative difference {worst:.2e}",
+        table.len() - 1
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// shape2D on 60 small random masks holding all 16 marching-squares
+/// patterns, at three spacings (tests/pyradiomics/reference/shape2d_masks.csv).
+#[test]
+fn shape_2d_agrees_with_pyradiomics_on_every_square_pattern() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference/shape2d_masks.csv");
+    let table = read_csv(&path);
+    let header = &table[0];
+    assert_eq!(header[..5], ["ny", "nx", "sy", "sx", "bits"]);
+    let (mut compared, mut worst) = (0usize, 0.0f64);
+    let mut failures = Vec::new();
+    for (line, row) in table[1..].iter().enumerate() {
+        let dim: Vec<usize> = row[0..2].iter().map(|v| v.parse().unwrap()).collect();
+        let spacing: Vec<f64> = row[2..4].iter().map(|v| v.parse().unwrap()).collect();
+        let digits: Vec<u32> = row[4].chars().map(|c| c.to_digit(16).unwrap()).collect();
+        // One pixel of background on every side, as PyRadiomics pads.
+        let mut mask = ndarray::Array2::from_elem((dim[0] + 2, dim[1] + 2), false);
+        let mut pixel = 0;
+        for y in 0..dim[0] {
+            for x in 0..dim[1] {
+                mask[[y + 1, x + 1]] = digits[pixel / 4] >> (pixel % 4) & 1 == 1;
+                pixel += 1;
+            }
+        }
+        let shape = pyradiomics::shape2d::Shape2D::of_mask(&mask, [spacing[0], spacing[1]]);
+        for (name, expected) in header[5..].iter().zip(&row[5..]) {
+            let expected: f64 = expected.parse().unwrap();
+            let got = shape.value(name).unwrap();
+            compared += 1;
+            if expected != 0.0 && expected.is_finite() {
+                worst = worst.max((got - expected).abs() / expected.abs());
+            }
+            if !close(got, expected) {
+                failures.push(format!(
+                    "mask {} ({dim:?}) {name}: {got} vs {expected}",
+                    line + 1
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "shape2D on {} random masks: {compared} values, worst relative difference {worst:.2e}",
+        table.len() - 1
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// shape2D is refused, naming the setting, without force2D (before any
+/// work) and when the ROI is thicker than one slice along force2Ddimension.
+#[test]
+fn shape_2d_refusals_name_the_setting() {
+    let e = pyradiomics::extract::check_supported(&shape2d_params(false, 0, &["MeshSurface"]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("force2D"), "{e}");
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let samples = data.join("pyradiomics-samples");
+    let (image, mask) = case_files("brain1");
+    let e = pyradiomics::extract_files(
+        &samples.join(image),
+        &samples.join(mask),
+        Some(1),
+        &shape2d_params(true, 0, &["MeshSurface"]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("force2Ddimension 0") && e.contains("shape2D"),
+        "{e}"
+    );
+}

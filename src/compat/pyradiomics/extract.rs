@@ -5,7 +5,7 @@
 //! Implemented: the Original, LoG, Wavelet, Gradient, Square, SquareRoot,
 //! Logarithm and Exponential image types, normalisation, resampling (nearest, linear,
 //! B-spline) or pre-cropping, re-segmentation, every 3D feature class,
-//! with or without force2D (not the shape2D class). Every other setting that would change the values is
+//! with or without force2D, and the shape2D class. Every other setting that would change the values is
 //! refused by name rather than ignored. Image types (each LoG sigma on its
 //! own) are made and measured in parallel, each image's feature classes in
 //! parallel too, and the columns gathered in file order.
@@ -26,6 +26,7 @@ use super::params::{ImageType, Params, Settings};
 use super::resample::{self, Interpolator, PixelType};
 use super::roi::{Roi, texture_angles};
 use super::shape::Shape;
+use super::shape2d::Shape2D;
 use super::{gradient, log, wavelet};
 use crate::image::Volume;
 use crate::io::StoredSource;
@@ -129,10 +130,10 @@ pub fn check_supported(params: &Params) -> Result<()> {
         Interpolator::named(params.settings.interpolator.unwrap_or("sitkBSpline"))?;
     }
     for req in &params.feature_classes {
-        if req.class == FeatureClass::Shape2D {
+        if req.class == FeatureClass::Shape2D && params.settings.force_2d != Some(true) {
             return Err(Error::setting(
-                "featureClass.shape2D",
-                "not implemented in radial's PyRadiomics mode yet",
+                "setting.force2D",
+                "featureClass shape2D needs force2D: true (as PyRadiomics requires)",
             ));
         }
     }
@@ -311,10 +312,10 @@ pub fn extract_typed(
     let feature_mask = resegmented.as_ref().unwrap_or(mask);
     let shape_columns = || -> Result<Row> {
         let mut out = Row::new();
-        if let Some(req) = params
-            .feature_classes
+        // shape, then shape2D, as PyRadiomics' computeShape orders them.
+        for req in [FeatureClass::Shape, FeatureClass::Shape2D]
             .iter()
-            .find(|c| c.class == FeatureClass::Shape)
+            .filter_map(|&class| params.feature_classes.iter().find(|c| c.class == class))
         {
             // PyRadiomics computes shape once, before the image types, on the
             // original mask (the re-segmented one with `resegmentShape`),
@@ -380,7 +381,7 @@ pub fn extract_typed(
         let classes: Vec<Result<Row>> = params
             .feature_classes
             .par_iter()
-            .filter(|c| c.class != FeatureClass::Shape)
+            .filter(|c| !matches!(c.class, FeatureClass::Shape | FeatureClass::Shape2D))
             .map(|req| {
                 let mut out = Row::new();
                 push_class(&mut out, prefix, req, &roi, s)?;
@@ -561,7 +562,9 @@ fn class_values<'a>(class: FeatureClass, roi: &'a Roi, s: &Settings) -> Result<V
             Box::new(move |n| f.ngtdm(n))
         }
         FeatureClass::Shape2D => {
-            return Err(Error::setting("featureClass.shape2D", "not implemented"));
+            let dimension = s.force_2d_dimension.unwrap_or(0) as usize;
+            let f = Shape2D::new(roi, s.force_2d == Some(true), dimension)?;
+            Box::new(move |n| f.value(n))
         }
     })
 }

@@ -28,6 +28,7 @@ pub mod resample;
 pub mod resegment;
 pub mod roi;
 pub mod shape;
+pub mod shape2d;
 pub mod texture;
 pub mod wavelet;
 
