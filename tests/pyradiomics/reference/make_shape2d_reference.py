@@ -37,15 +37,9 @@ import radiomics
 import SimpleITK as sitk
 from radiomics import featureextractor, imageoperations, shape2D
 
-CASES = [
-    ("brain1", "brain1_image.nrrd", "brain1_label.nrrd", 1),
-    ("brain2", "brain2_image.nrrd", "brain2_label.nrrd", 1),
-    ("breast1", "breast1_image.nrrd", "breast1_label.nrrd", 1),
-    ("lung1", "lung1_image.nrrd", "lung1_label.nrrd", 1),
-    ("lung2", "lung2_image.nrrd", "lung2_label.nrrd", 1),
-    ("prostate_phantom", "prostate_phantom_subvolume.nrrd", "prostate_phantom_subvolume-label.nrrd", 1),
-    ("prostate_phantom", "prostate_phantom_subvolume.nrrd", "prostate_phantom_subvolume-label.nrrd", 7),
-]
+# The sample cases of the extractor tables (generate.py, in this directory).
+from generate import CASES
+
 SPACINGS = [(1.0, 1.0), (0.7, 2.3), (3.1, 0.45)]
 
 
