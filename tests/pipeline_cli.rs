@@ -71,7 +71,7 @@ fn run_prints_the_json_summary_and_reruns_nothing_the_second_time() {
     );
     let dag = radial(dir.path(), &["dag", "cli.yaml"]);
     assert!(
-        text(&dag).contains("load [load v2, per case ×3]"),
+        text(&dag).contains("load [load v3, per case ×3]"),
         "{}",
         text(&dag)
     );
