@@ -9,6 +9,18 @@ use super::mesh;
 use super::roi::Roi;
 use crate::features::morphology::linalg::symmetric_eigen;
 
+/// Covariance eigenvalues as PyRadiomics keeps them: those just below
+/// zero (machine error, above -1e-10) become 0, then increasing order.
+pub(super) fn rounded_eigenvalues<const N: usize>(mut values: [f64; N]) -> [f64; N] {
+    for e in &mut values {
+        if *e < 0.0 && *e > -1e-10 {
+            *e = 0.0;
+        }
+    }
+    values.sort_by(f64::total_cmp);
+    values
+}
+
 pub struct Shape {
     volume: f64,
     area: f64,
@@ -40,13 +52,7 @@ impl Shape {
                 }
             }
         }
-        let (mut eigen, _) = symmetric_eigen(cov);
-        for e in &mut eigen {
-            if *e < 0.0 && *e > -1e-10 {
-                *e = 0.0;
-            }
-        }
-        eigen.sort_by(f64::total_cmp);
+        let eigen = rounded_eigenvalues(symmetric_eigen(cov).0);
         Shape {
             volume: surface.volume,
             area: surface.area,

@@ -90,13 +90,7 @@ impl Shape2D {
         // off-diagonal), so Jacobi leaves its -1 untouched; it sorts last.
         cov[2][2] = -1.0;
         let (values, _) = symmetric_eigen(cov);
-        let mut eigen = [values[1], values[0]];
-        for e in &mut eigen {
-            if *e < 0.0 && *e > -1e-10 {
-                *e = 0.0;
-            }
-        }
-        eigen.sort_by(f64::total_cmp);
+        let eigen = super::shape::rounded_eigenvalues([values[1], values[0]]);
         Shape2D {
             surface: mesh.surface,
             perimeter: mesh.perimeter,
