@@ -309,6 +309,21 @@ fn lbp_2d_agrees_with_pyradiomics() {
     }
 }
 
+/// The LBP3D image type: its defaults (2 levels, 42 samples at radius 1;
+/// tests/pyradiomics/params/lbp3d.yaml), and 3 levels of 12 samples at
+/// radius 2 (lbp3d_options.yaml).
+#[test]
+fn lbp_3d_agrees_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    for name in ["lbp3d", "lbp3d_options"] {
+        compare_filtered(&data, name, |name| {
+            original_diagnostic(name) || name.starts_with("original_")
+        });
+    }
+}
+
 /// Normalisation (scale, outliers) and a sigma-mode re-segmentation, with
 /// the re-segmented mask's diagnostics and shape on the original mask
 /// cropped as PyRadiomics crops it: tests/pyradiomics/params/normalised.yaml.

@@ -2,8 +2,8 @@
 //! type's features, named and ordered as PyRadiomics writes them
 //! (`diagnostics_*`, then `original_shape_*`, `original_firstorder_*`, ...).
 //!
-//! Implemented: the Original, LoG, Wavelet, Gradient, Square, SquareRoot,
-//! Logarithm and Exponential image types, normalisation, resampling (nearest, linear,
+//! Implemented: the Original, LoG, Wavelet, Gradient, LBP2D, LBP3D, Square,
+//! SquareRoot, Logarithm and Exponential image types, normalisation, resampling (nearest, linear,
 //! B-spline) or pre-cropping, re-segmentation, every 3D feature class,
 //! with or without force2D, and the shape2D class. Every other setting that would change the values is
 //! refused by name rather than ignored. Image types (each LoG sigma on its
@@ -20,6 +20,7 @@ use super::glrlm::Glrlm;
 use super::glszm::Glszm;
 use super::intensity::{self, Normalisation};
 use super::lbp::{self, LbpMethod};
+use super::lbp3d::{self, Lbp3dSettings};
 use super::names::FeatureClass;
 use super::neighbours::Neighbourhoods;
 use super::params::{ImageType, Params, Settings};
@@ -107,14 +108,8 @@ pub fn extract_stored(
 
 /// Settings radial does not compute yet are refused by name, never ignored.
 pub fn check_supported(params: &Params) -> Result<()> {
-    for (t, _) in &params.image_types {
-        if intensity::prefix(*t).is_none() && !is_filter(*t) {
-            return Err(Error::setting(
-                format!("imageType.{}", t.name()),
-                "this image type is not implemented in radial's PyRadiomics mode yet (Original, LoG, Wavelet, Gradient, LBP2D, Square, SquareRoot, Logarithm and Exponential are)",
-            ));
-        }
-    }
+    // Every image type PyRadiomics 3.0.1 has is implemented (an unknown
+    // name is refused when the file is read); some of their settings are not.
     for (t, own) in &params.image_types {
         let merged = params.settings.merged(own);
         check_supported_settings(&merged)?;
@@ -144,7 +139,11 @@ pub fn check_supported(params: &Params) -> Result<()> {
 fn is_filter(t: ImageType) -> bool {
     matches!(
         t,
-        ImageType::LoG | ImageType::Wavelet | ImageType::Gradient | ImageType::Lbp2D
+        ImageType::LoG
+            | ImageType::Wavelet
+            | ImageType::Gradient
+            | ImageType::Lbp2D
+            | ImageType::Lbp3D
     )
 }
 
@@ -359,6 +358,7 @@ pub fn extract_typed(
             ImageType::Wavelet => jobs.push((merged, Job::Wavelet)),
             ImageType::Gradient => jobs.push((merged, Job::Gradient)),
             ImageType::Lbp2D => jobs.push((merged, Job::Lbp2D(stored_pixel))),
+            ImageType::Lbp3D => jobs.push((merged, Job::Lbp3D(stored_pixel))),
             _ => {
                 let prefix = intensity::prefix(*t).expect("refused by check_supported");
                 let map = intensity::image_type_map(*t, image, loaded())
@@ -393,7 +393,7 @@ pub fn extract_typed(
     let (shape, columns) = rayon::join(shape_columns, || {
         jobs.into_par_iter()
             .map(|(s, job)| -> Result<Row> {
-                let images = job.images(filter_input.as_ref(), &s)?;
+                let images = job.images(filter_input.as_ref(), feature_mask, &s)?;
                 let rows: Vec<Result<Row>> = images
                     .par_iter()
                     .map(|(prefix, img)| measure(prefix, &s, img))
@@ -423,13 +423,21 @@ enum Job {
     Gradient,
     /// The LBP codes, stored in this pixel type.
     Lbp2D(PixelType),
+    /// The LBP3D levels and kurtosis; samples stored in this pixel type.
+    Lbp3D(PixelType),
     Made(Vec<(String, TypeImage)>),
 }
 
 impl Job {
     /// `input`: the loaded image as the filters see it (present when a
-    /// filter is enabled).
-    fn images(self, input: Option<&Volume<f64>>, s: &Settings) -> Result<Vec<(String, TypeImage)>> {
+    /// filter is enabled); `mask`: the voxels the features use (LBP3D is
+    /// computed for them only).
+    fn images(
+        self,
+        input: Option<&Volume<f64>>,
+        mask: &Volume<bool>,
+        s: &Settings,
+    ) -> Result<Vec<(String, TypeImage)>> {
         let input = || input.expect("computed for filters");
         Ok(match self {
             Job::Log(sigma, name) => log::log_images(input(), &[sigma], &[name])
@@ -455,6 +463,21 @@ impl Job {
                     pixel,
                 );
                 vec![("lbp-2D".to_string(), TypeImage::Double(img))]
+            }
+            Job::Lbp3D(pixel) => {
+                let defaults = Lbp3dSettings::default();
+                // The schema checks keep levels ≥ 1 and subdivision ≥ 0.
+                let settings = Lbp3dSettings {
+                    levels: s.lbp3d_levels.map_or(defaults.levels, |v| v as usize),
+                    radius: s.lbp3d_icosphere_radius.unwrap_or(defaults.radius),
+                    subdivision: s
+                        .lbp3d_icosphere_subdivision
+                        .map_or(defaults.subdivision, |v| v as usize),
+                };
+                lbp3d::lbp3d(input(), mask, settings, pixel)
+                    .into_iter()
+                    .map(|(name, img)| (name, TypeImage::Double(img)))
+                    .collect()
             }
             Job::Made(images) => images,
         })

@@ -19,6 +19,7 @@ pub mod grid;
 pub mod intensity;
 pub mod lattice;
 pub mod lbp;
+pub mod lbp3d;
 pub mod log;
 pub mod mesh;
 pub mod names;

@@ -1055,6 +1055,35 @@ mod tests {
     }
 
     #[test]
+    fn lbp3d_settings_outside_the_schema_are_named() {
+        for (text, key) in [
+            ("setting:\n  lbp3DLevels: 0\n", "setting.lbp3DLevels"),
+            ("setting:\n  lbp3DLevels: 1.5\n", "setting.lbp3DLevels"),
+            (
+                "setting:\n  lbp3DIcosphereRadius: 0\n",
+                "setting.lbp3DIcosphereRadius",
+            ),
+            (
+                "setting:\n  lbp3DIcosphereSubdivision: -1\n",
+                "setting.lbp3DIcosphereSubdivision",
+            ),
+            (
+                "imageType:\n  LBP3D: {lbp3DLevels: -2}\n",
+                "imageType.LBP3D.lbp3DLevels",
+            ),
+            ("imageType:\n  LBP3D: {lbp3DRadius: 2}\n", "lbp3DRadius"),
+        ] {
+            let e = refused(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let p =
+            parse("imageType:\n  LBP3D: {lbp3DIcosphereSubdivision: 0, lbp3DLevels: 3}\n").unwrap();
+        let own = &p.image_types[0].1;
+        assert_eq!(own.lbp3d_icosphere_subdivision, Some(0));
+        assert_eq!(own.lbp3d_levels, Some(3));
+    }
+
+    #[test]
     fn interpolator_by_number_is_simpleitk_numbering() {
         let p = parse("setting:\n  interpolator: 3\n").unwrap();
         assert_eq!(p.settings.interpolator, Some("sitkBSpline"));

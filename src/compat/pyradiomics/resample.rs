@@ -325,11 +325,11 @@ fn linear(data: &Array3<f32>, dims: [usize; 3], x: [f64; 3]) -> Option<f64> {
 }
 
 /// The pole of the cubic B-spline's prefilter.
-const POLE: f64 = -0.267_949_192_431_122_7; // sqrt(3) - 2
+pub(super) const POLE: f64 = -0.267_949_192_431_122_7; // sqrt(3) - 2
 /// Margin (voxels) of the coefficients computed beyond the region the
 /// output needs: the prefilter's influence decays as |POLE|^n, below 1e-22
 /// after 40 voxels, so the coefficients equal those of the whole image.
-const MARGIN: usize = 40;
+pub(super) const MARGIN: usize = 40;
 
 /// ITK's cubic B-spline coefficients over the part of the image the output
 /// grid reaches (plus [`MARGIN`]), and the image's extent for the mirror rule.
@@ -375,7 +375,7 @@ impl BSpline {
         let mut coefficients = region.mapv(f64::from);
         for axis in [2, 1, 0] {
             // array axis 2 is x: ITK filters x first, then y, then z.
-            prefilter_axis(&mut coefficients, axis);
+            prefilter_axis(&mut coefficients, axis, prefilter_line);
         }
         BSpline {
             coefficients,
@@ -435,13 +435,14 @@ impl BSpline {
     }
 }
 
-/// The cubic B-spline prefilter along one array axis, line by line.
-fn prefilter_axis(c: &mut Array3<f64>, axis: usize) {
+/// A cubic B-spline prefilter (`filter`, one line in place) along one
+/// array axis, line by line.
+pub(super) fn prefilter_axis(c: &mut Array3<f64>, axis: usize, filter: fn(&mut [f64])) {
     let mut line = Vec::new();
     for mut lane in c.lanes_mut(ndarray::Axis(axis)) {
         line.clear();
         line.extend(lane.iter().copied());
-        prefilter_line(&mut line);
+        filter(&mut line);
         for (dst, &v) in lane.iter_mut().zip(&line) {
             *dst = v;
         }
