@@ -23,7 +23,7 @@
 //!   precision on the input's grid. PyRadiomics leaves voxels outside the
 //!   mask uninitialised; here they are 0 (no feature reads them).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use ndarray::Array3;
 use rayon::prelude::*;
@@ -149,11 +149,13 @@ const ICOSAHEDRON_FACES: [[usize; 3]; 20] = [
     [9, 8, 1],
 ];
 
-/// trimesh's `icosphere(subdivisions, radius)` vertices: each subdivision
-/// adds every edge's midpoint and splits each face in four, then moves
-/// every vertex along its direction to the radius (trimesh's arithmetic:
-/// v + v/|v|·(r − |v|)). Their order does not matter to LBP3D (it only sums
-/// over them), so it is not trimesh's.
+/// trimesh's `icosphere(subdivisions, radius)` vertices, in its order:
+/// each subdivision appends the midpoints of the unique edges, ordered as
+/// trimesh's row hash sorts them (by the larger vertex index, then the
+/// smaller), splits each face in four, then moves every vertex along its
+/// direction to the radius (v + v/|v|·(r − |v|)). LBP3D only sums over the
+/// vertices, but the order of those sums decides the last bits, on which
+/// ties between patterns (and so a percentile's neighbours) depend.
 fn icosphere(subdivisions: usize, radius: f64) -> Vec<[f64; 3]> {
     let mut vertices = ICOSAHEDRON.to_vec();
     let mut faces = ICOSAHEDRON_FACES.to_vec();
@@ -167,20 +169,26 @@ fn icosphere(subdivisions: usize, radius: f64) -> Vec<[f64; 3]> {
         }
     };
     for _ in 0..subdivisions {
-        let mut midpoint: HashMap<(usize, usize), usize> = HashMap::new();
-        let mut split = Vec::with_capacity(faces.len() * 4);
-        for &[a, b, c] in &faces {
-            let mut mid = |p: usize, q: usize| {
-                *midpoint.entry((p.min(q), p.max(q))).or_insert_with(|| {
-                    let (u, w) = (vertices[p], vertices[q]);
-                    vertices.push([0, 1, 2].map(|i| (u[i] + w[i]) / 2.0));
-                    vertices.len() - 1
-                })
-            };
-            let (ab, bc, ca) = (mid(a, b), mid(b, c), mid(c, a));
-            split.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
+        // Unique edges keyed (larger, smaller): trimesh's sort order.
+        let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for f in &faces {
+            for (p, q) in [(f[0], f[1]), (f[1], f[2]), (f[2], f[0])] {
+                edges.insert((p.max(q), p.min(q)), 0);
+            }
         }
-        faces = split;
+        for (&(hi, lo), index) in edges.iter_mut() {
+            let (u, w) = (vertices[lo], vertices[hi]);
+            vertices.push([0, 1, 2].map(|i| (u[i] + w[i]) / 2.0));
+            *index = vertices.len() - 1;
+        }
+        let mid = |p: usize, q: usize| edges[&(p.max(q), p.min(q))];
+        faces = faces
+            .iter()
+            .flat_map(|&[a, b, c]| {
+                let (ab, bc, ca) = (mid(a, b), mid(b, c), mid(c, a));
+                [[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]
+            })
+            .collect();
         to_radius(&mut vertices);
     }
     if subdivisions == 0 {
@@ -206,10 +214,20 @@ impl Complex {
         }
     }
 
+    /// NumPy's vectorised complex product (measured against NumPy 1.26.4
+    /// here): each part one fused multiply-add.
     fn mul(self, o: Complex) -> Complex {
         Complex {
-            re: self.re * o.re - self.im * o.im,
-            im: self.re * o.im + self.im * o.re,
+            re: self.re.mul_add(o.re, -(self.im * o.im)),
+            im: self.re.mul_add(o.im, self.im * o.re),
+        }
+    }
+
+    /// NumPy's `z ** 2`: the real part fused, the imaginary part not.
+    fn square(self) -> Complex {
+        Complex {
+            re: self.re.mul_add(self.re, -(self.im * self.im)),
+            im: self.re * self.im + self.im * self.re,
         }
     }
 
@@ -298,7 +316,7 @@ impl Harmonics {
                     for col in (0..columns).filter(|&col| self.degree[col] == n) {
                         f = f.add(c[col].mul(row[col]));
                     }
-                    sum_sq = sum_sq.add(f.mul(f));
+                    sum_sq = sum_sq.add(f.square());
                 }
                 sum_sq.sqrt_re()
             })
@@ -632,6 +650,20 @@ mod tests {
             let highest = v.iter().map(|p| p[2]).fold(f64::MIN, f64::max);
             assert!((highest - top).abs() < 1e-14, "{highest}");
         }
+    }
+
+    #[test]
+    fn icosphere_vertices_come_in_trimeshs_order() {
+        let v = icosphere(1, 1.5);
+        assert_eq!(v[12], [0.0, 1.5, 0.0]);
+        assert_eq!(v[41], [-1.5, 0.0, 0.0]);
+        let v = icosphere(2, 1.5);
+        let near = |a: [f64; 3], b: [f64; 3]| (0..3).all(|i| (a[i] - b[i]).abs() < 1e-15);
+        assert!(near(v[42], [-0.4098997933690075, 1.4429075366758761, 0.0]));
+        assert!(near(
+            v[161],
+            [-1.4265847744427305, -0.3942983340893503, 0.2436897721746798]
+        ));
     }
 
     #[test]
