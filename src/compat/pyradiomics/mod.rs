@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod binning;
 pub mod diagnostics;
+pub mod eigen;
 pub mod extract;
 pub mod firstorder;
 pub mod glcm;
@@ -20,6 +21,7 @@ pub mod intensity;
 pub mod lattice;
 pub mod lbp;
 pub mod log;
+pub mod mask_geometry;
 pub mod mesh;
 pub mod names;
 pub mod neighbours;
