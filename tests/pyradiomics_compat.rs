@@ -51,6 +51,21 @@ fn tuple_numbers(s: &str) -> Option<Vec<f64>> {
     inner.split(',').map(|p| p.trim().parse().ok()).collect()
 }
 
+/// Whether radial's cell agrees with PyRadiomics' text: numbers within the
+/// tolerance, tuples of numbers element by element, other text exactly.
+fn agrees(cell: &Cell, want: &str) -> bool {
+    match (cell, want.parse::<f64>()) {
+        (Cell::Number(v), Ok(w)) => close(*v, w),
+        (Cell::Text(t), _) => match (tuple_numbers(t), tuple_numbers(want)) {
+            (Some(a), Some(b)) => {
+                a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| close(*x, *y))
+            }
+            _ => t == want,
+        },
+        (Cell::Number(v), Err(_)) => format!("{v:?}") == want,
+    }
+}
+
 /// Diagnostics whose value is radial's own (same column, different content).
 fn radials_own(name: &str) -> bool {
     name.starts_with("diagnostics_Versions_")
@@ -119,32 +134,22 @@ fn compare(data: &Path, settings: &str, keep: impl Fn(&str) -> bool) -> Vec<Stri
             };
             let entry = per_class.entry(class).or_insert((0, 0, 0.0, String::new()));
             entry.1 += 1;
-            let ok = match (cell, want.parse::<f64>()) {
-                (Cell::Number(v), Ok(w)) => {
-                    let rel = if (v.is_nan() && w.is_nan()) || (v - w).abs() <= ABS {
-                        0.0
-                    } else {
-                        (v - w).abs() / w.abs()
-                    };
-                    if name.contains("_shape_") {
-                        let worst = per_shape_feature.entry(name.clone()).or_insert(0.0);
-                        *worst = worst.max(rel);
-                    }
-                    if rel > entry.2 {
-                        entry.2 = rel;
-                        entry.3 = format!("{case}/{label} {name}: {v} vs {w}");
-                    }
-                    close(*v, w)
+            if let (Cell::Number(v), Ok(w)) = (cell, want.parse::<f64>()) {
+                let rel = if (v.is_nan() && w.is_nan()) || (v - w).abs() <= ABS {
+                    0.0
+                } else {
+                    (v - w).abs() / w.abs()
+                };
+                if name.contains("_shape_") {
+                    let worst = per_shape_feature.entry(name.clone()).or_insert(0.0);
+                    *worst = worst.max(rel);
                 }
-                (Cell::Text(t), _) => match (tuple_numbers(t), tuple_numbers(want)) {
-                    (Some(a), Some(b)) => {
-                        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| close(*x, *y))
-                    }
-                    _ => t == want,
-                },
-                (Cell::Number(v), Err(_)) => format!("{v:?}") == *want,
-            };
-            if ok {
+                if rel > entry.2 {
+                    entry.2 = rel;
+                    entry.3 = format!("{case}/{label} {name}: {v} vs {w}");
+                }
+            }
+            if agrees(cell, want) {
                 entry.0 += 1;
             } else {
                 failures.push(format!(
@@ -258,6 +263,22 @@ fn mesh_volume_and_area_agree_with_pyradiomics_on_every_corner_pattern() {
         table.len() - 1
     );
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// GLCM's MCC with bins of width 1 (up to 667 grey levels, the
+/// eigenvalue problem at its largest) on every sample case:
+/// tests/pyradiomics/params/glcm_mcc_bw1.yaml.
+#[test]
+fn mcc_at_every_grey_level_agrees_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let failures = compare(&data, "glcm_mcc_bw1", |_| true);
+    assert!(
+        failures.is_empty(),
+        "{} values disagree (listed above)",
+        failures.len()
+    );
 }
 
 /// The voxel-wise image types (Square, SquareRoot, Logarithm, Exponential)
@@ -689,4 +710,163 @@ fn shape_2d_refusals_name_the_setting() {
         e.contains("force2Ddimension 0") && e.contains("shape2D"),
         "{e}"
     );
+}
+
+/// A sample case's ROI moved to another grid, as
+/// make_correct_mask_reference.py moves it (`variant`: shift, fine_z,
+/// coarse_xy), on the image's grid with SimpleITK's spacing `spacing`.
+fn moved_mask(
+    roi: &radial::image::Volume<bool>,
+    spacing: [f64; 3],
+    variant: &str,
+) -> radial::image::Volume<bool> {
+    let mut grid = roi.geometry;
+    grid.spacing = spacing;
+    let (data, spacing, origin_index) = match variant {
+        "shift" => (roi.data.clone(), spacing, [0.3, -0.2, 0.4]),
+        "fine_z" => {
+            let (nz, ny, nx) = roi.data.dim();
+            let data = ndarray::Array3::from_shape_fn((3 * nz, ny, nx), |(k, j, i)| {
+                roi.data[[k / 3, j, i]]
+            });
+            (
+                data,
+                [spacing[0], spacing[1], spacing[2] / 3.0],
+                [0.3, 0.0, -1.0 / 3.0],
+            )
+        }
+        "coarse_xy" => {
+            let data = roi.data.slice(ndarray::s![.., ..;2, ..;2]).to_owned();
+            (
+                data,
+                [spacing[0] * 2.0, spacing[1] * 2.0, spacing[2]],
+                [0.3, 0.3, 0.0],
+            )
+        }
+        other => panic!("unknown variant {other}"),
+    };
+    let geometry = radial::image::Geometry {
+        spacing,
+        origin: grid.index_to_physical(origin_index),
+        direction: grid.direction,
+    };
+    radial::image::Volume::new(data, geometry)
+}
+
+fn correct_mask_params() -> Params {
+    pyradiomics::params::parse("setting:\n  correctMask: true\n").unwrap()
+}
+
+/// correctMask: sample cases whose mask was moved to another grid (a
+/// sub-voxel shift, slices three times thinner, voxels twice as wide in x
+/// and y) are resampled onto the image's grid as PyRadiomics does; every
+/// column, the corrected mask's diagnostics included, against
+/// tests/pyradiomics/reference/correct_mask.csv (made by
+/// make_correct_mask_reference.py there).
+#[test]
+fn corrected_masks_agree_with_pyradiomics() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let samples = data.join("pyradiomics-samples");
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference");
+    let table = read_csv(&reference.join("correct_mask.csv"));
+    let header = &table[0];
+    assert_eq!(header[..3], ["variant", "case", "label"]);
+    let params = correct_mask_params();
+    let (mut compared, mut failures) = (0usize, Vec::new());
+    for row in &table[1..] {
+        let (variant, case, label) = (&row[0], &row[1], row[2].parse::<i64>().unwrap());
+        let (image, mask) = case_files(case);
+        let (loaded, roi) =
+            radial::io::read_case(&samples.join(image), &samples.join(mask), label).unwrap();
+        let stored =
+            pyradiomics::extract::stored_source(&loaded, &roi, &samples.join(mask)).unwrap();
+        let moved = moved_mask(&roi, stored.image_spacing, variant);
+        let stored = radial::io::StoredSource {
+            mask_spacing: moved.geometry.spacing,
+            ..stored
+        };
+        let ours = pyradiomics::extract_stored(loaded.volume, moved, &stored, label, &params)
+            .unwrap_or_else(|e| panic!("{variant} {case} label {label}: {e}"));
+        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            header[3..],
+            "{variant} {case} label {label}: columns"
+        );
+        for ((name, cell), want) in ours.iter().zip(&row[3..]) {
+            if radials_own(name) {
+                continue;
+            }
+            compared += 1;
+            if !agrees(cell, want) {
+                failures.push(format!(
+                    "{variant} {case} label {label} {name}: radial {} PyRadiomics {want}",
+                    cell.render()
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "correctMask: {} moved masks, {compared} values compared, {} beyond {REL:e}",
+        table.len() - 1,
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The moved masks PyRadiomics refuses (the ROI's bounding box reaches
+/// beyond the image: correct_mask_refused.csv) are refused too, the error
+/// naming the mask file; without correctMask any moved mask is a geometry
+/// mismatch naming both files.
+#[test]
+fn masks_beyond_the_image_or_off_grid_are_refused() {
+    let Some(data) = common::data_dir("pyradiomics_compat") else {
+        return;
+    };
+    let samples = data.join("pyradiomics-samples");
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference");
+    let table = read_csv(&reference.join("correct_mask_refused.csv"));
+    assert_eq!(table[0], ["variant", "case", "label", "message"]);
+    assert!(table.len() > 1, "PyRadiomics refused no moved mask");
+    let dir = tempfile::tempdir().unwrap();
+    for row in &table[1..] {
+        let (variant, case, label) = (&row[0], &row[1], row[2].parse::<i64>().unwrap());
+        let (image, mask) = case_files(case);
+        let (loaded, roi) =
+            radial::io::read_case(&samples.join(image), &samples.join(mask), label).unwrap();
+        let stored =
+            pyradiomics::extract::stored_source(&loaded, &roi, &samples.join(mask)).unwrap();
+        let moved = moved_mask(&roi, stored.image_spacing, variant);
+        let path = dir.path().join(format!("{variant}_{case}_{label}.nii.gz"));
+        radial::io::nifti::write(&path, &moved.map(|&m| if m { label as u8 } else { 0 })).unwrap();
+        let e = pyradiomics::extract_files(
+            &samples.join(image),
+            &path,
+            Some(label),
+            &correct_mask_params(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(&path.display().to_string()) && e.contains("beyond the image"),
+            "{variant} {case} label {label}: {e}"
+        );
+        let e = pyradiomics::extract_files(
+            &samples.join(image),
+            &path,
+            Some(label),
+            &Params::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("geometry mismatch")
+                && e.contains(&path.display().to_string())
+                && e.contains(image)
+                && e.contains("correctMask"),
+            "{variant} {case} label {label}: {e}"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::synth::{CohortSettings, MANIFEST_FILE, Phenotype, write_cohort_with};
+use crate::synth::{CohortSettings, MANIFEST_FILE, Phenotype, phenotype_names, write_cohort_with};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,6 +24,10 @@ pub struct Args {
     pub null: bool,
     /// Spread the cases over N centres whose scanners differ in noise
     /// level, sharpness and HU offset; adds a `centre` column to the manifest.
+    /// Without `--phases`, the phenotypes then differ in the lesion's
+    /// attenuation (1: enhancing, 20 HU above 0: hypoenhancing), texture
+    /// being drawn independently of them, so that the scanners shift the
+    /// features that carry the class (`--centres 1`: no scanner effect).
     #[arg(long)]
     pub centres: Option<usize>,
     /// A multi-phase contrast CT cohort: one image per phase (e.g.
@@ -48,20 +52,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r.label == Phenotype::Heterogeneous.label())
         .count();
+    let names = phenotype_names(args.phases.is_some(), args.centres.is_some());
     crate::outln!(
         "synthesised {} cases (phenotype 0 {}: {}, 1 {}: {}{}{}{}) with seed {} in {:.2} s",
         records.len(),
-        if args.phases.is_some() {
-            "progressive"
-        } else {
-            "homogeneous"
-        },
+        names[0],
         records.len() - heterogeneous,
-        if args.phases.is_some() {
-            "washout"
-        } else {
-            "heterogeneous"
-        },
+        names[1],
         heterogeneous,
         if args.null {
             "; labels drawn independently of the images"

@@ -87,7 +87,9 @@ pub fn load_case(
                 "ROI {name:?} was asked for by name, but this mask is not an RTSTRUCT or a DICOM-SEG; for a label map, choose the ROI by its label (--label N)"
             ),
         )),
-        (None, RoiChoice::Label(label)) => read_label_map_case(image, series, mask, label),
+        (None, RoiChoice::Label(label)) => {
+            read_label_map_case(image, series, mask, label, Grid::Image)
+        }
     }
 }
 
@@ -149,6 +151,35 @@ fn read_structure(
     Ok((img, mask))
 }
 
+/// Which grid a label map's ROI must be on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grid {
+    /// The image's: a mismatch is an error.
+    Image,
+    /// Its own: the caller decides what a mismatch means.
+    Own,
+}
+
+/// An image and one label of a label map on the map's own grid, which may
+/// differ from the image's (PyRadiomics mode checks and corrects it with
+/// its own rules); RTSTRUCT and DICOM-SEG masks are placed on the image's
+/// grid as [`load_case`] places them.
+pub fn load_case_on_mask_grid(
+    image: &Path,
+    mask: &Path,
+    label: i64,
+) -> Result<(LoadedImage, Volume<bool>)> {
+    let kind = if mask.is_file() {
+        dicom::file_kind(mask)
+    } else {
+        None
+    };
+    match kind {
+        None => read_label_map_case(image, None, mask, label, Grid::Own),
+        Some(_) => load_case(image, None, mask, RoiChoice::Label(label)),
+    }
+}
+
 /// An image and one label of a label map, with the checks that the mask is
 /// a label map and that the two files are not the other way round.
 ///
@@ -160,6 +191,7 @@ fn read_label_map_case(
     series: Option<&str>,
     mask: &Path,
     label: i64,
+    grid: Grid,
 ) -> Result<(LoadedImage, Volume<bool>)> {
     crate::image::mask::check_label(label)?;
     if same_file(image, mask) {
@@ -214,14 +246,16 @@ fn read_label_map_case(
     let Some(roi) = roi else {
         return Err(Error::format(mask, missing_label(label, &counts)));
     };
-    if let Some(details) = img.volume.grid_differences(&roi) {
+    let differences = img.volume.grid_differences(&roi);
+    if let (Some(details), Grid::Image) = (&differences, grid) {
         return Err(Error::GeometryMismatch {
             first: image.to_path_buf(),
             second: mask.to_path_buf(),
-            details,
+            details: details.clone(),
         });
     }
-    if image_like_mask.is_some() && is_copy_of(&img.volume, &roi) {
+    // A copy has the same grid; voxels of different grids do not compare.
+    if image_like_mask.is_some() && differences.is_none() && is_copy_of(&img.volume, &roi) {
         return Err(Error::data(format!(
             "the image {} is a copy of the mask {}: its non-zero voxels are exactly the ROI; \
              give the intensity image as the image",

@@ -9,7 +9,7 @@ pub mod nrrd;
 
 use std::path::{Path, PathBuf};
 
-pub use case::{RoiChoice, load_case, read_image_in};
+pub use case::{RoiChoice, load_case, load_case_on_mask_grid, read_image_in};
 
 use crate::image::Volume;
 use crate::{Error, Result};

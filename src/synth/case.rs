@@ -5,11 +5,9 @@
 use ndarray::Array3;
 use rand::Rng;
 
-use super::field::{
-    BINOMIAL_3, convolve_axis, convolve_kernels, correlated_noise, gaussian_kernel,
-};
+use super::field::{BINOMIAL_3, convolve_kernels, correlated_noise, gaussian_kernel};
 use super::random::{Purpose, stream, uniform};
-use super::scanner::ScannerEffect;
+use super::scanner::{ENHANCING_SHIFT_HU, ScannerEffect, scanned_image};
 use super::shape::{StarShape, random_harmonics};
 use super::texture::{LesionTexture, smoothstep};
 use super::{Phenotype, grid};
@@ -46,6 +44,10 @@ const Z_SUBSAMPLES: usize = 3;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseParameters {
     pub phenotype: Phenotype,
+    /// The class whose heterogeneity range the texture was drawn from: the
+    /// phenotype, except in a multi-phase or a multi-centre cohort, where it
+    /// is drawn independently of it.
+    pub texture_class: Phenotype,
     pub parenchyma_hu: f64,
     pub noise_sd_hu: f64,
     pub edge_width_mm: f64,
@@ -88,6 +90,7 @@ impl CaseParameters {
         let texture = LesionTexture::draw(rng, phenotype);
         CaseParameters {
             phenotype,
+            texture_class: phenotype,
             parenchyma_hu,
             noise_sd_hu,
             edge_width_mm,
@@ -104,9 +107,11 @@ pub fn generate_case(seed: u64, index: u64, phenotype: Phenotype) -> SyntheticCa
     generate_case_in_centre(seed, index, phenotype, None)
 }
 
-/// [`generate_case`] seen through a centre's scanner: the same random draws
-/// (and so the same lesion), then the scanner's blur, noise level and HU
-/// offset ([`ScannerEffect`]). Without a scanner, exactly [`generate_case`].
+/// [`generate_case`] seen through a centre's scanner: the lesion's shape,
+/// mask and noise draws are those of the single-centre cohort; its texture
+/// class and attenuation follow the multi-centre phenotype model
+/// ([`super::scanner`]); then the scanner's blur, noise level and HU offset
+/// ([`ScannerEffect`]). Without a scanner, exactly [`generate_case`].
 pub fn generate_case_in_centre(
     seed: u64,
     index: u64,
@@ -114,7 +119,10 @@ pub fn generate_case_in_centre(
     scanner: Option<&ScannerEffect>,
 ) -> SyntheticCase {
     let mut rng = stream(seed, Purpose::Image, index);
-    let parameters = CaseParameters::draw(&mut rng, phenotype);
+    let parameters = match scanner {
+        None => CaseParameters::draw(&mut rng, phenotype),
+        Some(_) => multicentre_parameters(seed, index, phenotype, &mut rng),
+    };
     let geometry = grid::geometry();
     let mut object = render_object(&parameters, &mut rng);
     // The scanner's reconstruction kernel shapes the noise as well as the
@@ -130,30 +138,40 @@ pub fn generate_case_in_centre(
     };
     let (noise_x, noise_y) = (in_plane_kernel(0), in_plane_kernel(1));
     let noise = correlated_noise(&mut rng, grid::array_shape(), [&noise_x, &noise_y, &[1.0]]);
-    let (offset, noise_sd) = match scanner {
-        None => (0.0, parameters.noise_sd_hu),
-        Some(s) => {
-            // Array axes are (z, y, x): blur along y and x.
-            for axis in [1, 2] {
-                let sigma = s.blur_mm / grid::SPACING[2 - axis];
-                convolve_axis(&mut object, axis, &gaussian_kernel(sigma));
-            }
-            (s.hu_offset, parameters.noise_sd_hu * s.noise_factor)
-        }
-    };
-    let image = ndarray::Zip::from(&object)
-        .and(&noise)
-        .map_collect(|&o, &n| {
-            (o as f64 + noise_sd * n as f64 + offset)
-                .round()
-                .clamp(-1024.0, 3071.0) as i16
-        });
+    let image = scanned_image(&mut object, &noise, parameters.noise_sd_hu, scanner);
     let mask = draw_mask(&parameters.segmentation);
     SyntheticCase {
-        image: Volume::new(image, geometry),
+        image,
         mask: Volume::new(mask, geometry),
         parameters,
     }
+}
+
+/// A single-phase multi-centre case's parameters ([`super::scanner`]): the
+/// texture class drawn from a stream of its own, independently of
+/// `phenotype`; an enhancing lesion's levels raised by
+/// [`ENHANCING_SHIFT_HU`].
+fn multicentre_parameters(
+    seed: u64,
+    index: u64,
+    phenotype: Phenotype,
+    rng: &mut impl Rng,
+) -> CaseParameters {
+    let mut class_draw = stream(seed, Purpose::TextureClass, index);
+    let texture_class = if class_draw.r#gen::<bool>() {
+        Phenotype::Heterogeneous
+    } else {
+        Phenotype::Homogeneous
+    };
+    let mut parameters = CaseParameters::draw(rng, texture_class);
+    parameters.phenotype = phenotype;
+    if phenotype == Phenotype::Heterogeneous {
+        let t = &mut parameters.texture;
+        t.base_hu += ENHANCING_SHIFT_HU;
+        t.core_hu += ENHANCING_SHIFT_HU;
+        t.rim_hu += ENHANCING_SHIFT_HU;
+    }
+    parameters
 }
 
 /// Index range (inclusive) along geometry axis `a` of the voxels whose
@@ -267,5 +285,51 @@ mod tests {
         // Voxel (47, 47, 11) is 0.4 mm, 0.4 mm, -1.25 mm from the centre.
         assert!((object[[11, 47, 47]] as f64 - p.texture.base_hu).abs() < 1e-4);
         assert!((object[[0, 0, 0]] as f64 - p.parenchyma_hu).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_multicentre_enhancing_lesion_is_the_hypoenhancing_one_raised() {
+        use crate::synth::scanner::PROFILES;
+        // Centre 1's scanner has no effect: the two phenotypes of one case
+        // differ by the shift alone (less at the partial-volume edge).
+        let (offset, noise, blur) = PROFILES[0];
+        assert_eq!((offset, noise, blur), (0.0, 1.0, 0.0));
+        let centre = ScannerEffect::of_case(0, 3);
+        let hypo = generate_case_in_centre(3, 0, Phenotype::Homogeneous, Some(&centre));
+        let enhancing = generate_case_in_centre(3, 0, Phenotype::Heterogeneous, Some(&centre));
+        assert_eq!(hypo.mask, enhancing.mask);
+        assert_eq!(
+            hypo.parameters.texture_class,
+            enhancing.parameters.texture_class
+        );
+        assert_eq!(
+            hypo.parameters.texture.heterogeneity,
+            enhancing.parameters.texture.heterogeneity
+        );
+        let mean_in_mask = |c: &SyntheticCase| {
+            let inside: Vec<f64> = c
+                .image
+                .data
+                .iter()
+                .zip(c.mask.data.iter())
+                .filter(|(_, m)| **m == 1)
+                .map(|(v, _)| *v as f64)
+                .collect();
+            inside.iter().sum::<f64>() / inside.len() as f64
+        };
+        let gap = mean_in_mask(&enhancing) - mean_in_mask(&hypo);
+        assert!(
+            gap > 0.8 * ENHANCING_SHIFT_HU && gap <= ENHANCING_SHIFT_HU + 0.5,
+            "{gap}"
+        );
+        // The texture class is drawn apart: over cases, it disagrees with
+        // the phenotype about as often as it agrees.
+        let agree = (0..40)
+            .filter(|&i| {
+                let c = generate_case_in_centre(3, i, Phenotype::Heterogeneous, Some(&centre));
+                c.parameters.texture_class == Phenotype::Heterogeneous
+            })
+            .count();
+        assert!((10..=30).contains(&agree), "{agree} of 40");
     }
 }

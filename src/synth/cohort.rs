@@ -270,11 +270,15 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
     } else {
         ""
     });
-    // A multi-phase cohort: phenotype 1 washes out, 0 enhances
-    // progressively; the texture class is drawn apart.
+    // Multi-phase and multi-centre cohorts draw the texture class apart
+    // from the phenotype; a multi-phase one's phenotype 1 washes out, 0
+    // enhances progressively.
     let phases = records.first().map(|r| r.phases.as_slice()).unwrap_or(&[]);
+    if centres || !phases.is_empty() {
+        csv.push_str(",texture_class");
+    }
     if !phases.is_empty() {
-        csv.push_str(",texture_class,enhancement_gain,baseline_hu");
+        csv.push_str(",enhancement_gain,baseline_hu");
         for (phase, _) in phases {
             let _ = write!(csv, ",lesion_enhancement_hu.{phase}");
         }
@@ -288,11 +292,7 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
             "{},{},{},{:.3},{:.2},{:.3},{},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1},{:.2}",
             r.case_id,
             p.phenotype.label(),
-            match (&r.enhancement, p.phenotype) {
-                (None, phenotype) => phenotype.name(),
-                (Some(_), Phenotype::Heterogeneous) => "washout",
-                (Some(_), Phenotype::Homogeneous) => "progressive",
-            },
+            phenotype_name(r),
             t.heterogeneity,
             p.lesion.base_radius,
             p.roughness,
@@ -315,14 +315,11 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
                 s.blur_mm
             );
         }
+        if centres || !phases.is_empty() {
+            let _ = write!(csv, ",{}", p.texture_class.name());
+        }
         if let Some(e) = &r.enhancement {
-            let _ = write!(
-                csv,
-                ",{},{:.3},{:.1}",
-                e.texture_class.name(),
-                e.gain,
-                e.baseline_hu
-            );
+            let _ = write!(csv, ",{:.3},{:.1}", e.gain, e.baseline_hu);
             for v in &e.lesion_hu {
                 let _ = write!(csv, ",{v:.1}");
             }
@@ -330,6 +327,26 @@ pub fn parameters_csv(records: &[CaseRecord]) -> String {
         csv.push('\n');
     }
     csv
+}
+
+/// The names of phenotypes 0 and 1 in a cohort's model: texture in a
+/// single-centre cohort, the enhancement pattern in a multi-phase one, the
+/// attenuation in a single-phase multi-centre one ([`super::scanner`]).
+pub fn phenotype_names(multiphase: bool, multicentre: bool) -> [&'static str; 2] {
+    match (multiphase, multicentre) {
+        (true, _) => ["progressive", "washout"],
+        (false, true) => ["hypoenhancing", "enhancing"],
+        (false, false) => [
+            Phenotype::Homogeneous.name(),
+            Phenotype::Heterogeneous.name(),
+        ],
+    }
+}
+
+/// What the case's phenotype is in its cohort's model.
+fn phenotype_name(r: &CaseRecord) -> &'static str {
+    let names = phenotype_names(r.enhancement.is_some(), r.scanner.is_some());
+    names[r.parameters.phenotype.label() as usize]
 }
 
 #[cfg(test)]

@@ -58,6 +58,14 @@
 //! their enhancement pattern (1: arterial enhancement and washout, 0:
 //! progressive enhancement), not in texture. See [`phases`].
 //!
+//! # `--centres`
+//! The cases spread over N centres whose scanners differ in noise level,
+//! sharpness and HU offset (`centre` column). A single-phase multi-centre
+//! cohort carries the class in the lesion's attenuation (1: enhancing, 20
+//! HU above 0: hypoenhancing), its texture drawn independently of the
+//! phenotype, so that the scanners move the features that carry the class.
+//! See [`scanner`].
+//!
 //! # `--null`
 //! The images are those of the same seed without `--null`; only the
 //! `phenotype` column differs: a balanced set of labels shuffled by a
@@ -75,8 +83,8 @@ pub mod texture;
 
 pub use case::{CaseParameters, SyntheticCase, generate_case, generate_case_in_centre};
 pub use cohort::{
-    CaseRecord, CohortSettings, MANIFEST_FILE, MASK_LABEL, PARAMETERS_FILE, phenotype_of,
-    write_cohort, write_cohort_in_centres, write_cohort_with,
+    CaseRecord, CohortSettings, MANIFEST_FILE, MASK_LABEL, PARAMETERS_FILE, phenotype_names,
+    phenotype_of, write_cohort, write_cohort_in_centres, write_cohort_with,
 };
 pub use scanner::ScannerEffect;
 

@@ -31,13 +31,12 @@
 //! own; with `--centres`, each phase is seen through the case's centre's
 //! scanner as in the single-phase cohort.
 
-use ndarray::Array3;
 use rand::Rng;
 
 use super::case::{CaseParameters, draw_mask, render_object};
-use super::field::{BINOMIAL_3, convolve_axis, correlated_noise, gaussian_kernel};
+use super::field::{BINOMIAL_3, correlated_noise};
 use super::random::{Purpose, stream, uniform};
-use super::scanner::ScannerEffect;
+use super::scanner::{ScannerEffect, scanned_image};
 use super::{Phenotype, grid};
 use crate::image::Volume;
 use crate::{Error, Result};
@@ -86,8 +85,6 @@ pub fn check_phases(phases: &[String]) -> Result<()> {
 /// One case's enhancement draws.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enhancement {
-    /// The texture class the lesion was drawn with (independent of the phenotype).
-    pub texture_class: Phenotype,
     pub gain: f64,
     pub baseline_hu: f64,
     /// Per phase (order of the cohort's phases): the lesion's enhancement, HU.
@@ -168,7 +165,7 @@ pub fn generate_multiphase_case(
                 grid::array_shape(),
                 [&BINOMIAL_3, &BINOMIAL_3, &[1.0]],
             );
-            image_of(&mut object, &noise, parameters.noise_sd_hu, scanner)
+            scanned_image(&mut object, &noise, parameters.noise_sd_hu, scanner)
         })
         .collect();
     MultiphaseCase {
@@ -176,40 +173,11 @@ pub fn generate_multiphase_case(
         mask: Volume::new(mask, grid::geometry()),
         parameters,
         enhancement: Enhancement {
-            texture_class,
             gain,
             baseline_hu,
             lesion_hu,
         },
     }
-}
-
-/// The noise-free object with its scanner's blur, noise and offset, as int16.
-fn image_of(
-    object: &mut Array3<f32>,
-    noise: &Array3<f32>,
-    noise_sd_hu: f64,
-    scanner: Option<&ScannerEffect>,
-) -> Volume<i16> {
-    let (offset, noise_sd) = match scanner {
-        None => (0.0, noise_sd_hu),
-        Some(s) => {
-            // Array axes are (z, y, x): blur along y and x.
-            for axis in [1, 2] {
-                let sigma = s.blur_mm / grid::SPACING[2 - axis];
-                convolve_axis(object, axis, &gaussian_kernel(sigma));
-            }
-            (s.hu_offset, noise_sd_hu * s.noise_factor)
-        }
-    };
-    let image = ndarray::Zip::from(&*object)
-        .and(noise)
-        .map_collect(|&o, &n| {
-            (o as f64 + noise_sd * n as f64 + offset)
-                .round()
-                .clamp(-1024.0, 3071.0) as i16
-        });
-    Volume::new(image, grid::geometry())
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub enum Purpose {
     Enhancement = 4,
     /// The scanner noise of one phase of a multi-phase case.
     PhaseNoise = 5,
+    /// The texture class of a single-phase multi-centre case
+    /// ([`super::scanner`]), drawn apart from its phenotype.
+    TextureClass = 6,
 }
 
 /// The stream of `purpose` for item `index` (a case or a pair of cases).

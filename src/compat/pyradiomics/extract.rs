@@ -21,6 +21,7 @@ use super::glszm::Glszm;
 use super::intensity::{self, Normalisation};
 use super::lbp::{self, LbpMethod};
 use super::lbp3d::{self, Lbp3dSettings};
+use super::mask_geometry;
 use super::names::FeatureClass;
 use super::neighbours::Neighbourhoods;
 use super::params::{ImageType, Params, Settings};
@@ -69,9 +70,18 @@ pub fn extract_files(
 ) -> Result<Row> {
     let label = label_of(params, label);
     check_supported(params)?;
-    let (loaded, roi_mask) = crate::io::read_case(image, mask, label)?;
+    // The label map on its own grid: PyRadiomics' checkMask decides
+    // whether it is the image's (and corrects it with correctMask).
+    let (loaded, roi_mask) = crate::io::load_case_on_mask_grid(image, mask, label)?;
     let stored = stored_source(&loaded, &roi_mask, mask)?;
-    extract_stored(loaded.volume, roi_mask, &stored, label, params)
+    stored_case(
+        loaded.volume,
+        roi_mask,
+        &stored,
+        label,
+        params,
+        Some((image, mask)),
+    )
 }
 
 /// What PyRadiomics would read from the case's files: the image's datatype
@@ -91,19 +101,41 @@ pub fn stored_source(
 /// Extracts a loaded case in the pixel type and, when resampling, on the
 /// spacings its files stated: the same numbers as [`extract_files`].
 pub fn extract_stored(
+    image: Volume<f32>,
+    mask: Volume<bool>,
+    stored: &StoredSource,
+    label: i64,
+    params: &Params,
+) -> Result<Row> {
+    stored_case(image, mask, stored, label, params, None)
+}
+
+/// [`extract_stored`]; `files` (image, mask) name the files in errors.
+fn stored_case(
     mut image: Volume<f32>,
     mut mask: Volume<bool>,
     stored: &StoredSource,
     label: i64,
     params: &Params,
+    files: Option<(&Path, &Path)>,
 ) -> Result<Row> {
-    if params.settings.resampled_pixel_spacing.is_some() {
-        // The resampling grid is built from the spacings as SimpleITK reads them.
+    let s = &params.settings;
+    let other_grid = mask_geometry::differences(
+        &image.geometry,
+        image.dims(),
+        &mask.geometry,
+        mask.dims(),
+        s.geometry_tolerance,
+    )
+    .is_some();
+    if s.resampled_pixel_spacing.is_some() || other_grid {
+        // The resampling grid, or the mask's correction onto the image's
+        // grid, is built from the spacings as SimpleITK reads them.
         image.geometry.spacing = stored.image_spacing;
         mask.geometry.spacing = stored.mask_spacing;
     }
     let pixel = PixelType::from_datatype(&stored.datatype);
-    extract_typed(&image, pixel, &mask, label, params)
+    typed_case(&image, pixel, &mask, label, params, files)
 }
 
 /// Settings radial does not compute yet are refused by name, never ignored.
@@ -112,7 +144,6 @@ pub fn check_supported(params: &Params) -> Result<()> {
     // name is refused when the file is read); some of their settings are not.
     for (t, own) in &params.image_types {
         let merged = params.settings.merged(own);
-        check_supported_settings(&merged)?;
         if *t == ImageType::Wavelet {
             wavelet::wavelet_of(&merged)?;
         }
@@ -120,7 +151,6 @@ pub fn check_supported(params: &Params) -> Result<()> {
             lbp_method(&merged)?;
         }
     }
-    check_supported_settings(&params.settings)?;
     if params.settings.resampled_pixel_spacing.is_some() {
         Interpolator::named(params.settings.interpolator.unwrap_or("sitkBSpline"))?;
     }
@@ -156,19 +186,6 @@ fn lbp_method(s: &Settings) -> Result<LbpMethod> {
             format!("`{name}` is not implemented in radial's PyRadiomics mode yet (default, ror and uniform are)"),
         )
     })
-}
-
-fn check_supported_settings(s: &Settings) -> Result<()> {
-    let refuse = |key: &str| {
-        Err(Error::setting(
-            format!("setting.{key}"),
-            "not implemented in radial's PyRadiomics mode yet",
-        ))
-    };
-    if s.correct_mask == Some(true) {
-        return refuse("correctMask");
-    }
-    Ok(())
 }
 
 fn binning(s: &Settings) -> Binning {
@@ -218,6 +235,18 @@ pub fn extract_typed(
     label: i64,
     params: &Params,
 ) -> Result<Row> {
+    typed_case(image, pixel, mask, label, params, None)
+}
+
+/// [`extract_typed`]; `files` (image, mask) name the files in errors.
+fn typed_case(
+    image: &Volume<f32>,
+    pixel: PixelType,
+    mask: &Volume<bool>,
+    label: i64,
+    params: &Params,
+    files: Option<(&Path, &Path)>,
+) -> Result<Row> {
     check_supported(params)?;
     let s = &params.settings;
     // The label's presence first (PyRadiomics' getMask); the ROI's size
@@ -230,6 +259,41 @@ pub fn extract_typed(
     }
     let diagnosed = s.additional_info != Some(false);
     let mut normalisation = Normalisation::of(image, s);
+    // The mask on the image's grid (checkMask, with correctMask its
+    // correction). With resampling PyRadiomics resamples first, from the
+    // mask's own grid; radial does not yet.
+    let original_mask = mask;
+    let corrected = if s.resampled_pixel_spacing.is_some() {
+        if let Some(details) = mask_geometry::differences(
+            &image.geometry,
+            image.dims(),
+            &mask.geometry,
+            mask.dims(),
+            s.geometry_tolerance,
+        ) {
+            return Err(Error::setting(
+                "setting.resampledPixelSpacing",
+                format!(
+                    "the mask is not on the image's grid ({details}); resampling such a mask is not implemented in radial's PyRadiomics mode yet"
+                ),
+            ));
+        }
+        None
+    } else {
+        mask_geometry::aligned(image, mask, s).map_err(|m| misfit_error(m, files))?
+    };
+    let mask = corrected.as_ref().unwrap_or(mask);
+    // PyRadiomics describes the corrected mask, with the (normalised)
+    // image, where the extractor corrects it; with preCrop the correction
+    // happens while loading, undescribed.
+    let corrected_columns = match &corrected {
+        Some(c) if diagnosed && s.pre_crop != Some(true) => diagnostics::mask_elements(
+            "corrected",
+            c,
+            Some((image, &intensity::loaded_map(normalisation))),
+        ),
+        _ => Row::new(),
+    };
     // The pixel type of the image the image types see: SimpleITK's
     // normalisation makes a double image, otherwise the file's type stays.
     let stored_pixel = if normalisation.is_some() {
@@ -242,7 +306,7 @@ pub fn extract_typed(
     let (mut row, prepared) = rayon::join(
         || {
             if diagnosed {
-                diagnostics::diagnostics(image, mask, params)
+                diagnostics::diagnostics(image, original_mask, params)
             } else {
                 Row::new()
             }
@@ -286,6 +350,7 @@ pub fn extract_typed(
         }
         None => None,
     };
+    row.extend(corrected_columns);
     let (image, mask) = match &prepared {
         Some(r) => (&r.image, &r.mask),
         None => (image, mask),
@@ -405,6 +470,26 @@ pub fn extract_typed(
     row.extend(shape?);
     row.extend(concat(columns)?);
     Ok(row)
+}
+
+/// The error of a mask that does not fit the image, naming the files when
+/// known.
+fn misfit_error(misfit: mask_geometry::Misfit, files: Option<(&Path, &Path)>) -> Error {
+    const HINT: &str = "PyRadiomics mode: correctMask: true resamples the mask onto the image's grid; geometryTolerance widens the test";
+    match (misfit, files) {
+        (mask_geometry::Misfit::Mismatch(details), Some((image, mask))) => {
+            Error::GeometryMismatch {
+                first: image.to_path_buf(),
+                second: mask.to_path_buf(),
+                details: format!("{details}. {HINT}"),
+            }
+        }
+        (mask_geometry::Misfit::Mismatch(details), None) => {
+            Error::data(format!("image/mask geometry mismatch: {details}. {HINT}"))
+        }
+        (mask_geometry::Misfit::Outside(message), Some((_, mask))) => Error::format(mask, message),
+        (mask_geometry::Misfit::Outside(message), None) => Error::data(message),
+    }
 }
 
 /// The rows in order, or the first error in order.

@@ -5,6 +5,7 @@
 //! angles with pairs. Rows and columns are the grey levels present; Idmn and
 //! Idn normalise by Ng, the highest grey level.
 
+use super::eigen::symmetric_eigenvalues;
 use super::lattice::Lattice;
 use super::params::WeightingNorm;
 use super::roi::Roi;
@@ -257,10 +258,12 @@ impl Angle {
 }
 
 /// Maximal correlation coefficient: the square root of the second largest
-/// eigenvalue of Q(i, j) = Σ_k p(i,k) p(j,k) / (p_x(i) p_y(k)). Q = D⁻¹S with
-/// D = diag(p_x) and S symmetric, so its eigenvalues are those of the
-/// symmetric D^-½ S D^-½ (rows with p_x = 0 are zero in Q and add zero
-/// eigenvalues).
+/// eigenvalue of Q(i, j) = Σ_k p(i,k) p(j,k) / (p_x(i) p_y(k) + ε), ε as
+/// PyRadiomics adds it. Without ε, Q = D⁻¹S with D = diag(p_x) and S
+/// symmetric, so its eigenvalues are those of the symmetric D^-½ S D^-½,
+/// which is B(i, j) = Q(i, j) √(p_x(i)/p_x(j)); with ε, B is symmetrised by
+/// averaging (a change far below the tolerance). Rows with p_x = 0 are zero
+/// in Q and add zero eigenvalues.
 fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
     if n < 2 {
         return 1.0;
@@ -268,13 +271,32 @@ fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
     let eps = f64::EPSILON;
     let rows: Vec<usize> = (0..n).filter(|&a| px[a] > 0.0).collect();
     let m = rows.len();
-    let mut b = vec![0.0; m * m];
+    // Q is a sum over the columns k of the outer product of column k with
+    // itself: only the non-zero cells of each column contribute, so a sparse
+    // GLCM (many levels, few voxels) costs Σ_k nnz_k² instead of m²n. The
+    // terms of each Q(i, j) are added in increasing k, as a dense sum would.
+    let mut q = vec![0.0; m * m];
+    let mut column: Vec<(usize, f64)> = Vec::with_capacity(m);
+    for k in 0..n {
+        column.clear();
+        column.extend(
+            rows.iter()
+                .enumerate()
+                .filter(|&(_, &a)| p[a * n + k] != 0.0)
+                .map(|(x, &a)| (x, p[a * n + k])),
+        );
+        for &(x, pa) in &column {
+            let div = px[rows[x]] * py[k] + eps;
+            let row = &mut q[x * m..(x + 1) * m];
+            for &(y, pc) in &column {
+                row[y] += pa * pc / div;
+            }
+        }
+    }
+    let mut b = q;
     for (x, &a) in rows.iter().enumerate() {
         for (y, &c) in rows.iter().enumerate() {
-            let q: f64 = (0..n)
-                .map(|k| p[a * n + k] * p[c * n + k] / (px[a] * py[k] + eps))
-                .sum();
-            b[x * m + y] = q * (px[a] / px[c]).sqrt();
+            b[x * m + y] *= (px[a] / px[c]).sqrt();
         }
     }
     for x in 0..m {
@@ -284,61 +306,52 @@ fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
             b[y * m + x] = v;
         }
     }
-    let mut eig = jacobi_eigenvalues(b, m);
+    let mut eig = symmetric_eigenvalues(b, m);
     eig.extend(std::iter::repeat_n(0.0, n - m));
     eig.sort_by(f64::total_cmp);
     eig[eig.len() - 2].sqrt()
-}
-
-/// Eigenvalues of a symmetric matrix (cyclic Jacobi rotations).
-fn jacobi_eigenvalues(mut a: Vec<f64>, n: usize) -> Vec<f64> {
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i * n + j] * a[i * n + j])
-            .sum();
-        if off < 1e-30 {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let akp = a[k * n + p];
-                    let akq = a[k * n + q];
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let apk = a[p * n + k];
-                    let aqk = a[q * n + k];
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-            }
-        }
-    }
-    (0..n).map(|i| a[i * n + i]).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn marginals(p: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+        let px = (0..n).map(|a| (0..n).map(|b| p[a * n + b]).sum()).collect();
+        let py = (0..n).map(|b| (0..n).map(|a| p[a * n + b]).sum()).collect();
+        (px, py)
+    }
+
     #[test]
-    fn jacobi_finds_the_eigenvalues_of_a_small_symmetric_matrix() {
-        let mut e = jacobi_eigenvalues(vec![2.0, 1.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 5.0], 3);
-        e.sort_by(f64::total_cmp);
-        assert!(
-            (e[0] - 1.0).abs() < 1e-12 && (e[1] - 3.0).abs() < 1e-12 && (e[2] - 5.0).abs() < 1e-12
-        );
+    fn mcc_of_two_levels_is_the_absolute_correlation() {
+        // Levels 0 and 1: E[xy] = 0.4, means 0.5, variances 0.25, so the
+        // correlation (the only non-trivial one for two values) is 0.6.
+        let p = [0.4, 0.1, 0.1, 0.4];
+        let (px, py) = marginals(&p, 2);
+        assert!((mcc(&p, &px, &py, 2) - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mcc_is_one_when_the_levels_split_into_unrelated_groups() {
+        // Levels {0, 1} only neighbour each other, as do {2, 3}: a function
+        // of the level (its group) is perfectly correlated across the pair.
+        let p = [
+            0.1, 0.15, 0.0, 0.0, //
+            0.15, 0.1, 0.0, 0.0, //
+            0.0, 0.0, 0.2, 0.05, //
+            0.0, 0.0, 0.05, 0.2,
+        ];
+        let (px, py) = marginals(&p, 4);
+        assert!((mcc(&p, &px, &py, 4) - 1.0).abs() < 1e-7);
+        // A level absent from the matrix (row and column zero) adds a zero
+        // eigenvalue and changes nothing.
+        let mut q = vec![0.0; 25];
+        for a in 0..4 {
+            for b in 0..4 {
+                q[a * 5 + b] = p[a * 4 + b];
+            }
+        }
+        let (qx, qy) = marginals(&q, 5);
+        assert!((mcc(&q, &qx, &qy, 5) - mcc(&p, &px, &py, 4)).abs() < 1e-15);
     }
 }

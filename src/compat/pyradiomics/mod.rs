@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod binning;
 pub mod diagnostics;
+pub mod eigen;
 pub mod extract;
 pub mod firstorder;
 pub mod glcm;
@@ -21,6 +22,7 @@ pub mod lattice;
 pub mod lbp;
 pub mod lbp3d;
 pub mod log;
+pub mod mask_geometry;
 pub mod mesh;
 pub mod names;
 pub mod neighbours;

@@ -167,28 +167,10 @@ pub fn resample(
         direction: mask.geometry.direction,
     };
     let shape = (new_size[2], new_size[1], new_size[0]);
-    // ITK's resampler maps the first voxel of a scan line and the voxel
-    // one past its end into the input, and places the voxels between by
-    // start + alpha (end - start), alpha = i / nx (ITK 5.4).
     let nx = new_size[0];
-    let along = |target: &Geometry, k: usize, j: usize, i: usize| {
-        let start = itk_physical_to_index(
-            target,
-            itk_index_to_physical(&geometry, [0.0, j as f64, k as f64]),
-        );
-        let end = itk_physical_to_index(
-            target,
-            itk_index_to_physical(&geometry, [nx as f64, j as f64, k as f64]),
-        );
-        let alpha = i as f64 / nx as f64;
-        [
-            start[0] + alpha * (end[0] - start[0]),
-            start[1] + alpha * (end[1] - start[1]),
-            start[2] + alpha * (end[2] - start[2]),
-        ]
+    let positions = |k: usize, j: usize, i: usize| {
+        scan_line_position(&geometry, nx, &image.geometry, [i, j, k])
     };
-    let positions = |k: usize, j: usize, i: usize| along(&image.geometry, k, j, i);
-    let mask_positions = |k: usize, j: usize, i: usize| along(&mask.geometry, k, j, i);
     let image_dims = image.dims();
     let values: Vec<f32> = match interpolator {
         Interpolator::NearestNeighbor => sample(shape, |k, j, i| {
@@ -205,25 +187,63 @@ pub fn resample(
     .into_iter()
     .map(|v| pixel.cast(v))
     .collect();
-    let mask_dims = mask.dims();
-    let inside: Vec<bool> = sample_any(shape, |k, j, i| {
-        nearest(&mask.data, mask_dims, mask_positions(k, j, i)).unwrap_or(false)
-    });
     Ok(Resampled {
         image: Volume::new(
             Array3::from_shape_vec(shape, values).expect("one value per voxel"),
             geometry,
         ),
-        mask: Volume::new(
-            Array3::from_shape_vec(shape, inside).expect("one value per voxel"),
-            geometry,
-        ),
+        mask: nearest_onto(mask, &geometry, new_size),
     })
+}
+
+/// Where output voxel `index` (x, y, z) of the grid `output` (scan lines of
+/// `nx` voxels along x) falls in the input grid `input`, as a continuous
+/// index. ITK's resampler maps the first voxel of a scan line and the voxel
+/// one past its end into the input, and places the voxels between by
+/// start + alpha (end - start), alpha = i / nx (ITK 5.4).
+fn scan_line_position(
+    output: &Geometry,
+    nx: usize,
+    input: &Geometry,
+    index: [usize; 3],
+) -> [f64; 3] {
+    let [i, j, k] = index;
+    let start = itk_physical_to_index(
+        input,
+        itk_index_to_physical(output, [0.0, j as f64, k as f64]),
+    );
+    let end = itk_physical_to_index(
+        input,
+        itk_index_to_physical(output, [nx as f64, j as f64, k as f64]),
+    );
+    let alpha = i as f64 / nx as f64;
+    [
+        start[0] + alpha * (end[0] - start[0]),
+        start[1] + alpha * (end[1] - start[1]),
+        start[2] + alpha * (end[2] - start[2]),
+    ]
+}
+
+/// A mask resampled onto the grid `geometry` of `dims` (x, y, z) voxels with
+/// the nearest neighbour, 0 outside the mask's buffer: SimpleITK's
+/// ResampleImageFilter with a reference image, the identity transform and
+/// the default value 0, as PyRadiomics' `correctMask` runs it.
+pub fn nearest_onto(mask: &Volume<bool>, geometry: &Geometry, dims: [usize; 3]) -> Volume<bool> {
+    let shape = (dims[2], dims[1], dims[0]);
+    let mask_dims = mask.dims();
+    let inside: Vec<bool> = sample_any(shape, |k, j, i| {
+        let x = scan_line_position(geometry, dims[0], &mask.geometry, [i, j, k]);
+        nearest(&mask.data, mask_dims, x).unwrap_or(false)
+    });
+    Volume::new(
+        Array3::from_shape_vec(shape, inside).expect("one value per voxel"),
+        *geometry,
+    )
 }
 
 /// ITK's index to physical point: origin + (direction · diag(spacing)) · index,
 /// the matrix product summed first.
-fn itk_index_to_physical(g: &Geometry, index: [f64; 3]) -> [f64; 3] {
+pub(super) fn itk_index_to_physical(g: &Geometry, index: [f64; 3]) -> [f64; 3] {
     std::array::from_fn(|r| {
         let mut sum = 0.0;
         for (c, &i) in index.iter().enumerate() {
@@ -237,7 +257,7 @@ fn itk_index_to_physical(g: &Geometry, index: [f64; 3]) -> [f64; 3] {
 /// diag(1 / spacing) · directionᵀ (exact for axis-aligned directions, where
 /// ITK's inverse is exact too): the reciprocal, not a division, decides the
 /// last bit and with it the nearest neighbour of a voxel centre halfway.
-fn itk_physical_to_index(g: &Geometry, p: [f64; 3]) -> [f64; 3] {
+pub(super) fn itk_physical_to_index(g: &Geometry, p: [f64; 3]) -> [f64; 3] {
     let d = [p[0] - g.origin[0], p[1] - g.origin[1], p[2] - g.origin[2]];
     std::array::from_fn(|a| {
         let inverse = 1.0 / g.spacing[a];

@@ -8,7 +8,7 @@ repository root:
 DATA_DIR is the shared reference data (its pyradiomics-samples/ folder is read). One CSV per
 settings: default.csv (PyRadiomics' defaults) and NAME.csv for tests/pyradiomics/params/NAME.yaml
 (exampleCT, derived, normalised, resegment_relative, gradient, gradient_voxels, force2d,
-force2d_y, lbp2d, lbp2d_ror, lbp3d, lbp3d_options; all of them when
+force2d_y, glcm_mcc_bw1, lbp2d, lbp2d_ror, lbp3d, lbp3d_options; all of them when
 no NAME is given).
 One row per (case, label); columns case, label, then PyRadiomics' own columns in its order.
 Numbers are written with Python's repr (shortest text that reads back to the same double).
@@ -62,7 +62,7 @@ def table(extractor, samples, out_path):
 def main():
     data_dir, out_dir = sys.argv[1], sys.argv[2]
     samples = os.path.join(data_dir, "pyradiomics-samples")
-    which = sys.argv[3:] or ["default", "exampleCT", "derived", "normalised", "resegment_relative", "gradient", "gradient_voxels", "force2d", "force2d_y", "lbp2d", "lbp2d_ror", "lbp3d", "lbp3d_options"]
+    which = sys.argv[3:] or ["default", "exampleCT", "derived", "normalised", "resegment_relative", "gradient", "gradient_voxels", "force2d", "force2d_y", "lbp2d", "lbp2d_ror", "glcm_mcc_bw1", "lbp3d", "lbp3d_options"]
     for name in which:
         if name == "default":
             extractor = featureextractor.RadiomicsFeatureExtractor()
