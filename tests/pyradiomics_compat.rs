@@ -765,18 +765,46 @@ fn correct_mask_params() -> Params {
 /// make_correct_mask_reference.py there).
 #[test]
 fn corrected_masks_agree_with_pyradiomics() {
+    moved_masks_agree("correct_mask.csv", &["variant"], |_| correct_mask_params());
+}
+
+/// Resampling with the same moved masks and without correctMask: the image
+/// is resampled onto a grid made from the mask's own grid (`2mm`), or, where
+/// the mask's spacing is the image's (`mask_spacing`, variant `shift`), the
+/// mask onto the image's grid and both cropped; against
+/// resampled_mask.csv.
+#[test]
+fn resampling_reads_masks_off_the_image_grid_as_pyradiomics() {
+    moved_masks_agree("resampled_mask.csv", &["config", "variant"], |key| {
+        let spacing = match key[0].as_str() {
+            "2mm" => "[2, 2, 2]",
+            "mask_spacing" => "[0, 0, 0]",
+            other => panic!("unknown config {other}"),
+        };
+        pyradiomics::params::parse(&format!("setting:\n  resampledPixelSpacing: {spacing}\n"))
+            .unwrap()
+    });
+}
+
+/// Each row of `file` (key columns `keys`, then `variant` last among them,
+/// `case`, `label`, PyRadiomics' columns): the case's mask moved as the row's
+/// variant says, extracted with `params(key)`, every column compared.
+fn moved_masks_agree(file: &str, keys: &[&str], params: impl Fn(&[String]) -> Params) {
     let Some(data) = common::data_dir("pyradiomics_compat") else {
         return;
     };
     let samples = data.join("pyradiomics-samples");
     let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyradiomics/reference");
-    let table = read_csv(&reference.join("correct_mask.csv"));
+    let table = read_csv(&reference.join(file));
     let header = &table[0];
-    assert_eq!(header[..3], ["variant", "case", "label"]);
-    let params = correct_mask_params();
+    let n = keys.len();
+    assert_eq!(header[..n], *keys);
+    assert_eq!(header[n..n + 2], ["case", "label"]);
+    assert_eq!(keys.last(), Some(&"variant"));
     let (mut compared, mut failures) = (0usize, Vec::new());
     for row in &table[1..] {
-        let (variant, case, label) = (&row[0], &row[1], row[2].parse::<i64>().unwrap());
+        let key = &row[..n];
+        let (variant, case, label) = (&row[n - 1], &row[n], row[n + 1].parse::<i64>().unwrap());
         let (image, mask) = case_files(case);
         let (loaded, roi) =
             radial::io::read_case(&samples.join(image), &samples.join(mask), label).unwrap();
@@ -787,29 +815,29 @@ fn corrected_masks_agree_with_pyradiomics() {
             mask_spacing: moved.geometry.spacing,
             ..stored
         };
-        let ours = pyradiomics::extract_stored(loaded.volume, moved, &stored, label, &params)
-            .unwrap_or_else(|e| panic!("{variant} {case} label {label}: {e}"));
+        let ours = pyradiomics::extract_stored(loaded.volume, moved, &stored, label, &params(key))
+            .unwrap_or_else(|e| panic!("{key:?} {case} label {label}: {e}"));
         let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            header[3..],
-            "{variant} {case} label {label}: columns"
+            header[n + 2..],
+            "{key:?} {case} label {label}: columns"
         );
-        for ((name, cell), want) in ours.iter().zip(&row[3..]) {
+        for ((name, cell), want) in ours.iter().zip(&row[n + 2..]) {
             if radials_own(name) {
                 continue;
             }
             compared += 1;
             if !agrees(cell, want) {
                 failures.push(format!(
-                    "{variant} {case} label {label} {name}: radial {} PyRadiomics {want}",
+                    "{key:?} {case} label {label} {name}: radial {} PyRadiomics {want}",
                     cell.render()
                 ));
             }
         }
     }
     eprintln!(
-        "correctMask: {} moved masks, {compared} values compared, {} beyond {REL:e}",
+        "{file}: {} moved masks, {compared} values compared, {} beyond {REL:e}",
         table.len() - 1,
         failures.len()
     );
@@ -852,6 +880,17 @@ fn masks_beyond_the_image_or_off_grid_are_refused() {
         assert!(
             e.contains(&path.display().to_string()) && e.contains("beyond the image"),
             "{variant} {case} label {label}: {e}"
+        );
+        // Resampling reads the image around the mask's own grid: the same
+        // check, the same refusal (PyRadiomics' resampleImage calls it too).
+        let resampling =
+            pyradiomics::params::parse("setting:\n  resampledPixelSpacing: [2, 2, 2]\n").unwrap();
+        let e = pyradiomics::extract_files(&samples.join(image), &path, Some(label), &resampling)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&path.display().to_string()) && e.contains("beyond the image"),
+            "{variant} {case} label {label}, resampled: {e}"
         );
         let e = pyradiomics::extract_files(
             &samples.join(image),

@@ -260,24 +260,12 @@ fn typed_case(
     let diagnosed = s.additional_info != Some(false);
     let mut normalisation = Normalisation::of(image, s);
     // The mask on the image's grid (checkMask, with correctMask its
-    // correction). With resampling PyRadiomics resamples first, from the
-    // mask's own grid; radial does not yet.
+    // correction). With resampling PyRadiomics resamples first, onto a grid
+    // made from the mask's own grid, so a mask off the image's grid needs no
+    // correction there; its ROI must only lie within the image (_checkROI).
     let original_mask = mask;
     let corrected = if s.resampled_pixel_spacing.is_some() {
-        if let Some(details) = mask_geometry::differences(
-            &image.geometry,
-            image.dims(),
-            &mask.geometry,
-            mask.dims(),
-            s.geometry_tolerance,
-        ) {
-            return Err(Error::setting(
-                "setting.resampledPixelSpacing",
-                format!(
-                    "the mask is not on the image's grid ({details}); resampling such a mask is not implemented in radial's PyRadiomics mode yet"
-                ),
-            ));
-        }
+        mask_geometry::check_roi_inside(image, mask).map_err(|m| misfit_error(m, files))?;
         None
     } else {
         mask_geometry::aligned(image, mask, s).map_err(|m| misfit_error(m, files))?

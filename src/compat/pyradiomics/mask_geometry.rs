@@ -26,7 +26,8 @@ const BOUNDS_ALLOWANCE: f64 = 1e-3;
 pub enum Misfit {
     /// The grids differ and `correctMask` is off; what differs.
     Mismatch(String),
-    /// `correctMask` is on but the ROI reaches beyond the image.
+    /// The ROI reaches beyond the image (with `correctMask`, or with
+    /// resampling, which reads the image around the mask's own grid).
     Outside(String),
 }
 
@@ -104,7 +105,7 @@ pub fn aligned(
 /// voxel edges) taken through physical space into the image's continuous
 /// index must lie within the image's outer voxel edges, up to 1e-3 voxel.
 /// Only the lower and the upper corner are tested, as PyRadiomics does.
-fn check_roi_inside(image: &Volume<f32>, mask: &Volume<bool>) -> Result<(), Misfit> {
+pub fn check_roi_inside(image: &Volume<f32>, mask: &Volume<bool>) -> Result<(), Misfit> {
     let Some(bounds) = crate::processing::crop::bounding_box(&mask.data) else {
         return Err(Misfit::Outside("the mask selects no voxel".to_string()));
     };

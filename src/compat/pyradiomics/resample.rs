@@ -139,6 +139,23 @@ pub fn resample(
     let same = (0..3)
         .all(|a| (image.geometry.spacing[a] - spacing[a]).abs() <= 1e-8 + 1e-5 * spacing[a].abs());
     if same {
+        // PyRadiomics then only resamples the mask onto the image's grid
+        // (nearest neighbour: the same mask when it is already there) and
+        // crops both around the ROI's new bounding box.
+        let on_image = super::mask_geometry::differences(
+            &image.geometry,
+            image.dims(),
+            &mask.geometry,
+            mask.dims(),
+            s.geometry_tolerance,
+        )
+        .map(|_| nearest_onto(mask, &image.geometry, image.dims()));
+        let mask = on_image.as_ref().unwrap_or(mask);
+        let Some(bounds) = crate::processing::crop::bounding_box(&mask.data) else {
+            return Err(Error::data(
+                "the mask selects no voxel once resampled onto the image's grid",
+            ));
+        };
         return Ok(crop_padded(
             image,
             mask,

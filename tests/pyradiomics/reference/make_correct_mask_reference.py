@@ -21,6 +21,14 @@ Numbers are Python repr of the double PyRadiomics returned.
 
 correct_mask_refused.csv: the variants PyRadiomics refuses because the ROI's bounding box
 reaches beyond the image (`_checkROI`), with the first line of its message.
+
+resampled_mask.csv: the same moved masks with resampling and without correctMask, which
+PyRadiomics does not need then: it resamples the image onto a grid computed from the mask's
+own grid (`resampleImage`). `config` is `2mm` (resampledPixelSpacing [2, 2, 2], B-spline) or
+`mask_spacing` ([0, 0, 0]: the mask's own spacing; for `shift` that is the image's spacing, and
+PyRadiomics takes its other branch, the mask resampled onto the image's grid and both cropped).
+Columns: config, variant, case, label, then PyRadiomics' columns; the variants it refuses are
+left out (the same as correct_mask_refused.csv's).
 """
 import csv
 import logging
@@ -36,6 +44,7 @@ from generate import CASES, text
 
 VARIANTS = ["shift", "fine_z", "coarse_xy"]
 KEEP = {("breast1", 1), ("brain2", 1), ("lung1", 1), ("prostate_phantom", 1)}
+RESAMPLED = [("2mm", [2, 2, 2]), ("mask_spacing", [0, 0, 0])]
 
 
 def moved(image, labels, variant):
@@ -92,6 +101,27 @@ def main():
             assert names == header, (variant, case)
             rows.append([variant, case, str(label)] + [text(result[n]) for n in names])
             print(f"{variant} {case} {label}", flush=True)
+    resampled_rows = []
+    resampled_header = None
+    for config, spacing in RESAMPLED:
+        resampler = featureextractor.RadiomicsFeatureExtractor(resampledPixelSpacing=spacing)
+        for variant in VARIANTS:
+            for case, image_file, mask_file, label in CASES:
+                if (case, label) not in KEEP or [variant, case, str(label)] in [r[:3] for r in refused]:
+                    continue
+                image = sitk.ReadImage(os.path.join(samples, image_file))
+                labels = sitk.ReadImage(os.path.join(samples, mask_file))
+                result = resampler.execute(image, moved(image, labels, variant), label=label)
+                names = list(result.keys())
+                if resampled_header is None:
+                    resampled_header = names
+                assert names == resampled_header, (config, variant, case)
+                resampled_rows.append([config, variant, case, str(label)] + [text(result[n]) for n in names])
+                print(f"{config} {variant} {case} {label}", flush=True)
+    with open(os.path.join(out_dir, "resampled_mask.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["config", "variant", "case", "label"] + resampled_header)
+        w.writerows(resampled_rows)
     with open(os.path.join(out_dir, "correct_mask.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["variant", "case", "label"] + header)
