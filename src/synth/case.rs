@@ -157,12 +157,7 @@ fn multicentre_parameters(
     phenotype: Phenotype,
     rng: &mut impl Rng,
 ) -> CaseParameters {
-    let mut class_draw = stream(seed, Purpose::TextureClass, index);
-    let texture_class = if class_draw.r#gen::<bool>() {
-        Phenotype::Heterogeneous
-    } else {
-        Phenotype::Homogeneous
-    };
+    let texture_class = Phenotype::fair_draw(&mut stream(seed, Purpose::TextureClass, index));
     let mut parameters = CaseParameters::draw(rng, texture_class);
     parameters.phenotype = phenotype;
     if phenotype == Phenotype::Heterogeneous {

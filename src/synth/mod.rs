@@ -117,6 +117,16 @@ impl Phenotype {
             Phenotype::Heterogeneous => "heterogeneous",
         }
     }
+
+    /// A fair draw of a texture class (one boolean from `rng`), for the
+    /// cohorts whose texture is independent of the phenotype.
+    pub fn fair_draw(rng: &mut impl rand::Rng) -> Phenotype {
+        if rng.r#gen::<bool>() {
+            Phenotype::Heterogeneous
+        } else {
+            Phenotype::Homogeneous
+        }
+    }
 }
 
 /// The grid every case shares.

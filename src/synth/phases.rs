@@ -31,8 +31,6 @@
 //! own; with `--centres`, each phase is seen through the case's centre's
 //! scanner as in the single-phase cohort.
 
-use rand::Rng;
-
 use super::case::{CaseParameters, draw_mask, render_object};
 use super::field::{BINOMIAL_3, correlated_noise};
 use super::random::{Purpose, stream, uniform};
@@ -119,11 +117,7 @@ pub fn generate_multiphase_case(
     scanner: Option<&ScannerEffect>,
 ) -> MultiphaseCase {
     let mut draws = stream(seed, Purpose::Enhancement, index);
-    let texture_class = if draws.r#gen::<bool>() {
-        Phenotype::Heterogeneous
-    } else {
-        Phenotype::Homogeneous
-    };
+    let texture_class = Phenotype::fair_draw(&mut draws);
     let gain = uniform(&mut draws, ranges::GAIN.0, ranges::GAIN.1);
     let baseline_hu = uniform(&mut draws, -ranges::BASELINE_HU, ranges::BASELINE_HU);
     let lesion_hu: Vec<f64> = phases

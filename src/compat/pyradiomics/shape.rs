@@ -246,6 +246,16 @@ mod diameter_tests {
         best.map(f64::sqrt)
     }
 
+    /// The four diameters of `m` at `spacing` equal every pair's, to the bit.
+    fn assert_pruned_equals_every_pair(m: &ndarray::Array3<bool>, spacing: [f64; 3], what: &str) {
+        let roi_h = spacing.map(|s| s / 2.0);
+        let want = brute_force(m, roi_h);
+        let got = mask_diameters(m, roi_h);
+        for c in 0..4 {
+            assert_eq!(got[c].to_bits(), want[c].to_bits(), "{what}, diameter {c}");
+        }
+    }
+
     /// Balls and ellipsoids: many vertices at nearly the same distance from
     /// the centroid, where skipping pairs by their radii prunes least.
     #[test]
@@ -263,16 +273,7 @@ mod diameter_tests {
                 };
                 q(k, 0) + q(j, 1) + q(i, 2) <= 1.0
             });
-            let roi_h = spacing.map(|s| s / 2.0);
-            let want = brute_force(&m, roi_h);
-            let got = mask_diameters(&m, roi_h);
-            for c in 0..4 {
-                assert_eq!(
-                    got[c].to_bits(),
-                    want[c].to_bits(),
-                    "{axes:?}, diameter {c}"
-                );
-            }
+            assert_pruned_equals_every_pair(&m, spacing, &format!("{axes:?}"));
         }
     }
 
@@ -303,16 +304,7 @@ mod diameter_tests {
             for _ in 0..5 {
                 m[[next() % nz, next() % ny, next() % nx]] = true;
             }
-            let roi_h = spacing.map(|s| s / 2.0);
-            let want = brute_force(&m, roi_h);
-            let got = mask_diameters(&m, roi_h);
-            for c in 0..4 {
-                assert_eq!(
-                    got[c].to_bits(),
-                    want[c].to_bits(),
-                    "seed {seed}, diameter {c}"
-                );
-            }
+            assert_pruned_equals_every_pair(&m, spacing, &format!("seed {seed}"));
         }
     }
 }
