@@ -121,7 +121,7 @@ pub fn check_roi_inside(image: &Volume<f32>, mask: &Volume<bool>) -> Result<(), 
     });
     if outside {
         return Err(Misfit::Outside(format!(
-            "the ROI's bounding box reaches beyond the image (correctMask resamples the mask only when its ROI lies within the image): ROI bounds in the image's continuous index (x, y, z) {:?} to {:?}, image size {size:?}",
+            "the ROI's bounding box reaches beyond the image (PyRadiomics' check before correctMask or resampling reads the image around a mask on another grid): ROI bounds in the image's continuous index (x, y, z) {:?} to {:?}, image size {size:?}",
             corners[0], corners[1]
         )));
     }
